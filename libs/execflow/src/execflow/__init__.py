@@ -1,0 +1,3 @@
+"""execflow's client library and CLI."""
+
+__all__: list[str] = []

@@ -1,0 +1,37 @@
+"""Shared runtime of execflow services: settings, the bus, the database, lifecycle."""
+
+from .bus import (
+    Outgoing,
+    connect,
+    dead_letter,
+    durable_pull_consumer,
+    ensure_streams,
+    fetch,
+    publish_all,
+    publish_one,
+    pull_subscription,
+    stream_configs,
+)
+from .database import ensure_schema, eventsourcing_env, schema_conninfo
+from .lifecycle import configure_logging, run_service, run_until_stopped
+from .settings import ServiceSettings
+
+__all__ = [
+    "Outgoing",
+    "ServiceSettings",
+    "configure_logging",
+    "connect",
+    "dead_letter",
+    "durable_pull_consumer",
+    "ensure_schema",
+    "ensure_streams",
+    "eventsourcing_env",
+    "fetch",
+    "publish_all",
+    "publish_one",
+    "pull_subscription",
+    "run_service",
+    "run_until_stopped",
+    "schema_conninfo",
+    "stream_configs",
+]

@@ -1,0 +1,143 @@
+"""NATS JetStream: connecting, declaring streams, publishing with dedupe ids."""
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError
+
+from execflow_contracts import DLQ_REASON_HEADER, MSG_ID_HEADER, Topology
+
+log = logging.getLogger(__name__)
+
+DAY = 24 * 3600
+DUPLICATE_WINDOW_S = 10 * 60
+
+
+def stream_configs(topology: Topology) -> list[StreamConfig]:
+    """The streams execflow uses. The event store, not EVENTS, is the source of truth."""
+
+    def stream(
+        name: str, subject: str, retention: RetentionPolicy, max_age: float | None = None
+    ) -> StreamConfig:
+        return StreamConfig(
+            name=name,
+            subjects=[subject],
+            retention=retention,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            max_age=max_age,
+        )
+
+    work, kept = RetentionPolicy.WORK_QUEUE, RetentionPolicy.LIMITS
+    return [
+        stream(topology.commands_stream, topology.all_commands, work),
+        stream(topology.events_stream, topology.all_events, kept, max_age=30 * DAY),
+        stream(topology.work_stream, topology.all_work, work),
+        stream(topology.logs_stream, topology.all_logs, kept, max_age=30 * DAY),
+        stream(topology.dlq_stream, topology.all_dead_letters, kept, max_age=30 * DAY),
+    ]
+
+
+async def connect(url: str, name: str) -> Client:
+    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+
+
+async def ensure_streams(js: JetStreamContext, topology: Topology) -> None:
+    """Create or update every stream; safe to call from several processes at once."""
+    for config in stream_configs(topology):
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+
+
+def durable_pull_consumer(durable: str, subject: str, ack_wait_s: float) -> ConsumerConfig:
+    """A durable pull consumer that redelivers what is not acked within `ack_wait_s`."""
+    return ConsumerConfig(
+        durable_name=durable,
+        filter_subject=subject,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait_s,
+        max_deliver=-1,
+        max_ack_pending=10_000,
+    )
+
+
+async def pull_subscription(
+    js: JetStreamContext, stream: str, config: ConsumerConfig, attempts: int = 10
+) -> JetStreamContext.PullSubscription:
+    """Bind to a durable pull consumer, retrying: consumer creation can time out
+    right after a server restart or a cluster node's death."""
+    assert config.durable_name and config.filter_subject
+    for attempt in range(1, attempts + 1):
+        try:
+            return await js.pull_subscribe(
+                config.filter_subject, durable=config.durable_name, stream=stream, config=config
+            )
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+            if attempt == attempts:
+                raise
+            log.warning("creating consumer %s timed out, retrying", config.durable_name)
+            await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    subject: str
+    payload: bytes
+    msg_id: str
+
+
+async def publish_all(js: JetStreamContext, messages: Iterable[Outgoing]) -> None:
+    """Publish without waiting message by message, then wait for every ack together.
+
+    Each carries `Nats-Msg-Id`, so publishing again after a failure is harmless.
+    """
+    futures = [await publish_one(js, m) for m in messages]
+    if futures:
+        await asyncio.gather(*futures)
+
+
+async def publish_one(js: JetStreamContext, message: Outgoing) -> "asyncio.Future[Any]":
+    """Send one message; the returned future resolves when the stream has stored it."""
+    return await js.publish_async(
+        message.subject, message.payload, headers={MSG_ID_HEADER: message.msg_id}
+    )
+
+
+async def dead_letter(js: JetStreamContext, subject: str, message: Msg, reason: str) -> None:
+    """Park a message that can never succeed, with its reason, and stop its redelivery."""
+    log.error("dead-lettering message from %s: %s", message.subject, reason)
+    await js.publish(
+        subject,
+        message.data,
+        headers={DLQ_REASON_HEADER: reason[:1000].replace("\n", " "), "Source": message.subject},
+    )
+    await message.term()
+
+
+async def fetch(
+    subscription: JetStreamContext.PullSubscription, batch: int, timeout_s: float = 0.5
+) -> list[Msg]:
+    """Up to `batch` messages, or none if nothing came within `timeout_s`."""
+    try:
+        return await subscription.fetch(batch, timeout=timeout_s)
+    except TimeoutError:  # nats-py raises both its own and asyncio's; both subclass this
+        return []

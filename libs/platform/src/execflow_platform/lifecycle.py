@@ -1,0 +1,40 @@
+"""How a service process runs: logging, signals, a clean stop."""
+
+import asyncio
+import contextlib
+import functools
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from .settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def configure_logging(level: str, service: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
+    )
+
+
+async def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `main(stop)`; SIGTERM or SIGINT sets `stop` so it can finish its batch."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await main(stop)
+
+
+def run_service(
+    name: str,
+    settings: S,
+    serve: Callable[[S, asyncio.Event], Awaitable[None]],
+) -> None:
+    """A service's `main`: log, then serve until SIGTERM or SIGINT."""
+    configure_logging(settings.log_level, name)
+    asyncio.run(run_until_stopped(functools.partial(serve, settings)))

@@ -1,0 +1,23 @@
+"""The settings every service shares; each service extends them with its own."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from execflow_contracts import Topology
+
+
+class ServiceSettings(BaseSettings):
+    """Read once at start from `EXECFLOW_*` variables; tests pass their own values."""
+
+    model_config = SettingsConfigDict(env_prefix="EXECFLOW_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/execflow"
+    # PostgreSQL schema holding the event store and the read models.
+    db_schema: str = "execflow"
+    # Prefix of every stream and subject, so deployments can share a NATS server.
+    bus_prefix: str = "execflow"
+    log_level: str = "INFO"
+
+    @property
+    def topology(self) -> Topology:
+        return Topology(self.bus_prefix)

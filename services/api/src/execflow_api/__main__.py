@@ -1,0 +1,24 @@
+"""`execflow-api`: serve the REST API with uvicorn."""
+
+import uvicorn
+
+from execflow_platform import configure_logging
+
+from .settings import ApiSettings
+from .wiring import create_app
+
+
+def main() -> None:
+    settings = ApiSettings()
+    configure_logging(settings.log_level, "api")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Every error a client sees is a 4xx or 503 with a reason, never a stack trace."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from execflow_contracts import ErrorCode, ExecflowError, ExecutionNotFound, IllegalTransition
+
+STATUS_OF: dict[ErrorCode, int] = {
+    ExecutionNotFound.code: status.HTTP_404_NOT_FOUND,
+    IllegalTransition.code: status.HTTP_409_CONFLICT,
+}
+
+
+def _where(error: dict[str, Any]) -> str:
+    return ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+
+
+def _reason(errors: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{_where(e)}: {e['msg']}" if _where(e) else str(e["msg"]) for e in errors)
+
+
+async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+    malformed = any(e["type"] == "json_invalid" for e in errors)
+    return JSONResponse(
+        {
+            "error": "malformed_json" if malformed else "invalid_request",
+            "reason": _reason(errors),
+            "detail": errors,
+        },
+        status_code=status.HTTP_400_BAD_REQUEST if malformed else 422,
+    )
+
+
+async def execflow_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ExecflowError)
+    return JSONResponse(
+        {"error": exc.code.value, "reason": str(exc)},
+        status_code=STATUS_OF.get(exc.code, status.HTTP_400_BAD_REQUEST),
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ExecflowError, execflow_error)

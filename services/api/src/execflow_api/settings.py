@@ -1,0 +1,10 @@
+"""The API's settings."""
+
+from execflow_platform import ServiceSettings
+
+
+class ApiSettings(ServiceSettings):
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    # Read connections held open for queries.
+    db_pool_size: int = 8

@@ -1,0 +1,27 @@
+"""What request handlers get: the bus, the read models, the names. Built in `wiring`."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from psycopg_pool import AsyncConnectionPool
+
+from execflow_contracts import Topology
+
+
+@dataclass
+class Services:
+    nc: Client
+    js: JetStreamContext
+    pool: AsyncConnectionPool
+    topology: Topology
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+Deps = Annotated[Services, Depends(services)]

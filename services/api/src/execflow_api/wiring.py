@@ -1,0 +1,46 @@
+"""The one place where the API is wired."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from execflow_platform import connect, ensure_streams, schema_conninfo
+
+from . import errors
+from .routes import ROUTERS
+from .settings import ApiSettings
+from .state import Services
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nc = await connect(settings.nats_url, "execflow-api")
+        js = nc.jetstream()
+        await ensure_streams(js, settings.topology)
+        pool = AsyncConnectionPool(
+            schema_conninfo(settings.database_url, settings.db_schema),
+            min_size=1,
+            max_size=settings.db_pool_size,
+            open=False,
+        )
+        await pool.open()
+        app.state.services = Services(nc=nc, js=js, pool=pool, topology=settings.topology)
+        try:
+            yield
+        finally:
+            await pool.close()
+            await nc.close()
+
+    app = FastAPI(
+        title="execflow",
+        version="0.1.0",
+        description="Durable executions: run workflows, watch them, replay their history.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,68 @@
+"""The command loop: fetch a batch, apply it, save it, publish it, then acknowledge."""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from pydantic import ValidationError
+
+from execflow_contracts import AnyCommand, Topology, parse_command
+from execflow_platform import dead_letter, fetch
+
+from .application import ExecutionsApplication
+from .relay import Relay
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY_S = 1.0
+
+
+class CommandConsumer:
+    def __init__(
+        self,
+        subscription: JetStreamContext.PullSubscription,
+        js: JetStreamContext,
+        app: ExecutionsApplication,
+        relay: Relay,
+        topology: Topology,
+        batch_size: int,
+    ) -> None:
+        self._subscription = subscription
+        self._js = js
+        self._app = app
+        self._relay = relay
+        self._topology = topology
+        self._batch_size = batch_size
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            messages = await fetch(self._subscription, self._batch_size)
+            if messages:
+                await self.process(messages)
+
+    async def process(self, messages: Sequence[Msg]) -> None:
+        commands: list[AnyCommand] = []
+        accepted: list[Msg] = []
+        for message in messages:
+            try:
+                commands.append(parse_command(message.data))
+                accepted.append(message)
+            except ValidationError as exc:
+                await dead_letter(
+                    self._js, self._topology.dead_letter("commands"), message, str(exc)
+                )
+        if not commands:
+            return
+        try:
+            recordings = await asyncio.to_thread(self._app.handle, commands)
+            await self._relay.publish(recordings)
+        except Exception:
+            # Nothing is acknowledged: the batch comes back and applying it is idempotent.
+            log.exception("batch of %d commands failed; will be redelivered", len(commands))
+            for message in accepted:
+                await message.nak(delay=RETRY_DELAY_S)
+            return
+        for message in accepted:
+            await message.ack()

@@ -1,0 +1,6 @@
+"""The scheduler's domain: the Execution aggregate and its lifecycle rules."""
+
+from .execution import Execution, StepState
+from .lifecycle import ALLOWED_MOVES, can_move
+
+__all__ = ["ALLOWED_MOVES", "Execution", "StepState", "can_move"]

@@ -1,0 +1,12 @@
+"""The scheduler's settings."""
+
+from execflow_platform import ServiceSettings
+
+
+class SchedulerSettings(ServiceSettings):
+    # Commands applied and saved in one transaction, at most.
+    batch_size: int = 256
+    # Aggregates kept in memory so that commands do not replay history.
+    aggregate_cache_size: int = 10_000
+    # A command not acknowledged within this time is delivered again.
+    command_ack_wait_s: float = 30.0

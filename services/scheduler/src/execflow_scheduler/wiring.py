@@ -1,0 +1,59 @@
+"""The one place where the scheduler is wired."""
+
+import asyncio
+import logging
+
+from execflow_platform import (
+    connect,
+    durable_pull_consumer,
+    ensure_schema,
+    ensure_streams,
+    eventsourcing_env,
+    pull_subscription,
+    schema_conninfo,
+)
+
+from .application import ExecutionsApplication
+from .consumer import CommandConsumer
+from .relay import Relay
+from .settings import SchedulerSettings
+
+log = logging.getLogger(__name__)
+
+
+def build_application(settings: SchedulerSettings) -> ExecutionsApplication:
+    ensure_schema(settings.database_url, settings.db_schema)
+    env = eventsourcing_env(settings.database_url, settings.db_schema) | {
+        "CREATE_TABLE": "y",
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        # This scheduler is the writer: its cache is current unless a save conflicts,
+        # and a conflict evicts (see ExecutionsApplication.handle).
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
+    return ExecutionsApplication(env=env)
+
+
+async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
+    topology = settings.topology
+    nc = await connect(settings.nats_url, "execflow-scheduler")
+    js = nc.jetstream()
+    await ensure_streams(js, topology)
+    app = await asyncio.to_thread(build_application, settings)
+    relay = Relay(app, js, topology, schema_conninfo(settings.database_url, settings.db_schema))
+    await relay.start()
+    subscription = await pull_subscription(
+        js,
+        topology.commands_stream,
+        durable_pull_consumer(
+            topology.scheduler_consumer, topology.all_commands, settings.command_ack_wait_s
+        ),
+    )
+    consumer = CommandConsumer(subscription, js, app, relay, topology, settings.batch_size)
+    log.info("scheduler ready")
+    try:
+        await consumer.run(stop)
+    finally:
+        await relay.close()
+        await nc.close()
+        app.close()

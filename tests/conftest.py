@@ -1,0 +1,57 @@
+"""Real servers for the tests: nats-server and PostgreSQL from the wheels (or the ones
+EXECFLOW_NATS_URL / EXECFLOW_DATABASE_URL name), and fresh names for every test."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from execflow_devstack import EmbeddedPostgres, NatsServer, ensure_database, provision
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("EXECFLOW_NATS_URL"):
+        yield url
+        return
+    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("EXECFLOW_DATABASE_URL"):
+        yield url
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", cleanup="delete").start()
+    yield ensure_database(server.url(), "execflow_test")
+    server.stop()
+
+
+@dataclass(frozen=True)
+class Names:
+    """A test's own stream prefix and database schema."""
+
+    prefix: str
+    schema: str
+
+
+@pytest.fixture
+def names() -> Names:
+    token = uuid.uuid4().hex[:12]
+    return Names(prefix=f"t{token}", schema=f"t{token}")
+
+
+@pytest.fixture
+def provisioned(nats_url: str, database_url: str, names: Names) -> Names:
+    provision(nats_url, database_url, names.schema, names.prefix)
+    return names
+
+
+@pytest.fixture
+def work_dir(tmp_path: Path) -> Path:
+    return tmp_path / "workspaces"

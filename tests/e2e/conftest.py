@@ -1,0 +1,67 @@
+"""The four services as separate processes, on the test servers, behind a real API."""
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from execflow_devstack import Stack, StackConfig, free_port, provision
+
+TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
+
+
+@pytest.fixture(scope="module")
+def stack(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    token = f"e{uuid.uuid4().hex[:12]}"
+    provision(nats_url, database_url, token, token)
+    home = tmp_path_factory.mktemp("stack")
+    config = StackConfig(
+        nats_url=nats_url,
+        database_url=database_url,
+        db_schema=token,
+        bus_prefix=token,
+        api_port=free_port(),
+        work_dir=home / "workspaces",
+        log_dir=home / "logs",
+    )
+    running = Stack(config).start()
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+        for log in sorted((home / "logs").glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.config.api_url, timeout=10) as client:
+        yield client
+
+
+def wait_until(
+    api: httpx.Client,
+    execution_id: str,
+    done: Callable[[dict[str, Any]], bool],
+    timeout_s: float = 20,
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = api.get(f"/api/v1/executions/{execution_id}")
+        if response.status_code == 200:
+            body = response.json()
+            if done(body):
+                return body
+        time.sleep(0.05)
+    raise AssertionError(f"execution {execution_id} did not get there in {timeout_s}s: {body}")
+
+
+def wait_finished(api: httpx.Client, execution_id: str, timeout_s: float = 20) -> dict[str, Any]:
+    return wait_until(api, execution_id, lambda b: b["status"] in TERMINAL, timeout_s)

@@ -1,0 +1,64 @@
+"""Every stored domain event has a public shape, and becomes the right messages."""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from execflow_contracts import (
+    EVENT_TYPES,
+    ExecutionCreated,
+    StepDispatched,
+    StepWork,
+    Topology,
+    parse_event,
+)
+from execflow_scheduler.domain import Execution
+from execflow_scheduler.publishing import outgoing, to_contract
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_each_event_the_aggregate_emits_converts_to_its_contract() -> None:
+    steps = [
+        {"id": "a", "run": {"command": ["true"]}},
+        {"id": "b", "needs": ["a"], "run": {"command": ["false"]}},
+        {"id": "c", "needs": ["b"], "run": {"command": ["true"]}},
+    ]
+    execution = Execution(
+        execution_id=uuid4(), workflow={"steps": steps}, input={"x": 1}, metadata={}, actor="t"
+    )
+    execution.advance()
+    execution.record_step_finished("a", 1, "w", NOW, NOW, 0, None)
+    execution.record_step_finished("b", 1, "w", NOW, NOW, 1, None)
+    published = [to_contract(e) for e in execution.collect_events()]
+    emitted = {type(e).__name__ for e in published}
+    assert emitted <= set(EVENT_TYPES)
+    assert emitted >= {"ExecutionCreated", "StepDispatched", "StepFailed", "ExecutionFailed"}
+    for version, event in enumerate(published, start=1):
+        assert event.version == version
+        assert parse_event(event.model_dump_json().encode()) == event
+    created = published[0]
+    assert isinstance(created, ExecutionCreated)
+    assert created.input == {"x": 1}
+
+
+def test_a_dispatched_step_also_becomes_work_on_its_queue() -> None:
+    event = StepDispatched(
+        execution_id=uuid4(),
+        version=2,
+        at=NOW,
+        step_id="a",
+        attempt=1,
+        queue="gpu",
+        run={"command": ["true"]},  # type: ignore[arg-type]
+    )
+    messages = outgoing(event, Topology("p"))
+    assert [m.subject for m in messages] == [
+        f"p.evt.{event.execution_id}.StepDispatched",
+        "p.work.gpu",
+    ]
+    assert [m.msg_id for m in messages] == [
+        f"{event.execution_id}:2",
+        f"work:{event.execution_id}:a:1",
+    ]
+    work = StepWork.model_validate_json(messages[1].payload)
+    assert work.run.command == ["true"]
