@@ -60,13 +60,19 @@ def test_transitions_record_every_move(api: httpx.Client) -> None:
     execution_id = create(api, DIAMOND)
     wait_finished(api, execution_id)
     transitions = api.get(f"/api/v1/executions/{execution_id}/transitions").json()["items"]
-    assert [(t["type"], t["from"], t["to"]) for t in transitions] == [
+    moves = [(t["type"], t["from"], t["to"]) for t in transitions if t["type"] != "step"]
+    assert moves == [
         ("init", None, "pending"),
         ("queue", "pending", "queued"),
         ("start", "queued", "running"),
         ("finish", "running", "completed"),
     ]
+    steps = [t["reason"] for t in transitions if t["type"] == "step"]
+    assert sorted(steps) == sorted(
+        f"step '{s}' succeeded" for s in ("fetch", "left", "right", "join")
+    )
     assert all(t["at"] and t["actor"] for t in transitions)
+    assert [t["version"] for t in transitions] == sorted(t["version"] for t in transitions)
 
 
 def test_logs_are_served_per_step_with_their_stream(api: httpx.Client) -> None:
@@ -102,7 +108,12 @@ def test_a_failing_step_fails_the_execution_and_its_dependents_do_not_run(
     )
     body = wait_finished(api, execution_id)
     assert body["status"] == "failed"
-    assert body["error"] == {"step_id": "boom", "exit_code": 3, "message": "exited with code 3"}
+    assert body["error"] == {
+        "step_id": "boom",
+        "exit_code": 3,
+        "message": "exited with code 3",
+        "kind": "exit",
+    }
     steps = {s["id"]: s for s in body["steps"]}
     assert steps["boom"]["status"] == "failed"
     assert steps["boom"]["exit_code"] == 3
@@ -113,6 +124,8 @@ def test_a_failing_step_fails_the_execution_and_its_dependents_do_not_run(
     transitions = api.get(f"/api/v1/executions/{execution_id}/transitions").json()["items"]
     assert transitions[-1]["type"] == "error"
     assert transitions[-1]["to"] == "failed"
+    assert transitions[-2]["type"] == "step"
+    assert transitions[-2]["reason"] == "step 'boom' failed: exited with code 3"
 
 
 def test_a_command_that_cannot_start_fails_with_a_reason(api: httpx.Client) -> None:

@@ -155,8 +155,8 @@ async def test_a_command_becomes_stored_published_and_projected_events(
     app.close()
     assert stored == [
         "ExecutionCreated",
-        "ExecutionQueued",
         "StepDispatched",
+        "ExecutionQueued",
         "StepStarted",
         "ExecutionStarted",
         "StepSucceeded",
@@ -176,6 +176,7 @@ async def test_a_command_becomes_stored_published_and_projected_events(
             ("init", "pending"),
             ("queue", "queued"),
             ("start", "running"),
+            ("step", "running"),
         ]
 
 
@@ -247,4 +248,4 @@ async def test_resent_commands_and_redelivered_events_do_not_double_apply(
         cur = await conn.execute(
             "SELECT count(*) FROM transitions WHERE execution_id = %s", (execution_id,)
         )
-        assert await cur.fetchone() == (3,)
+        assert await cur.fetchone() == (4,)

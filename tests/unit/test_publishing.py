@@ -26,9 +26,9 @@ def test_each_event_the_aggregate_emits_converts_to_its_contract() -> None:
     execution = Execution(
         execution_id=uuid4(), workflow={"steps": steps}, input={"x": 1}, metadata={}, actor="t"
     )
-    execution.advance()
-    execution.record_step_finished("a", 1, "w", NOW, NOW, 0, None)
-    execution.record_step_finished("b", 1, "w", NOW, NOW, 1, None)
+    execution.start(NOW, {}, None)
+    execution.record_step_finished("a", 1, 1, "w", NOW, NOW, 0, None, None, None, NOW)
+    execution.record_step_finished("b", 1, 1, "w", NOW, NOW, 1, None, None, None, NOW)
     published = [to_contract(e) for e in execution.collect_events()]
     emitted = {type(e).__name__ for e in published}
     assert emitted <= set(EVENT_TYPES)

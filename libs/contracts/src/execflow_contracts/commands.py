@@ -31,41 +31,129 @@ class CreateExecution(Command):
     workflow: WorkflowSpec
     input: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # Set when the client sent an `Idempotency-Key`: a hash of what it asked for, and
+    # an id per request so that every request reaches the scheduler for its verdict.
+    request_hash: str | None = None
+    request_id: str | None = None
 
     @property
     def dedupe_id(self) -> str:
-        return f"create:{self.execution_id}"
+        suffix = f":{self.request_id}" if self.request_id else ""
+        return f"create:{self.execution_id}{suffix}"
 
 
-class ReportStepStarted(Command):
-    type: Literal["ReportStepStarted"] = "ReportStepStarted"
+class CancelExecution(Command):
+    type: Literal["CancelExecution"] = "CancelExecution"
+    reason: str = ""
+    request_id: str
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"cancel:{self.execution_id}:{self.request_id}"
+
+
+class ResumeExecution(Command):
+    type: Literal["ResumeExecution"] = "ResumeExecution"
+    step_id: StepId | None = None
+    input: Any = None
+    request_id: str
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"resume:{self.execution_id}:{self.request_id}"
+
+
+class RetryExecution(Command):
+    """Start `new_execution_id` from the same definition and input (cancelling the original
+    if it still runs); with `from_step`, reuse what succeeded before that step."""
+
+    type: Literal["RetryExecution"] = "RetryExecution"
+    new_execution_id: UUID
+    from_step: StepId | None = None
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"retry:{self.execution_id}:{self.new_execution_id}"
+
+
+class FireTimer(Command):
+    type: Literal["FireTimer"] = "FireTimer"
+    timer: str
+    due_at: datetime
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"timer:{self.execution_id}:{self.timer}"
+
+
+class StepReport(Command):
+    """What a runner says about one delivery of one attempt of a step."""
+
     step_id: StepId
     attempt: int
+    # How many times the bus delivered this attempt's work: a higher number means the
+    # runner that held it before was lost.
+    delivery: int = 1
     worker: str
+
+
+class ReportStepStarted(StepReport):
+    type: Literal["ReportStepStarted"] = "ReportStepStarted"
     started_at: datetime
 
     @property
     def dedupe_id(self) -> str:
-        return f"started:{self.execution_id}:{self.step_id}:{self.attempt}"
+        return f"started:{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
 
 
-class ReportStepFinished(Command):
+class ReportStepFinished(StepReport):
     type: Literal["ReportStepFinished"] = "ReportStepFinished"
-    step_id: StepId
-    attempt: int
-    worker: str
     started_at: datetime
     finished_at: datetime
     exit_code: int | None
     error: str | None = None
+    # "exit", "signal" or "start"; see specs.ErrorKind.
+    error_kind: str | None = None
+    output: Any = None
 
     @property
     def dedupe_id(self) -> str:
-        return f"finished:{self.execution_id}:{self.step_id}:{self.attempt}"
+        return f"finished:{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
+
+
+class ReportStepProgress(StepReport):
+    type: Literal["ReportStepProgress"] = "ReportStepProgress"
+    current: float
+    max: float | None = None
+    message: str = ""
+    sequence: int
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"progress:{self.execution_id}:{self.step_id}:{self.attempt}:{self.sequence}"
+
+
+class ReportStepQuestion(StepReport):
+    type: Literal["ReportStepQuestion"] = "ReportStepQuestion"
+    prompt: str
+    input_schema: dict[str, Any] | None = None
+    sequence: int
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"question:{self.execution_id}:{self.step_id}:{self.attempt}:{self.sequence}"
 
 
 AnyCommand = Annotated[
-    CreateExecution | ReportStepStarted | ReportStepFinished,
+    CreateExecution
+    | CancelExecution
+    | ResumeExecution
+    | RetryExecution
+    | FireTimer
+    | ReportStepStarted
+    | ReportStepFinished
+    | ReportStepProgress
+    | ReportStepQuestion,
     Field(discriminator="type"),
 ]
 COMMAND_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
@@ -73,3 +161,13 @@ COMMAND_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
 
 def parse_command(data: bytes) -> AnyCommand:
     return COMMAND_ADAPTER.validate_json(data)
+
+
+class CommandOutcome(BaseModel):
+    """The scheduler's answer to a command whose sender waits for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    accepted: bool
+    code: str | None = None
+    reason: str = ""

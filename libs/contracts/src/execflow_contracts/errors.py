@@ -8,6 +8,8 @@ class ErrorCode(StrEnum):
     EXECUTION_NOT_FOUND = "execution_not_found"
     ILLEGAL_TRANSITION = "illegal_transition"
     MALFORMED_MESSAGE = "malformed_message"
+    INVALID_INPUT = "invalid_input"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
 
 
 class ExecflowError(Exception):
@@ -38,3 +40,28 @@ class MalformedMessage(ExecflowError):
     """A message on the bus that does not parse as its contract: it never will."""
 
     code = ErrorCode.MALFORMED_MESSAGE
+
+
+class InvalidInput(ExecflowError):
+    """An answer to an input request that does not match what was asked for."""
+
+    code = ErrorCode.INVALID_INPUT
+
+
+class IdempotencyConflict(ExecflowError):
+    """An `Idempotency-Key` used again with a different request."""
+
+    code = ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+ERRORS_BY_CODE: dict[str, type[ExecflowError]] = {
+    cls.code.value: cls
+    for cls in (
+        InvalidWorkflow,
+        ExecutionNotFound,
+        IllegalTransition,
+        MalformedMessage,
+        InvalidInput,
+        IdempotencyConflict,
+    )
+}

@@ -6,7 +6,7 @@ optional fields.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -29,44 +29,90 @@ class ExecutionEvent(BaseModel):
         return f"{self.execution_id}:{self.version}"
 
 
-class StatusChanged(ExecutionEvent):
-    """An event that moves the execution from one status to another."""
-
-    transition: ClassVar[TransitionType]
-    from_status: ExecutionStatus
-    to_status: ExecutionStatus
-    reason: str = ""
-    actor: str = "system"
-
-
 class ExecutionCreated(ExecutionEvent):
     type: Literal["ExecutionCreated"] = "ExecutionCreated"
     workflow: WorkflowSpec
     input: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     actor: str = "system"
+    retry_of: UUID | None = None
+    parent_id: UUID | None = None
+    parent_step: StepId | None = None
+    request_hash: str | None = None
+    # When the overall timeout strikes, if there is one.
+    timeout_at: datetime | None = None
+
+
+class StatusChanged(ExecutionEvent):
+    """An event that moves the execution from one status to another: a transition."""
+
+    from_status: ExecutionStatus
+    to_status: ExecutionStatus
+    transition: TransitionType
+    reason: str = ""
+    actor: str = "system"
+    # On entering a final status: when the read models forget it (`ttl.delete_after`).
+    expires_at: datetime | None = None
 
 
 class ExecutionQueued(StatusChanged):
-    transition = TransitionType.QUEUE
     type: Literal["ExecutionQueued"] = "ExecutionQueued"
 
 
 class ExecutionStarted(StatusChanged):
-    transition = TransitionType.START
     type: Literal["ExecutionStarted"] = "ExecutionStarted"
 
 
+class ExecutionWaiting(StatusChanged):
+    type: Literal["ExecutionWaiting"] = "ExecutionWaiting"
+
+
+class ExecutionResumed(StatusChanged):
+    type: Literal["ExecutionResumed"] = "ExecutionResumed"
+
+
+class ExecutionBackingOff(StatusChanged):
+    type: Literal["ExecutionBackingOff"] = "ExecutionBackingOff"
+
+
 class ExecutionCompleted(StatusChanged):
-    transition = TransitionType.FINISH
     type: Literal["ExecutionCompleted"] = "ExecutionCompleted"
     output: Any = None
 
 
 class ExecutionFailed(StatusChanged):
-    transition = TransitionType.ERROR
     type: Literal["ExecutionFailed"] = "ExecutionFailed"
     error: dict[str, Any]
+
+
+class CancelRequested(StatusChanged):
+    type: Literal["CancelRequested"] = "CancelRequested"
+    # If the running steps have not stopped by then, the execution is cancelled anyway.
+    force_at: datetime | None = None
+
+
+class ExecutionCancelled(StatusChanged):
+    type: Literal["ExecutionCancelled"] = "ExecutionCancelled"
+    stopped_steps: list[StepId] = Field(default_factory=list)
+
+
+class ExecutionTimedOut(StatusChanged):
+    type: Literal["ExecutionTimedOut"] = "ExecutionTimedOut"
+    stopped_steps: list[StepId] = Field(default_factory=list)
+
+
+class ExecutionRetried(ExecutionEvent):
+    """A new execution was started from this one (`retried_by`)."""
+
+    type: Literal["ExecutionRetried"] = "ExecutionRetried"
+    new_execution_id: UUID
+    from_step: StepId | None = None
+
+
+class ExecutionExpired(ExecutionEvent):
+    """The execution's time to live is over: read models drop it; its events stay."""
+
+    type: Literal["ExecutionExpired"] = "ExecutionExpired"
 
 
 class StepDispatched(ExecutionEvent):
@@ -81,29 +127,63 @@ class StepStarted(ExecutionEvent):
     type: Literal["StepStarted"] = "StepStarted"
     step_id: StepId
     attempt: int
+    delivery: int = 1
     worker: str
     started_at: datetime
+    # When the attempt timeout strikes, if there is one.
+    timeout_at: datetime | None = None
 
 
 class StepSucceeded(ExecutionEvent):
     type: Literal["StepSucceeded"] = "StepSucceeded"
     step_id: StepId
     attempt: int
-    worker: str
-    started_at: datetime
+    delivery: int = 1
+    worker: str | None = None
+    started_at: datetime | None = None
     finished_at: datetime
     exit_code: int | None = 0
+    output: Any = None
 
 
 class StepFailed(ExecutionEvent):
     type: Literal["StepFailed"] = "StepFailed"
     step_id: StepId
     attempt: int
-    worker: str
-    started_at: datetime
+    delivery: int = 1
+    worker: str | None = None
+    started_at: datetime | None = None
     finished_at: datetime
     exit_code: int | None
     error: str
+    error_kind: str = "exit"
+
+
+class StepDeliveryLost(ExecutionEvent):
+    """The runner holding this attempt went silent; another runner took it over."""
+
+    type: Literal["StepDeliveryLost"] = "StepDeliveryLost"
+    step_id: StepId
+    attempt: int
+    delivery: int
+    worker: str | None = None
+
+
+class StepRetryScheduled(ExecutionEvent):
+    type: Literal["StepRetryScheduled"] = "StepRetryScheduled"
+    step_id: StepId
+    attempt: int  # the attempt that will run
+    retry_at: datetime
+    delay_s: float
+
+
+class StepStopRequested(ExecutionEvent):
+    """Runners stop this attempt if they hold it, or never start it."""
+
+    type: Literal["StepStopRequested"] = "StepStopRequested"
+    step_id: StepId
+    attempt: int
+    reason: str
 
 
 class StepCancelled(ExecutionEvent):
@@ -114,34 +194,104 @@ class StepCancelled(ExecutionEvent):
     reason: str
 
 
+class StepReused(ExecutionEvent):
+    """A retry reuses this step's success from the execution it retries."""
+
+    type: Literal["StepReused"] = "StepReused"
+    step_id: StepId
+    output: Any = None
+    from_execution: UUID
+
+
+class StepProgressed(ExecutionEvent):
+    type: Literal["StepProgressed"] = "StepProgressed"
+    step_id: StepId
+    current: float
+    max: float | None = None
+    message: str = ""
+
+
+class InputRequested(ExecutionEvent):
+    type: Literal["InputRequested"] = "InputRequested"
+    step_id: StepId
+    prompt: str
+    input_schema: dict[str, Any] | None = None
+
+
+class InputProvided(ExecutionEvent):
+    type: Literal["InputProvided"] = "InputProvided"
+    step_id: StepId
+    value: Any = None
+    actor: str = "system"
+
+
+class ChildRequested(ExecutionEvent):
+    type: Literal["ChildRequested"] = "ChildRequested"
+    step_id: StepId
+    attempt: int
+    child_id: UUID
+
+
+EVENT_CLASSES: tuple[type[ExecutionEvent], ...] = (
+    ExecutionCreated,
+    ExecutionQueued,
+    ExecutionStarted,
+    ExecutionWaiting,
+    ExecutionResumed,
+    ExecutionBackingOff,
+    ExecutionCompleted,
+    ExecutionFailed,
+    CancelRequested,
+    ExecutionCancelled,
+    ExecutionTimedOut,
+    ExecutionRetried,
+    ExecutionExpired,
+    StepDispatched,
+    StepStarted,
+    StepSucceeded,
+    StepFailed,
+    StepDeliveryLost,
+    StepRetryScheduled,
+    StepStopRequested,
+    StepCancelled,
+    StepReused,
+    StepProgressed,
+    InputRequested,
+    InputProvided,
+    ChildRequested,
+)
 AnyEvent = Annotated[
     ExecutionCreated
     | ExecutionQueued
     | ExecutionStarted
+    | ExecutionWaiting
+    | ExecutionResumed
+    | ExecutionBackingOff
     | ExecutionCompleted
     | ExecutionFailed
+    | CancelRequested
+    | ExecutionCancelled
+    | ExecutionTimedOut
+    | ExecutionRetried
+    | ExecutionExpired
     | StepDispatched
     | StepStarted
     | StepSucceeded
     | StepFailed
-    | StepCancelled,
+    | StepDeliveryLost
+    | StepRetryScheduled
+    | StepStopRequested
+    | StepCancelled
+    | StepReused
+    | StepProgressed
+    | InputRequested
+    | InputProvided
+    | ChildRequested,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 EVENT_TYPES: dict[str, type[ExecutionEvent]] = {
-    cls.model_fields["type"].default: cls
-    for cls in (
-        ExecutionCreated,
-        ExecutionQueued,
-        ExecutionStarted,
-        ExecutionCompleted,
-        ExecutionFailed,
-        StepDispatched,
-        StepStarted,
-        StepSucceeded,
-        StepFailed,
-        StepCancelled,
-    )
+    cls.model_fields["type"].default: cls for cls in EVENT_CLASSES
 }
 
 

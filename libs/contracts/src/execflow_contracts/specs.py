@@ -1,17 +1,22 @@
-"""What a user asks to run: workflow, steps and how each step runs."""
+"""What a user asks to run: workflow, steps, and how each step runs, retries and times out."""
 
 from graphlib import CycleError, TopologicalSorter
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .durations import Duration
 
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 DEFAULT_QUEUE = "default"
 
+# Why an attempt failed, for `no_retry_errors`.
+ErrorKind = Literal["exit", "signal", "start", "timeout", "lost"]
+
 
 class Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 class RunSpec(Spec):
@@ -22,15 +27,84 @@ class RunSpec(Spec):
     workdir: str | None = None
 
 
+class Backoff(Spec):
+    initial: Duration = 1.0
+    factor: float = Field(default=2.0, ge=1.0)
+    max: Duration = 60.0
+    # Each delay is stretched or shrunk by up to this fraction, at random.
+    jitter: float = Field(default=0.1, ge=0.0, le=1.0)
+
+    def delay(self, failed_attempt: int, draw: float) -> float:
+        """Seconds before the attempt after `failed_attempt`; `draw` is uniform in [-1, 1]."""
+        base = min(self.initial * self.factor ** (failed_attempt - 1), self.max)
+        return max(0.0, base * (1 + self.jitter * draw))
+
+
+class RetryPolicy(Spec):
+    max_attempts: int = Field(default=1, ge=1, le=100)
+    backoff: Backoff = Field(default_factory=Backoff)
+    no_retry_exit_codes: list[int] = Field(default_factory=list)
+    no_retry_errors: list[ErrorKind] = Field(default_factory=list)
+
+    def allows_retry(self, attempt: int, exit_code: int | None, kind: ErrorKind) -> bool:
+        return (
+            attempt < self.max_attempts
+            and kind not in self.no_retry_errors
+            and (exit_code is None or exit_code not in self.no_retry_exit_codes)
+        )
+
+
+class StepTimeout(Spec):
+    attempt: Duration | None = None
+
+
+class ExecutionTimeout(Spec):
+    overall: Duration | None = None
+
+
+class Ttl(Spec):
+    delete_after: Duration | None = None
+
+
+class Defaults(Spec):
+    """What every step gets unless it says otherwise."""
+
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    timeout: StepTimeout = Field(default_factory=StepTimeout)
+    queue: QueueName = DEFAULT_QUEUE
+
+
 class StepSpec(Spec):
     id: StepId
+    type: Literal["run", "input", "child"] = "run"
     needs: list[StepId] = Field(default_factory=list)
-    run: RunSpec
-    queue: QueueName = DEFAULT_QUEUE
+    run: RunSpec | None = None
+    queue: QueueName | None = None
+    retry: RetryPolicy | None = None
+    timeout: StepTimeout | None = None
+    # type: input — what to ask, and the JSON Schema the answer must match.
+    prompt: str | None = None
+    input_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    # type: child — the sub-execution's workflow and input.
+    workflow: "WorkflowSpec | None" = None
+    input: Any = None
+
+    @model_validator(mode="after")
+    def _check_type(self) -> Self:
+        if self.type == "run" and self.run is None:
+            raise ValueError(f"step '{self.id}' of type run needs `run`")
+        if self.type == "child" and self.workflow is None:
+            raise ValueError(f"step '{self.id}' of type child needs `workflow`")
+        if self.type != "run" and self.run is not None:
+            raise ValueError(f"step '{self.id}' of type {self.type} cannot have `run`")
+        return self
 
 
 class WorkflowSpec(Spec):
     steps: list[StepSpec] = Field(min_length=1)
+    defaults: Defaults = Field(default_factory=Defaults)
+    timeout: ExecutionTimeout = Field(default_factory=ExecutionTimeout)
+    ttl: Ttl = Field(default_factory=Ttl)
 
     @model_validator(mode="after")
     def _check_graph(self) -> Self:
@@ -39,6 +113,15 @@ class WorkflowSpec(Spec):
 
     def step(self, step_id: str) -> StepSpec:
         return next(s for s in self.steps if s.id == step_id)
+
+    def retry_policy(self, step: StepSpec) -> RetryPolicy:
+        return step.retry or self.defaults.retry
+
+    def attempt_timeout(self, step: StepSpec) -> float | None:
+        return (step.timeout or self.defaults.timeout).attempt
+
+    def queue(self, step: StepSpec) -> str:
+        return step.queue or self.defaults.queue
 
 
 def check_graph(steps: list[StepSpec]) -> None:
@@ -65,3 +148,25 @@ class ExecutionRequest(Spec):
     workflow: WorkflowSpec
     input: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class CancelRequest(Spec):
+    reason: str = ""
+
+
+class ResumeRequest(Spec):
+    input: Any = None
+    # Which waiting step the answer is for; needed only when several wait.
+    step_id: StepId | None = None
+
+
+class RetryRequest(Spec):
+    from_step: StepId | None = None
+
+
+class ChangeStatusRequest(Spec):
+    status: str
+    reason: str = ""
+
+
+StepSpec.model_rebuild()  # a child step holds a whole workflow

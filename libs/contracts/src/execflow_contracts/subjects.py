@@ -9,6 +9,8 @@ from uuid import UUID
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Execflow-Dlq-Reason"
+# Where the scheduler answers a command whose sender waits for the outcome.
+REPLY_TO_HEADER = "Execflow-Reply-To"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Topology:
     @property
     def all_events(self) -> str:
         return f"{self.prefix}.evt.>"
+
+    def events_of_type(self, name: str) -> str:
+        return f"{self.prefix}.evt.*.{name}"
 
     def work(self, queue: str) -> str:
         return f"{self.prefix}.work.{queue}"

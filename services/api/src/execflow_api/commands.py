@@ -1,24 +1,66 @@
-"""Sending commands: stored on the bus before the API answers."""
+"""Sending commands: stored on the bus before the API answers.
+
+Commands whose refusal the client must hear about (cancel, resume, retry, a create
+with an Idempotency-Key) wait briefly for the scheduler's outcome; if it does not
+come in time the command is still stored and will be applied, so the answer is 202.
+"""
 
 import asyncio
 
 import nats.errors
 from fastapi import HTTPException, status
+from pydantic import ValidationError
 
-from execflow_contracts import Command
-from execflow_platform import Outgoing, publish_all
+from execflow_contracts import (
+    ERRORS_BY_CODE,
+    MSG_ID_HEADER,
+    REPLY_TO_HEADER,
+    Command,
+    CommandOutcome,
+    ExecflowError,
+)
 
 from .state import Services
 
 PUBLISH_TIMEOUT_S = 5.0
+OUTCOME_TIMEOUT_S = 5.0
 
 
 async def send(svc: Services, command: Command) -> None:
+    await _publish(svc, command, {})
+
+
+async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | None:
+    """Send, then wait for the outcome: raises the refusal as its ExecflowError;
+    None if the scheduler did not answer in time."""
+    inbox = svc.nc.new_inbox()
+    subscription = await svc.nc.subscribe(inbox, max_msgs=1)
+    try:
+        await _publish(svc, command, {REPLY_TO_HEADER: inbox})
+        try:
+            reply = await subscription.next_msg(timeout=OUTCOME_TIMEOUT_S)
+        except TimeoutError:
+            return None
+    finally:
+        await subscription.unsubscribe()
+    try:
+        outcome = CommandOutcome.model_validate_json(reply.data)
+    except ValidationError:
+        return None
+    if not outcome.accepted:
+        raise ERRORS_BY_CODE.get(outcome.code or "", ExecflowError)(outcome.reason)
+    return outcome
+
+
+async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> None:
     subject = svc.topology.command(command.execution_id, type(command).__name__)
-    outgoing = Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-            await publish_all(svc.js, [outgoing])
+            await svc.js.publish(
+                subject,
+                command.model_dump_json().encode(),
+                headers={MSG_ID_HEADER: command.dedupe_id, **headers},
+            )
     except (TimeoutError, nats.errors.Error) as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the command bus is unavailable: {exc!r}"

@@ -13,7 +13,13 @@ from execflow_contracts import ExecutionNotFound
 
 EXECUTION_COLUMNS = (
     "id, status, message, workflow, input, metadata, output, error, n_steps,"
-    " created_at, queued_at, started_at, completed_at, updated_at"
+    " created_at, queued_at, started_at, completed_at, updated_at, retry_of, retried_by,"
+    " parent_id, parent_step, progress, stopped_steps"
+)
+STEP_COLUMNS = (
+    "step_id AS id, status, needs, queue, attempts, worker, exit_code, error, message,"
+    " started_at, finished_at, output, next_attempt_at, prompt, input_schema AS schema,"
+    " child_id, progress"
 )
 
 
@@ -26,12 +32,21 @@ async def get_execution(conn: AsyncConnection, execution_id: UUID) -> dict[str, 
         if row is None:
             raise ExecutionNotFound(execution_id)
         await cur.execute(
-            "SELECT step_id AS id, status, needs, queue, attempts, worker, exit_code, error,"
-            " message, started_at, finished_at FROM steps WHERE execution_id = %s"
-            " ORDER BY position",
+            f"SELECT {STEP_COLUMNS} FROM steps WHERE execution_id = %s ORDER BY position",
             (execution_id,),
         )
         row["steps"] = await cur.fetchall()
+        await cur.execute(
+            "SELECT step_id, attempt, delivery, status, worker, exit_code, error, error_kind,"
+            " started_at, finished_at FROM attempts WHERE execution_id = %s"
+            " ORDER BY started_at NULLS LAST, step_id, attempt, delivery",
+            (execution_id,),
+        )
+        row["attempts"] = await cur.fetchall()
+        await cur.execute(
+            "SELECT id FROM executions WHERE parent_id = %s ORDER BY created_at", (execution_id,)
+        )
+        row["children"] = [child["id"] for child in await cur.fetchall()]
     return row
 
 

@@ -24,8 +24,16 @@ CREATE TABLE IF NOT EXISTS executions (
     queued_at timestamptz,
     started_at timestamptz,
     completed_at timestamptz,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    retry_of uuid,
+    retried_by uuid,
+    parent_id uuid,
+    parent_step text,
+    progress jsonb,
+    stopped_steps jsonb
 );
+CREATE INDEX IF NOT EXISTS executions_by_parent ON executions (parent_id)
+    WHERE parent_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS executions_by_created ON executions (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS steps (
@@ -42,7 +50,28 @@ CREATE TABLE IF NOT EXISTS steps (
     message text NOT NULL DEFAULT '',
     started_at timestamptz,
     finished_at timestamptz,
+    output jsonb,
+    next_attempt_at timestamptz,
+    prompt text,
+    input_schema jsonb,
+    asking boolean NOT NULL DEFAULT false,
+    child_id uuid,
+    progress jsonb,
     PRIMARY KEY (execution_id, step_id)
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    execution_id uuid NOT NULL,
+    step_id text NOT NULL,
+    attempt integer NOT NULL,
+    delivery integer NOT NULL,
+    status text NOT NULL,
+    worker text,
+    exit_code integer,
+    error text,
+    error_kind text,
+    started_at timestamptz,
+    finished_at timestamptz,
+    PRIMARY KEY (execution_id, step_id, attempt, delivery)
 );
 CREATE TABLE IF NOT EXISTS transitions (
     execution_id uuid NOT NULL,

@@ -22,6 +22,8 @@ class RunnerSettings(ServiceSettings):
     lease_s: float = 30.0
     # Each execution gets a workspace folder here, shared by its steps.
     work_dir: Path = Path(".execflow/workspaces")
+    # A stopped step gets SIGTERM, then SIGKILL after this long.
+    stop_grace_s: float = 10.0
     worker_id: str = Field(default_factory=_default_worker_id)
 
     @property

@@ -28,12 +28,13 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         for queue in settings.queue_names
     ]
     worker = Worker(
-        js,
+        nc,
         topology,
         ProcessBackend(),
         settings.worker_id,
         settings.capacity,
         settings.lease_s,
+        settings.stop_grace_s,
         settings.work_dir.resolve(),
     )
     log.info("runner %s ready on queues %s", settings.worker_id, settings.queue_names)

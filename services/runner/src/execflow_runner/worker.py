@@ -1,55 +1,63 @@
-"""Leases step work from the WORK stream, runs it on a backend, reports the outcome.
+"""Leases step work from the WORK stream and runs each attempt on a backend.
 
 A step's work message is acknowledged only after its finish report is stored, and
 heartbeats (in-progress acks) hold the lease meanwhile: if this runner dies, the
-message is delivered to another runner when the lease lapses.
+message is delivered to another runner when the lease lapses. Stop requests and
+answers to questions arrive as events.
 """
 
 import asyncio
-import contextlib
 import logging
-from datetime import UTC, datetime
+from collections import OrderedDict
 from pathlib import Path
 
-import nats.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from execflow_contracts import (
-    Command,
-    ReportStepFinished,
-    ReportStepStarted,
+    InputProvided,
+    StepStopRequested,
     StepWork,
     Topology,
+    parse_event,
 )
-from execflow_platform import Outgoing, dead_letter, fetch, publish_one
+from execflow_platform import dead_letter, fetch
 
-from .backends import Backend
-from .logs import LogShipper
+from .attempt import Attempt, hold_lease
+from .backends import AttemptKey, Backend, attempt_key
 
 log = logging.getLogger(__name__)
+
+# Stop requests remembered for work not seen yet, so that queued work never starts.
+REMEMBERED_STOPS = 10_000
 
 
 class Worker:
     def __init__(
         self,
-        js: JetStreamContext,
+        nc: Client,
         topology: Topology,
         backend: Backend,
         worker_id: str,
         capacity: int,
         lease_s: float,
+        stop_grace_s: float,
         work_dir: Path,
     ) -> None:
-        self._js = js
+        self._nc = nc
+        self._js: JetStreamContext = nc.jetstream()
         self._topology = topology
         self._backend = backend
         self.worker_id = worker_id
         self._capacity = capacity
         self._lease_s = lease_s
+        self._stop_grace_s = stop_grace_s
         self._work_dir = work_dir
-        self._running: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._attempts: dict[AttemptKey, Attempt] = {}
+        self._stopped: OrderedDict[AttemptKey, str] = OrderedDict()
         self._slot_free = asyncio.Event()
         self._slot_free.set()
         self._fetching = asyncio.Lock()
@@ -57,9 +65,15 @@ class Worker:
     async def run(
         self, subscriptions: list[JetStreamContext.PullSubscription], stop: asyncio.Event
     ) -> None:
+        control = [
+            await self._nc.subscribe(self._topology.events_of_type(name), cb=self._on_control_event)
+            for name in ("StepStopRequested", "InputProvided")
+        ]
         await asyncio.gather(*(self._pull(s, stop) for s in subscriptions))
-        if self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for subscription in control:
+            await subscription.unsubscribe()
 
     async def _pull(
         self, subscription: JetStreamContext.PullSubscription, stop: asyncio.Event
@@ -68,7 +82,7 @@ class Worker:
             await self._slot_free.wait()
             # One fetch at a time across queues, so capacity is never exceeded.
             async with self._fetching:
-                free = self._capacity - len(self._running)
+                free = self._capacity - len(self._tasks)
                 if free <= 0:
                     continue
                 for message in await fetch(subscription, free):
@@ -76,13 +90,13 @@ class Worker:
 
     def _start(self, message: Msg) -> None:
         task = asyncio.get_running_loop().create_task(self._run_one(message))
-        self._running.add(task)
-        if len(self._running) >= self._capacity:
+        self._tasks.add(task)
+        if len(self._tasks) >= self._capacity:
             self._slot_free.clear()
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
+        self._tasks.discard(task)
         self._slot_free.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("step task failed", exc_info=task.exception())
@@ -93,54 +107,47 @@ class Worker:
         except ValidationError as exc:
             await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
             return
-        heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(message))
+        key = attempt_key(work)
+        if key in self._stopped:
+            log.info("not starting %s: %s", key, self._stopped[key])
+            await message.ack()
+            return
+        workspace = self._work_dir / str(work.execution_id)
+        attempt = Attempt(
+            self._js,
+            self._topology,
+            self._backend,
+            self.worker_id,
+            work,
+            message.metadata.num_delivered,
+            workspace,
+        )
+        self._attempts[key] = attempt
+        heartbeat = asyncio.get_running_loop().create_task(hold_lease(message, self._lease_s))
         try:
-            await self._execute(work)
+            await attempt.run()
             await message.ack()
         finally:
             heartbeat.cancel()
+            self._attempts.pop(key, None)
 
-    async def _execute(self, work: StepWork) -> None:
-        workspace = self._work_dir / str(work.execution_id)
-        workspace.mkdir(parents=True, exist_ok=True)
-        shipper = LogShipper(self._js, self._topology, work)
-        started_at = datetime.now(UTC)
-        started_report: list[asyncio.Future[object]] = []
+    async def _on_control_event(self, message: Msg) -> None:
+        try:
+            event = parse_event(message.data)
+        except ValidationError:
+            return
+        if isinstance(event, StepStopRequested):
+            key = (event.execution_id, event.step_id, event.attempt)
+            self._remember_stop(key, event.reason)
+            if key in self._attempts:
+                log.info("stopping %s: %s", key, event.reason)
+                asyncio.get_running_loop().create_task(self._backend.stop(key, self._stop_grace_s))
+        elif isinstance(event, InputProvided):
+            for key, attempt in self._attempts.items():
+                if key[:2] == (event.execution_id, event.step_id):
+                    attempt.answer(event.value)
 
-        def on_started() -> None:
-            report = ReportStepStarted(
-                execution_id=work.execution_id,
-                step_id=work.step_id,
-                attempt=work.attempt,
-                worker=self.worker_id,
-                started_at=started_at,
-                actor=self.worker_id,
-            )
-            started_report.append(asyncio.ensure_future(self._send(report)))
-
-        outcome = await self._backend.run(work, workspace, shipper.add, on_started)
-        await shipper.close()
-        finished = ReportStepFinished(
-            execution_id=work.execution_id,
-            step_id=work.step_id,
-            attempt=work.attempt,
-            worker=self.worker_id,
-            started_at=started_at,
-            finished_at=datetime.now(UTC),
-            exit_code=outcome.exit_code,
-            error=outcome.error,
-            actor=self.worker_id,
-        )
-        await asyncio.gather(*started_report)
-        await (await self._send(finished))
-
-    async def _send(self, command: Command) -> "asyncio.Future[object]":
-        subject = self._topology.command(command.execution_id, type(command).__name__)
-        outgoing = Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
-        return await publish_one(self._js, outgoing)
-
-    async def _heartbeat(self, message: Msg) -> None:
-        while True:
-            await asyncio.sleep(self._lease_s / 3)
-            with contextlib.suppress(nats.errors.Error):
-                await message.in_progress()
+    def _remember_stop(self, key: AttemptKey, reason: str) -> None:
+        self._stopped[key] = reason
+        while len(self._stopped) > REMEMBERED_STOPS:
+            self._stopped.popitem(last=False)

@@ -1,8 +1,14 @@
-"""The scheduler's application layer: get → call → save, many commands per transaction."""
+"""The scheduler's application layer: get → call → save, many commands per transaction.
+
+Commands that touch several executions (a retry creates one, a child's end moves its
+parent) are applied together and saved in the same transaction.
+"""
 
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,63 +17,123 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 from execflow_contracts import (
     AnyCommand,
+    CancelExecution,
+    CommandOutcome,
     CreateExecution,
     ExecflowError,
     ExecutionNotFound,
+    ExecutionStatus,
+    FireTimer,
     ReportStepFinished,
+    ReportStepProgress,
+    ReportStepQuestion,
     ReportStepStarted,
+    ResumeExecution,
+    RetryExecution,
+    WorkflowSpec,
 )
 
 from .domain import Execution
 
 log = logging.getLogger(__name__)
 
+ACCEPTED = CommandOutcome(accepted=True)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Batch:
+    """The executions one transaction touches, and the reactions between them."""
+
+    app: "ExecutionsApplication"
+    now: datetime
+    touched: dict[UUID, Execution] = field(default_factory=dict)
+    reacted: dict[UUID, int] = field(default_factory=dict)
+
+    def load(self, execution_id: UUID) -> Execution:
+        if execution_id not in self.touched:
+            self.touched[execution_id] = self.app.get(execution_id)
+        return self.touched[execution_id]
+
+    def exists(self, execution_id: UUID) -> bool:
+        try:
+            self.load(execution_id)
+        except ExecutionNotFound:
+            return False
+        return True
+
+    def add(self, execution: Execution) -> None:
+        self.touched[execution.id] = execution
+
+    def react(self) -> None:
+        """Apply what new events mean for other executions, until nothing new happens."""
+        for _ in range(100):
+            fresh = [
+                (execution, event)
+                for execution in list(self.touched.values())
+                for event in execution.pending_events[self.reacted.get(execution.id, 0) :]
+            ]
+            for execution in list(self.touched.values()):
+                self.reacted[execution.id] = len(execution.pending_events)
+            if not fresh:
+                return
+            for execution, event in fresh:
+                react(self, execution, event)
+        raise RuntimeError("reactions between executions did not settle")
+
 
 class ExecutionsApplication(Application[UUID]):
     """Holds the event store; `handle` applies a batch of commands and saves once."""
 
     name = "execflow"
+    clock: Callable[[], datetime] = staticmethod(utc_now)
 
-    def handle(self, commands: Sequence[AnyCommand]) -> list[Recording[UUID]]:
-        """Apply and save the whole batch in one transaction; if any command is refused
-        or another writer got there first, fall back to one command per transaction so
-        that a refusal discards only that command's effects."""
-        try:
-            return self._apply_and_save(commands)
-        except (ExecflowError, IntegrityError) as exc:
-            log.info("batch of %d fell back to one by one: %s", len(commands), exc)
-        recordings: list[Recording[UUID]] = []
-        for command in commands:
-            try:
-                recordings += self._apply_and_save([command])
-            except ExecflowError as exc:
-                log.warning("refused %s for %s: %s", command.type, command.execution_id, exc)
-            except IntegrityError:
-                recordings += self._apply_and_save([command])  # reloaded after eviction
-        return recordings
-
-    def _apply_and_save(self, commands: Sequence[AnyCommand]) -> list[Recording[UUID]]:
-        touched: dict[UUID, Execution] = {}
-        try:
-            for command in commands:
-                execution = HANDLERS[type(command)](self, touched, command)
-                if execution is not None:
-                    touched[execution.id] = execution
-            return self.save(*touched.values())
-        except Exception:
-            # Cached aggregates may hold events that were never saved.
-            for execution_id in touched:
-                self._evict(execution_id)
-            raise
-
-    def load(self, touched: dict[UUID, Execution], execution_id: UUID) -> Execution:
-        if execution_id in touched:
-            return touched[execution_id]
+    def get(self, execution_id: UUID) -> Execution:
         try:
             execution: Execution = self.repository.get(execution_id)
         except AggregateNotFoundError:
             raise ExecutionNotFound(execution_id) from None
         return execution
+
+    def handle(
+        self, commands: Sequence[AnyCommand]
+    ) -> tuple[list[Recording[UUID]], list[CommandOutcome]]:
+        """Apply and save the whole batch in one transaction; if any command is refused
+        or another writer got there first, fall back to one command per transaction so
+        that a refusal discards only that command's effects."""
+        try:
+            return self._apply_and_save(commands), [ACCEPTED] * len(commands)
+        except (ExecflowError, IntegrityError) as exc:
+            log.info("batch of %d fell back to one by one: %s", len(commands), exc)
+        recordings: list[Recording[UUID]] = []
+        outcomes: list[CommandOutcome] = []
+        for command in commands:
+            try:
+                recordings += self._apply_and_save([command])
+            except ExecflowError as exc:
+                log.info("refused %s for %s: %s", command.type, command.execution_id, exc)
+                outcomes.append(CommandOutcome(accepted=False, code=exc.code, reason=str(exc)))
+                continue
+            except IntegrityError:
+                recordings += self._apply_and_save([command])  # reloaded after eviction
+            outcomes.append(ACCEPTED)
+        return recordings, outcomes
+
+    def _apply_and_save(self, commands: Sequence[AnyCommand]) -> list[Recording[UUID]]:
+        batch = Batch(self, self.clock())
+        try:
+            for command in commands:
+                HANDLERS[type(command)](batch, command)
+                batch.react()
+            return self.save(*batch.touched.values())
+        except Exception:
+            # Cached aggregates may hold events that were never saved.
+            for execution_id in batch.touched:
+                self._evict(execution_id)
+            raise
 
     def _evict(self, execution_id: UUID) -> None:
         cache = self.repository.cache
@@ -76,51 +142,155 @@ class ExecutionsApplication(Application[UUID]):
                 cache.get(execution_id, evict=True)
 
 
-def create(
-    app: ExecutionsApplication, touched: dict[UUID, Execution], cmd: CreateExecution
-) -> Execution | None:
-    try:
-        app.load(touched, cmd.execution_id)
-        return None  # created already: a re-sent command changes nothing
-    except ExecutionNotFound:
-        pass
-    execution = Execution(
-        execution_id=cmd.execution_id,
-        workflow=cmd.workflow.model_dump(mode="json"),
-        input=cmd.input,
-        metadata=cmd.metadata,
+# -- command handlers ---------------------------------------------------------------
+
+
+def create(batch: Batch, cmd: CreateExecution) -> None:
+    if batch.exists(cmd.execution_id):
+        # Created already: a re-sent command, or the same Idempotency-Key again.
+        batch.load(cmd.execution_id).check_same_request(cmd.request_hash)
+        return
+    execution = new_execution(
+        batch,
+        cmd.execution_id,
+        cmd.workflow,
+        cmd.input,
+        cmd.metadata,
         actor=cmd.actor,
+        request_hash=cmd.request_hash,
     )
-    execution.advance()
+    execution.start(batch.now, {}, None)
+
+
+def new_execution(
+    batch: Batch,
+    execution_id: UUID,
+    workflow: WorkflowSpec,
+    input: Any,
+    metadata: dict[str, Any],
+    **links: Any,
+) -> Execution:
+    overall = workflow.timeout.overall
+    execution = Execution(
+        execution_id=execution_id,
+        workflow=workflow.model_dump(mode="json", by_alias=True),
+        input=input,
+        metadata=metadata,
+        timeout_at=batch.now + timedelta(seconds=overall) if overall else None,
+        **{"actor": "scheduler"} | links,
+    )
+    batch.add(execution)
     return execution
 
 
-def step_started(
-    app: ExecutionsApplication, touched: dict[UUID, Execution], cmd: ReportStepStarted
-) -> Execution:
-    execution = app.load(touched, cmd.execution_id)
-    execution.record_step_started(cmd.step_id, cmd.attempt, cmd.worker, cmd.started_at)
-    return execution
+def cancel(batch: Batch, cmd: CancelExecution) -> None:
+    batch.load(cmd.execution_id).cancel(cmd.reason, cmd.actor, batch.now)
 
 
-def step_finished(
-    app: ExecutionsApplication, touched: dict[UUID, Execution], cmd: ReportStepFinished
-) -> Execution:
-    execution = app.load(touched, cmd.execution_id)
-    execution.record_step_finished(
+def resume(batch: Batch, cmd: ResumeExecution) -> None:
+    batch.load(cmd.execution_id).resume(cmd.step_id, cmd.input, cmd.actor, batch.now)
+
+
+def retry(batch: Batch, cmd: RetryExecution) -> None:
+    original = batch.load(cmd.execution_id)
+    if batch.exists(cmd.new_execution_id):
+        return  # a re-sent command
+    reused = original.reusable_outputs(cmd.from_step) if cmd.from_step else {}
+    original.mark_retried(cmd.new_execution_id, cmd.from_step, batch.now)
+    execution = new_execution(
+        batch,
+        cmd.new_execution_id,
+        original.spec,
+        original.input,
+        original.metadata,
+        actor=cmd.actor,
+        retry_of=original.id,
+    )
+    execution.start(batch.now, reused, original.id)
+
+
+def fire_timer(batch: Batch, cmd: FireTimer) -> None:
+    batch.load(cmd.execution_id).fire_timer(cmd.timer, batch.now)
+
+
+def step_started(batch: Batch, cmd: ReportStepStarted) -> None:
+    batch.load(cmd.execution_id).record_step_started(
+        cmd.step_id, cmd.attempt, cmd.delivery, cmd.worker, cmd.started_at
+    )
+
+
+def step_finished(batch: Batch, cmd: ReportStepFinished) -> None:
+    batch.load(cmd.execution_id).record_step_finished(
         cmd.step_id,
         cmd.attempt,
+        cmd.delivery,
         cmd.worker,
         cmd.started_at,
         cmd.finished_at,
         cmd.exit_code,
         cmd.error,
+        cmd.error_kind,
+        cmd.output,
+        batch.now,
     )
-    return execution
 
 
-HANDLERS: dict[type[Any], Callable[..., Execution | None]] = {
+def step_progress(batch: Batch, cmd: ReportStepProgress) -> None:
+    batch.load(cmd.execution_id).record_progress(
+        cmd.step_id, cmd.attempt, cmd.current, cmd.max, cmd.message
+    )
+
+
+def step_question(batch: Batch, cmd: ReportStepQuestion) -> None:
+    batch.load(cmd.execution_id).ask(
+        cmd.step_id, cmd.attempt, cmd.prompt, cmd.input_schema, batch.now
+    )
+
+
+HANDLERS: dict[type[Any], Callable[[Batch, Any], None]] = {
     CreateExecution: create,
+    CancelExecution: cancel,
+    ResumeExecution: resume,
+    RetryExecution: retry,
+    FireTimer: fire_timer,
     ReportStepStarted: step_started,
     ReportStepFinished: step_finished,
+    ReportStepProgress: step_progress,
+    ReportStepQuestion: step_question,
 }
+
+
+# -- reactions between executions ------------------------------------------------------
+
+
+def react(batch: Batch, execution: Execution, event: object) -> None:
+    if isinstance(event, Execution.ChildRequested):
+        if not batch.exists(event.child_id):
+            step = execution.spec.step(event.step_id)
+            assert step.workflow is not None
+            child = new_execution(
+                batch,
+                event.child_id,
+                step.workflow,
+                step.input,
+                execution.metadata,
+                parent_id=execution.id,
+                parent_step=event.step_id,
+            )
+            child.start(batch.now, {}, None)
+    elif isinstance(event, Execution.StatusChanged) and execution.parent_id is not None:
+        status = ExecutionStatus(event.to_status)
+        if status.is_terminal:
+            batch.load(execution.parent_id).child_finished(
+                execution.id,
+                status,
+                getattr(event, "output", None),
+                getattr(event, "error", None),
+                batch.now,
+            )
+    elif isinstance(event, Execution.StepStopRequested):
+        child_id = execution.steps[event.step_id].child_id
+        if child_id is not None and batch.exists(child_id):
+            child = batch.load(child_id)
+            if not child.status.is_terminal and child.status is not ExecutionStatus.CANCELLING:
+                child.cancel(f"parent {execution.id}: {event.reason}", "scheduler", batch.now)

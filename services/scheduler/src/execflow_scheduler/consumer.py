@@ -4,11 +4,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
-from execflow_contracts import AnyCommand, Topology, parse_command
+from execflow_contracts import REPLY_TO_HEADER, AnyCommand, Topology, parse_command
 from execflow_platform import dead_letter, fetch
 
 from .application import ExecutionsApplication
@@ -23,14 +24,15 @@ class CommandConsumer:
     def __init__(
         self,
         subscription: JetStreamContext.PullSubscription,
-        js: JetStreamContext,
+        nc: Client,
         app: ExecutionsApplication,
         relay: Relay,
         topology: Topology,
         batch_size: int,
     ) -> None:
         self._subscription = subscription
-        self._js = js
+        self._nc = nc
+        self._js = nc.jetstream()
         self._app = app
         self._relay = relay
         self._topology = topology
@@ -56,7 +58,7 @@ class CommandConsumer:
         if not commands:
             return
         try:
-            recordings = await asyncio.to_thread(self._app.handle, commands)
+            recordings, outcomes = await asyncio.to_thread(self._app.handle, commands)
             await self._relay.publish(recordings)
         except Exception:
             # Nothing is acknowledged: the batch comes back and applying it is idempotent.
@@ -64,5 +66,8 @@ class CommandConsumer:
             for message in accepted:
                 await message.nak(delay=RETRY_DELAY_S)
             return
-        for message in accepted:
+        for message, outcome in zip(accepted, outcomes, strict=True):
             await message.ack()
+            reply_to = (message.headers or {}).get(REPLY_TO_HEADER)
+            if reply_to:
+                await self._nc.publish(reply_to, outcome.model_dump_json().encode())

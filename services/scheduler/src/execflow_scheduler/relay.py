@@ -21,6 +21,7 @@ from execflow_platform import publish_all
 
 from .application import ExecutionsApplication
 from .publishing import outgoing, to_contract
+from .timers import TimerLoop, timers_of
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,10 @@ class Relay:
         js: JetStreamContext,
         topology: Topology,
         conninfo: str,
+        timers: TimerLoop,
         save_every_s: float = 1.0,
     ) -> None:
+        self._timers = timers
         self._app = app
         self._js = js
         self._topology = topology
@@ -89,9 +92,11 @@ class Relay:
             await self._send(events, page[-1].id)
 
     async def _send(self, events: Sequence[DomainEventProtocol[UUID]], last_id: int) -> None:
-        messages = [m for e in events for m in outgoing(to_contract(e), self._topology)]
+        contract_events = [to_contract(e) for e in events]
+        messages = [m for e in contract_events for m in outgoing(e, self._topology)]
         try:
             await publish_all(self._js, messages)
+            await self._timers.schedule([t for e in contract_events for t in timers_of(e)])
         except Exception:
             self._behind = True  # the next publish starts from the store
             raise

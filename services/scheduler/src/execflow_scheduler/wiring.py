@@ -17,6 +17,7 @@ from .application import ExecutionsApplication
 from .consumer import CommandConsumer
 from .relay import Relay
 from .settings import SchedulerSettings
+from .timers import TimerLoop, TimerStore
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,10 @@ async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
     js = nc.jetstream()
     await ensure_streams(js, topology)
     app = await asyncio.to_thread(build_application, settings)
-    relay = Relay(app, js, topology, schema_conninfo(settings.database_url, settings.db_schema))
+    conninfo = schema_conninfo(settings.database_url, settings.db_schema)
+    timer_store = await asyncio.to_thread(TimerStore, conninfo)
+    timers = TimerLoop(timer_store, js, topology)
+    relay = Relay(app, js, topology, conninfo, timers)
     await relay.start()
     subscription = await pull_subscription(
         js,
@@ -49,11 +53,12 @@ async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
             topology.scheduler_consumer, topology.all_commands, settings.command_ack_wait_s
         ),
     )
-    consumer = CommandConsumer(subscription, js, app, relay, topology, settings.batch_size)
+    consumer = CommandConsumer(subscription, nc, app, relay, topology, settings.batch_size)
     log.info("scheduler ready")
     try:
-        await consumer.run(stop)
+        await asyncio.gather(consumer.run(stop), timers.run(stop))
     finally:
         await relay.close()
+        timer_store.close()
         await nc.close()
         app.close()

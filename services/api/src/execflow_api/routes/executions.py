@@ -1,33 +1,56 @@
 """Executions: create (a command) and read (the projections)."""
 
+import hashlib
+import json
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, Query, status
 
 from execflow_contracts import CreateExecution, ExecutionRequest, ExecutionStatus
 
 from .. import presenters, queries
-from ..commands import send
+from ..commands import send, send_and_wait
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 
+# Executions created with an Idempotency-Key get an id derived from it.
+IDEMPOTENCY_NAMESPACE = UUID("6b1d7f1e-56f4-4d1c-9a51-3f0c0b3e6c11")
+
+
+def idempotent(key: str, request: ExecutionRequest) -> dict[str, Any]:
+    body = json.dumps(request.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return {
+        "execution_id": uuid5(IDEMPOTENCY_NAMESPACE, key),
+        "request_hash": hashlib.sha256(body.encode()).hexdigest(),
+        "request_id": uuid4().hex,
+    }
+
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
-async def create_execution(request: ExecutionRequest, svc: Deps) -> dict[str, Any]:
-    """Accept an execution: answered once the command is stored on the bus."""
-    execution_id = uuid4()
-    await send(
-        svc,
-        CreateExecution(
-            execution_id=execution_id,
-            workflow=request.workflow,
-            input=request.input,
-            metadata=request.metadata,
-            actor="api",
-        ),
+async def create_execution(
+    request: ExecutionRequest,
+    svc: Deps,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Accept an execution: answered once the command is stored on the bus.
+
+    With an `Idempotency-Key`, the same key and body give the same execution, for
+    good; the same key with another body is a 409."""
+    command = CreateExecution(
+        execution_id=uuid4(),
+        workflow=request.workflow,
+        input=request.input,
+        metadata=request.metadata,
+        actor="api",
     )
+    if idempotency_key is None:
+        await send(svc, command)
+    else:
+        command = command.model_copy(update=idempotent(idempotency_key, request))
+        await send_and_wait(svc, command)
+    execution_id = command.execution_id
     return {
         "id": str(execution_id),
         "status": ExecutionStatus.PENDING,

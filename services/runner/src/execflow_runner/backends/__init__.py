@@ -1,6 +1,6 @@
 """Where steps run. `process` is the default; others arrive later."""
 
-from .base import Backend, Outcome
+from .base import AttemptKey, Backend, Outcome, attempt_key
 from .process import ProcessBackend
 
-__all__ = ["Backend", "Outcome", "ProcessBackend"]
+__all__ = ["AttemptKey", "Backend", "Outcome", "ProcessBackend", "attempt_key"]

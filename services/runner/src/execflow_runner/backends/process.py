@@ -1,6 +1,7 @@
 """The process backend: the step's command, run directly (no shell) in its workspace."""
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Callable
@@ -8,14 +9,14 @@ from pathlib import Path
 
 from execflow_contracts import StepWork
 
-from .base import LineSink, Outcome
+from .base import AttemptKey, LineSink, Outcome, attempt_key
 
 MAX_LINE_BYTES = 1 << 20
 # What a step inherits from the runner's environment; nothing else leaks (credentials).
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
-def step_environment(work: StepWork, workspace: Path) -> dict[str, str]:
+def step_environment(work: StepWork, workspace: Path, extra: dict[str, str]) -> dict[str, str]:
     inherited = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
     return (
         inherited
@@ -25,20 +26,29 @@ def step_environment(work: StepWork, workspace: Path) -> dict[str, str]:
             "EXECFLOW_ATTEMPT": str(work.attempt),
             "EXECFLOW_WORKSPACE": str(workspace),
         }
+        | extra
         | work.run.env
     )
 
 
 class ProcessBackend:
+    def __init__(self) -> None:
+        self._running: dict[AttemptKey, asyncio.subprocess.Process] = {}
+
     async def run(
-        self, work: StepWork, workspace: Path, on_line: LineSink, on_started: Callable[[], None]
+        self,
+        work: StepWork,
+        workspace: Path,
+        env: dict[str, str],
+        on_line: LineSink,
+        on_started: Callable[[], None],
     ) -> Outcome:
         cwd = workspace / work.run.workdir if work.run.workdir else workspace
         try:
             process = await asyncio.create_subprocess_exec(
                 *work.run.command,
                 cwd=cwd,
-                env=step_environment(work, workspace),
+                env=step_environment(work, workspace, env),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -46,18 +56,40 @@ class ProcessBackend:
                 start_new_session=True,  # its own process group, so a stop reaches children
             )
         except OSError as exc:
-            return Outcome(exit_code=None, error=f"cannot start {work.run.command[0]!r}: {exc}")
-        on_started()
-        assert process.stdout is not None and process.stderr is not None
-        await asyncio.gather(
-            _pump(process.stdout, "stdout", on_line), _pump(process.stderr, "stderr", on_line)
-        )
-        code = await process.wait()
+            return Outcome(None, f"cannot start {work.run.command[0]!r}: {exc}", "start")
+        key = attempt_key(work)
+        self._running[key] = process
+        try:
+            on_started()
+            assert process.stdout is not None and process.stderr is not None
+            await asyncio.gather(
+                _pump(process.stdout, "stdout", on_line), _pump(process.stderr, "stderr", on_line)
+            )
+            code = await process.wait()
+        finally:
+            self._running.pop(key, None)
         if code == 0:
             return Outcome(exit_code=0)
         if code < 0:
-            return Outcome(exit_code=code, error=f"killed by {signal.Signals(-code).name}")
-        return Outcome(exit_code=code, error=f"exited with code {code}")
+            return Outcome(code, f"killed by {signal.Signals(-code).name}", "signal")
+        return Outcome(code, f"exited with code {code}", "exit")
+
+    async def stop(self, key: AttemptKey, grace_s: float) -> bool:
+        process = self._running.get(key)
+        if process is None:
+            return False
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), grace_s)
+        except TimeoutError:
+            _signal_group(process.pid, signal.SIGKILL)
+            await process.wait()
+        return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
 
 
 async def _pump(reader: asyncio.StreamReader, stream: str, on_line: LineSink) -> None:

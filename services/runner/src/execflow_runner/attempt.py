@@ -1,0 +1,155 @@
+"""One attempt of one step on this runner: reports, logs, protocol facts, the lease."""
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from execflow_contracts import (
+    Command,
+    ReportStepFinished,
+    ReportStepProgress,
+    ReportStepQuestion,
+    ReportStepStarted,
+    StepWork,
+    Topology,
+)
+from execflow_platform import Outgoing, publish_one
+
+from .backends import Backend
+from .logs import LogShipper
+from .protocol import Fact, FactReader
+
+log = logging.getLogger(__name__)
+
+
+class Attempt:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        topology: Topology,
+        backend: Backend,
+        worker_id: str,
+        work: StepWork,
+        delivery: int,
+        workspace: Path,
+    ) -> None:
+        self._js = js
+        self._topology = topology
+        self._backend = backend
+        self._worker_id = worker_id
+        self.work = work
+        self._delivery = delivery
+        self._workspace = workspace
+        control = workspace / ".execflow"
+        control.mkdir(parents=True, exist_ok=True)
+        name = f"{work.step_id}.{work.attempt}.{delivery}"
+        self.events_path = control / f"{name}.events.jsonl"
+        self.answer_path = control / f"{name}.answer.json"
+        self._logs = LogShipper(js, topology, work)
+        self._sent: list[asyncio.Future[object]] = []
+        self._facts_sent = 0
+        self._output: Any = None
+
+    async def run(self) -> None:
+        started_at = datetime.now(UTC)
+        done = asyncio.Event()
+        reader = FactReader(self.events_path, self._on_fact, self._warn)
+        following = asyncio.create_task(reader.follow(done))
+
+        def on_started() -> None:
+            self._send(ReportStepStarted(started_at=started_at, **self._identity()))
+
+        env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
+        try:
+            outcome = await self._backend.run(
+                self.work, self._workspace, env, self._logs.add, on_started
+            )
+        finally:
+            done.set()
+            await following
+        await self._logs.close()
+        self._send(
+            ReportStepFinished(
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                exit_code=outcome.exit_code,
+                error=outcome.error,
+                error_kind=outcome.error_kind,
+                output=self._output,
+                **self._identity(),
+            )
+        )
+        await asyncio.gather(*self._sent)
+
+    def answer(self, value: Any) -> None:
+        """Hand the step the answer to its question (it waits for `$EXECFLOW_ANSWER`)."""
+        partial = self.answer_path.with_suffix(".tmp")
+        partial.write_text(json.dumps(value))
+        partial.rename(self.answer_path)  # atomic: the step never reads half an answer
+
+    def _on_fact(self, fact: Fact) -> None:
+        kind = fact["type"]
+        self._facts_sent += 1
+        try:
+            if kind == "progress":
+                self._send(
+                    ReportStepProgress(
+                        current=float(fact.get("current", 0)),
+                        max=float(fact["max"]) if fact.get("max") is not None else None,
+                        message=str(fact.get("message", "")),
+                        sequence=self._facts_sent,
+                        **self._identity(),
+                    )
+                )
+            elif kind == "question":
+                self._send(
+                    ReportStepQuestion(
+                        prompt=str(fact.get("prompt", "")),
+                        input_schema=fact.get("schema"),
+                        sequence=self._facts_sent,
+                        **self._identity(),
+                    )
+                )
+            elif kind == "output":
+                self._output = fact.get("value")
+        except (TypeError, ValueError) as exc:
+            self._warn(f"execflow: ignored a malformed {kind} event: {exc}")
+
+    def _warn(self, message: str) -> None:
+        log.warning("%s/%s: %s", self.work.execution_id, self.work.step_id, message)
+        self._logs.add("stderr", message)
+
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "execution_id": self.work.execution_id,
+            "step_id": self.work.step_id,
+            "attempt": self.work.attempt,
+            "delivery": self._delivery,
+            "worker": self._worker_id,
+            "actor": self._worker_id,
+        }
+
+    def _send(self, command: Command) -> None:
+        subject = self._topology.command(command.execution_id, type(command).__name__)
+        outgoing = Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
+        self._sent.append(asyncio.ensure_future(_publish(self._js, outgoing)))
+
+
+async def _publish(js: JetStreamContext, outgoing: Outgoing) -> object:
+    return await (await publish_one(js, outgoing))
+
+
+async def hold_lease(message: Msg, lease_s: float) -> None:
+    """Heartbeat: tell the bus this runner still works on the message."""
+    while True:
+        await asyncio.sleep(lease_s / 3)
+        with contextlib.suppress(nats.errors.Error):
+            await message.in_progress()

@@ -1,0 +1,63 @@
+"""The step protocol: structured facts a running step appends to `$EXECFLOW_EVENTS`.
+
+One JSON object a line, each with a `type` (`progress`, `question`, `output`, …), so
+that a shell one-liner can report: `echo '{"type":"progress","current":2,"max":5}'
+>> "$EXECFLOW_EVENTS"`. Lines are read while the step runs. A line that is not a
+JSON object with a type becomes a warning in the step's log; it never stops the runner.
+"""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+POLL_S = 0.1
+
+Fact = dict[str, Any]
+
+
+class FactReader:
+    def __init__(
+        self, path: Path, on_fact: Callable[[Fact], None], on_warning: Callable[[str], None]
+    ) -> None:
+        self._path = path
+        self._on_fact = on_fact
+        self._on_warning = on_warning
+        self._offset = 0
+        self._partial = b""
+
+    async def follow(self, done: asyncio.Event) -> None:
+        """Read facts until `done`, then once more for what came last."""
+        while not done.is_set():
+            self.read_new()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), POLL_S)
+        self.read_new()
+
+    def read_new(self) -> None:
+        try:
+            with self._path.open("rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(data)
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        for line in lines:
+            if line.strip():
+                self._parse(line)
+
+    def _parse(self, line: bytes) -> None:
+        try:
+            fact = json.loads(line)
+        except ValueError:
+            fact = None
+        if not isinstance(fact, dict) or not isinstance(fact.get("type"), str):
+            text = line.decode(errors="replace")[:200]
+            self._on_warning(
+                f"execflow: ignored a step event that is not a JSON object with a type: {text}"
+            )
+            return
+        self._on_fact(fact)

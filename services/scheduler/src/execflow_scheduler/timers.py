@@ -1,0 +1,142 @@
+"""Durable timers: retries, attempt and overall timeouts, cancel deadlines, TTLs.
+
+A timer is derived from the event that sets it and written by the relay before it
+moves past that event, so a crash never forgets one. The timer loop turns each due
+timer into a `FireTimer` command; the aggregate ignores timers that no longer matter.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import UUID
+
+import psycopg
+from nats.js import JetStreamContext
+
+from execflow_contracts import (
+    CancelRequested,
+    ExecutionCreated,
+    ExecutionEvent,
+    FireTimer,
+    StatusChanged,
+    StepRetryScheduled,
+    StepStarted,
+    Topology,
+)
+from execflow_platform import Outgoing, publish_all
+
+log = logging.getLogger(__name__)
+
+Timer = tuple[UUID, str, datetime]
+
+DDL = """
+CREATE TABLE IF NOT EXISTS timers (
+    execution_id uuid NOT NULL,
+    name text NOT NULL,
+    due_at timestamptz NOT NULL,
+    PRIMARY KEY (execution_id, name)
+);
+CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due_at);
+"""
+
+
+def timers_of(event: ExecutionEvent) -> list[Timer]:
+    """The timers an event sets, named so that the aggregate knows what each is for."""
+    due: list[tuple[str, datetime | None]] = []
+    if isinstance(event, ExecutionCreated):
+        due.append(("overall", event.timeout_at))
+    elif isinstance(event, StepStarted):
+        due.append((f"attempt:{event.step_id}:{event.attempt}:{event.delivery}", event.timeout_at))
+    elif isinstance(event, StepRetryScheduled):
+        due.append((f"retry:{event.step_id}:{event.attempt}", event.retry_at))
+    if isinstance(event, CancelRequested):
+        due.append(("cancel", event.force_at))
+    if isinstance(event, StatusChanged):
+        due.append(("ttl", event.expires_at))
+    return [(event.execution_id, name, at) for name, at in due if at is not None]
+
+
+class TimerStore:
+    """The `timers` table, on one connection used from worker threads, one call at a time."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conn = psycopg.connect(conninfo, autocommit=True)
+        self._conn.execute(DDL)
+
+    def schedule(self, timers: Sequence[Timer]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO timers (execution_id, name, due_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (execution_id, name) DO UPDATE SET due_at = EXCLUDED.due_at",
+                timers,
+            )
+
+    def due(self, now: datetime, limit: int = 500) -> list[Timer]:
+        rows = self._conn.execute(
+            "SELECT execution_id, name, due_at FROM timers WHERE due_at <= %s"
+            " ORDER BY due_at LIMIT %s",
+            (now, limit),
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def remove(self, timers: Sequence[Timer]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                "DELETE FROM timers WHERE execution_id = %s AND name = %s AND due_at = %s",
+                timers,
+            )
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class TimerLoop:
+    """Fires due timers as commands; removes them only once the bus has stored them."""
+
+    def __init__(
+        self, store: TimerStore, js: JetStreamContext, topology: Topology, tick_s: float = 0.1
+    ) -> None:
+        self._store = store
+        self._js = js
+        self._topology = topology
+        self._tick_s = tick_s
+        self._lock = asyncio.Lock()  # the store's one connection
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.fire_due()
+            except Exception:
+                log.exception("firing timers failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._tick_s)
+
+    async def schedule(self, timers: Sequence[Timer]) -> None:
+        if timers:
+            async with self._lock:
+                await asyncio.to_thread(self._store.schedule, timers)
+
+    async def fire_due(self) -> None:
+        async with self._lock:
+            due = await asyncio.to_thread(self._store.due, datetime.now(UTC))
+        if not due:
+            return
+        commands = [
+            FireTimer(execution_id=execution_id, timer=name, due_at=at, actor="timer")
+            for execution_id, name, at in due
+        ]
+        await publish_all(
+            self._js,
+            [
+                Outgoing(
+                    self._topology.command(c.execution_id, c.type),
+                    c.model_dump_json().encode(),
+                    c.dedupe_id,
+                )
+                for c in commands
+            ],
+        )
+        async with self._lock:
+            await asyncio.to_thread(self._store.remove, due)
