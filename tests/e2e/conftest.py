@@ -11,6 +11,8 @@ import pytest
 from execflow_devstack import Stack, StackConfig, free_port, provision
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
+# Short enough for tests to see a stop escalate to SIGKILL and a lost runner's lease lapse.
+STACK_ENV = {"EXECFLOW_STOP_GRACE_S": "1", "EXECFLOW_LEASE_S": "3"}
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,7 @@ def stack(
         api_port=free_port(),
         work_dir=home / "workspaces",
         log_dir=home / "logs",
+        extra_env=STACK_ENV,
     )
     running = Stack(config).start()
     try:
@@ -65,3 +68,29 @@ def wait_until(
 
 def wait_finished(api: httpx.Client, execution_id: str, timeout_s: float = 20) -> dict[str, Any]:
     return wait_until(api, execution_id, lambda b: b["status"] in TERMINAL, timeout_s)
+
+
+def wait_status(
+    api: httpx.Client, execution_id: str, status: str, timeout_s: float = 20
+) -> dict[str, Any]:
+    return wait_until(api, execution_id, lambda b: b["status"] == status, timeout_s)
+
+
+def create(api: httpx.Client, body: dict[str, Any], **headers: str) -> str:
+    response = api.post("/api/v1/executions", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+def sh(step_id: str, script: str, *needs: str, **extra: Any) -> dict[str, Any]:
+    """A step running `script` with sh."""
+    return {"id": step_id, "needs": list(needs), "run": {"command": ["sh", "-c", script]}, **extra}
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 20, what: str = "") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or predicate}")

@@ -6,11 +6,14 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from execflow_contracts import ErrorCode, ExecflowError, ExecutionNotFound, IllegalTransition
+from execflow_contracts import ErrorCode, ExecflowError
 
 STATUS_OF: dict[ErrorCode, int] = {
-    ExecutionNotFound.code: status.HTTP_404_NOT_FOUND,
-    IllegalTransition.code: status.HTTP_409_CONFLICT,
+    ErrorCode.EXECUTION_NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorCode.ILLEGAL_TRANSITION: status.HTTP_409_CONFLICT,
+    ErrorCode.IDEMPOTENCY_CONFLICT: status.HTTP_409_CONFLICT,
+    ErrorCode.INVALID_INPUT: 422,
+    ErrorCode.INVALID_WORKFLOW: 422,
 }
 
 

@@ -55,6 +55,7 @@ class Attempt:
         self.answer_path = control / f"{name}.answer.json"
         self._logs = LogShipper(js, topology, work)
         self._sent: list[asyncio.Future[object]] = []
+        self._ordered = asyncio.Lock()
         self._facts_sent = 0
         self._output: Any = None
 
@@ -62,10 +63,12 @@ class Attempt:
         started_at = datetime.now(UTC)
         done = asyncio.Event()
         reader = FactReader(self.events_path, self._on_fact, self._warn)
-        following = asyncio.create_task(reader.follow(done))
+        following: list[asyncio.Task[None]] = []
 
         def on_started() -> None:
             self._send(ReportStepStarted(started_at=started_at, **self._identity()))
+            # Facts are read only from now on, so none is reported before the start.
+            following.append(asyncio.get_running_loop().create_task(reader.follow(done)))
 
         env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
         try:
@@ -74,7 +77,7 @@ class Attempt:
             )
         finally:
             done.set()
-            await following
+            await asyncio.gather(*following)
         await self._logs.close()
         self._send(
             ReportStepFinished(
@@ -140,11 +143,14 @@ class Attempt:
     def _send(self, command: Command) -> None:
         subject = self._topology.command(command.execution_id, type(command).__name__)
         outgoing = Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
-        self._sent.append(asyncio.ensure_future(_publish(self._js, outgoing)))
+        self._sent.append(asyncio.ensure_future(self._publish(outgoing)))
 
-
-async def _publish(js: JetStreamContext, outgoing: Outgoing) -> object:
-    return await (await publish_one(js, outgoing))
+    async def _publish(self, outgoing: Outgoing) -> object:
+        # Reports leave in the order they were made (a question never before the start);
+        # their acks are awaited together.
+        async with self._ordered:
+            stored = await publish_one(self._js, outgoing)
+        return await stored
 
 
 async def hold_lease(message: Msg, lease_s: float) -> None:
