@@ -1,0 +1,154 @@
+"""No work lost when execflow's own processes die: each service is killed with SIGKILL
+mid-run, on a stack of its own."""
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from execflow_devstack import ServiceProcess, Stack, StackConfig, free_port, provision
+from execflow_scheduler import SchedulerSettings, build_application
+
+from .conftest import STACK_ENV, create, sh, wait_finished, wait_for, wait_status
+
+
+@pytest.fixture(scope="module")
+def crash_stack(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    token = f"c{uuid.uuid4().hex[:12]}"
+    provision(nats_url, database_url, token, token)
+    home = tmp_path_factory.mktemp("crash")
+    config = StackConfig(
+        nats_url=nats_url,
+        database_url=database_url,
+        db_schema=token,
+        bus_prefix=token,
+        api_port=free_port(),
+        work_dir=home / "workspaces",
+        log_dir=home / "logs",
+        extra_env=STACK_ENV | {"EXECFLOW_WORKER_ID": "runner-a"},
+    )
+    stack = Stack(config).start()
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
+        for log in sorted((home / "logs").glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def api(crash_stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=crash_stack.config.api_url, timeout=10) as client:
+        yield client
+
+
+def stored_event_names(stack: Stack, execution_id: str) -> list[str]:
+    app = build_application(
+        SchedulerSettings(database_url=stack.config.database_url, db_schema=stack.config.db_schema)
+    )
+    try:
+        return [type(e).__name__ for e in app.events.get(uuid.UUID(execution_id))]
+    finally:
+        app.close()
+
+
+def restart(stack: Stack, name: str) -> None:
+    service = stack.services[name]
+    service.kill()
+    time.sleep(0.5)
+    service.start()
+
+
+def test_a_killed_runners_step_runs_again_elsewhere_and_completes(
+    api: httpx.Client, crash_stack: Stack
+) -> None:
+    execution_id = create(
+        api, {"workflow": {"steps": [sh("work", "echo $$ > work.pid; sleep 1; echo finished")]}}
+    )
+    pid_file = crash_stack.config.work_dir / execution_id / "work.pid"
+    wait_for(pid_file.exists, what="the step to start")
+    crash_stack.services["runner"].kill()
+    killed_at = time.monotonic()
+    other = ServiceProcess("runner", crash_stack.config, {"EXECFLOW_WORKER_ID": "runner-b"})
+    other.start()
+    try:
+        body = wait_finished(api, execution_id, timeout_s=30)
+        print(f"runner crash: recovered in {time.monotonic() - killed_at:.1f}s (lease 3s)")
+    finally:
+        other.stop()
+        crash_stack.services["runner"].start()
+    assert body["status"] == "completed"
+    attempts = [(a["attempt"], a["delivery"], a["status"], a["worker"]) for a in body["attempts"]]
+    assert attempts == [(1, 1, "lost", "runner-a"), (1, 2, "succeeded", "runner-b")]
+    names = stored_event_names(crash_stack, execution_id)
+    assert names.count("StepDeliveryLost") == 1
+    assert names.count("StepSucceeded") == 1
+
+
+def test_a_killed_scheduler_loses_no_command_and_stores_no_event_twice(
+    api: httpx.Client, crash_stack: Stack
+) -> None:
+    body = {"workflow": {"steps": [sh("a", "sleep 0.2"), sh("b", "sleep 0.2", "a")]}}
+    first = [create(api, body) for _ in range(10)]
+    time.sleep(0.3)
+    restart(crash_stack, "scheduler")
+    second = [create(api, body) for _ in range(10)]  # accepted while it restarts
+    for execution_id in first + second:
+        assert wait_finished(api, execution_id, timeout_s=60)["status"] == "completed"
+    for execution_id in first + second:
+        names = stored_event_names(crash_stack, execution_id)
+        assert names.count("ExecutionCreated") == 1
+        assert names.count("StepSucceeded") == 2
+        assert names.count("ExecutionCompleted") == 1
+
+
+def test_a_backoff_timer_survives_a_scheduler_restart_and_fires_once(
+    api: httpx.Client, crash_stack: Stack, tmp_path: Path
+) -> None:
+    marker = tmp_path / "failed-once"
+    fail_once = f"if [ -e {marker} ]; then true; else touch {marker}; exit 1; fi"
+    retry = {"max_attempts": 3, "backoff": {"initial": "3s", "jitter": 0}}
+    execution_id = create(api, {"workflow": {"steps": [sh("a", fail_once, retry=retry)]}})
+    wait_status(api, execution_id, "backoff")
+    crash_stack.services["scheduler"].kill()
+    time.sleep(1.0)
+    crash_stack.services["scheduler"].start()
+    body = wait_finished(api, execution_id, timeout_s=30)
+    assert body["status"] == "completed"
+    attempts = body["attempts"]
+    assert [a["attempt"] for a in attempts] == [1, 2]
+    waited = datetime.fromisoformat(attempts[1]["started_at"]) - datetime.fromisoformat(
+        attempts[0]["finished_at"]
+    )
+    assert waited.total_seconds() >= 3.0
+    assert stored_event_names(crash_stack, execution_id).count("StepRetryScheduled") == 1
+
+
+def test_a_killed_projector_catches_up_to_what_the_event_store_says(
+    api: httpx.Client, crash_stack: Stack
+) -> None:
+    ok = {"workflow": {"steps": [sh("a", "echo hi"), sh("b", "true", "a")]}}
+    bad = {"workflow": {"steps": [sh("a", "exit 2")]}}
+    crash_stack.services["projector"].kill()
+    ids = [create(api, ok) for _ in range(5)] + [create(api, bad) for _ in range(5)]
+    time.sleep(2.0)  # they finish while nothing projects
+    crash_stack.services["projector"].start()
+    for execution_id in ids:
+        wait_finished(api, execution_id, timeout_s=30)
+    for execution_id in ids:
+        body = api.get(f"/api/v1/executions/{execution_id}").json()
+        names = stored_event_names(crash_stack, execution_id)
+        expected = "completed" if "ExecutionCompleted" in names else "failed"
+        assert body["status"] == expected
+        transitions = api.get(f"/api/v1/executions/{execution_id}/transitions").json()["items"]
+        assert [t["version"] for t in transitions] == sorted({t["version"] for t in transitions})
+        logs = api.get(f"/api/v1/executions/{execution_id}/logs").json()["items"]
+        if expected == "completed":
+            assert [ln["line"] for ln in logs] == ["hi"]
