@@ -29,6 +29,8 @@ from execflow_contracts import (
     TransitionType,
 )
 
+from . import listing
+
 Handler = Callable[[AsyncConnection, Any], Awaitable[None]]
 
 # The timestamp column each status stamps when the execution enters it.
@@ -47,6 +49,9 @@ async def apply(conn: AsyncConnection, event: AnyEvent) -> None:
         await created(conn, event)
     elif await claim(conn, event):
         await HANDLERS[type(event)](conn, event)
+    else:
+        return
+    await listing.apply(conn, event)
 
 
 async def claim(conn: AsyncConnection, event: ExecutionEvent) -> bool:
