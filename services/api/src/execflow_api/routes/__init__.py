@@ -1,7 +1,7 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
-from . import executions, health, listing, logs
+from . import executions, health, history, listing, logs
 
-ROUTERS = [listing.router, executions.router, logs.router, health.router]
+ROUTERS = [listing.router, executions.router, history.router, logs.router, health.router]
 
 __all__ = ["ROUTERS"]
