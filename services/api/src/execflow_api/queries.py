@@ -6,10 +6,10 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from execflow_contracts import ExecutionNotFound
+from execflow_contracts import ExecutionNotFound, ExecutionStatus
 
 EXECUTION_COLUMNS = (
-    "id, status, message, workflow, input, metadata, output, error, n_steps,"
+    "id, version, status, message, workflow, input, metadata, output, error, n_steps,"
     " created_at, queued_at, started_at, completed_at, updated_at,"
     " workflow_id, name, queue, worker, parent_id, schedule_id"
 )
@@ -48,3 +48,17 @@ async def transitions(conn: AsyncConnection, execution_id: UUID) -> list[dict[st
             (execution_id,),
         )
         return await cur.fetchall()
+
+
+async def status_of(conn: AsyncConnection, execution_id: UUID) -> ExecutionStatus:
+    cur = await conn.execute("SELECT status FROM executions WHERE id = %s", (execution_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise ExecutionNotFound(execution_id)
+    return ExecutionStatus(row[0])
+
+
+async def projection_position(conn: AsyncConnection, name: str) -> int:
+    cur = await conn.execute("SELECT position FROM projection_positions WHERE name = %s", (name,))
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0

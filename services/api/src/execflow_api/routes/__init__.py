@@ -1,7 +1,15 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
-from . import executions, health, history, listing, logs
+from . import engine, executions, health, history, listing, live, logs
 
-ROUTERS = [listing.router, executions.router, history.router, logs.router, health.router]
+ROUTERS = [
+    listing.router,
+    executions.router,
+    history.router,
+    logs.router,
+    live.router,
+    engine.router,
+    health.router,
+]
 
 __all__ = ["ROUTERS"]
