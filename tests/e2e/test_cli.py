@@ -142,3 +142,15 @@ def test_an_unreachable_api_is_one_line_and_exit_1(args: list[str]) -> None:
     assert down.stderr.startswith("error: cannot reach the execflow API at http://127.0.0.1:")
     assert len(down.stderr.strip().splitlines()) == 1
     assert "Traceback" not in down.stderr
+
+
+def test_metrics_table_and_json(stack: Stack, api: httpx.Client) -> None:
+    wait_finished(api, create(api, {"workflow": {"steps": [step("a", "true")]}}))
+    table = cli(stack, "metrics", "--bucket", "day", "--group-by", "status")
+    assert table.exit_code == 0, table.output
+    assert "completed" in table.stdout
+    as_json = json.loads(cli(stack, "metrics", "--json").stdout)
+    assert sum(m["completed"] for m in as_json["items"]) >= 1
+    bad = cli(stack, "metrics", "--bucket", "week")
+    assert bad.exit_code == 1
+    assert "bucket" in bad.stderr

@@ -46,3 +46,20 @@ def test_invalid_filters_are_refused_with_a_reason(api: httpx.Client) -> None:
         response = api.get(f"/api/v1/executions?{query}")
         assert 400 <= response.status_code < 500, query
         assert reason in response.text, (query, response.text)
+
+
+def test_metrics_count_a_finished_run_and_refuse_bad_ranges(api: httpx.Client) -> None:
+    execution_id = create(api, {"workflow": {"steps": [step("a", "true")]}})
+    done = wait_finished(api, execution_id)
+    window = {"from": done["created_at"], "bucket": "minute", "group_by": "status"}
+    response = api.get("/api/v1/metrics", params=window)
+    assert response.status_code == 200, response.text
+    completed = [m for m in response.json()["items"] if m["status"] == "completed"]
+    assert sum(m["completed"] for m in completed) >= 1
+    assert all(m["success_rate"] == 1.0 for m in completed)
+
+    assert api.get("/api/v1/metrics", params={"bucket": "week"}).status_code == 422
+    backwards = {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+    assert "before" in api.get("/api/v1/metrics", params=backwards).text
+    too_many = {"from": "2000-01-01T00:00:00Z", "bucket": "minute"}
+    assert api.get("/api/v1/metrics", params=too_many).status_code == 400

@@ -1,18 +1,14 @@
 """Listing executions: every filter, sort and cursor, on a real PostgreSQL read model."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
 from execflow_api.listing import Filters, InvalidQuery, Order, Page, SortKey, list_executions
-from execflow_platform import schema_conninfo
 
-from ..conftest import Names
+from .conftest import insert
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -21,32 +17,6 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def minutes(n: float) -> datetime:
     return T0 + timedelta(minutes=n)
-
-
-@pytest.fixture
-async def conn(database_url: str, provisioned: Names) -> AsyncIterator[psycopg.AsyncConnection]:
-    conninfo = schema_conninfo(database_url, provisioned.schema)
-    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        yield conn
-
-
-async def insert(conn: psycopg.AsyncConnection, **row: Any) -> UUID:
-    row = {
-        "id": uuid4(),
-        "version": 1,
-        "status": "completed",
-        "workflow": Jsonb({"steps": []}),
-        "metadata": Jsonb(row.pop("metadata", {})),
-        "n_steps": 1,
-        "updated_at": T0,
-        **row,
-    }
-    columns = ", ".join(row)
-    await conn.execute(
-        f"INSERT INTO executions ({columns}) VALUES ({', '.join(['%s'] * len(row))})",
-        list(row.values()),
-    )
-    return UUID(str(row["id"]))
 
 
 async def ids(

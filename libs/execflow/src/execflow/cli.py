@@ -66,6 +66,27 @@ def list_workers(ctx: typer.Context, as_json: Json = False) -> None:
 
 
 @app.command()
+@handled
+def metrics(
+    ctx: typer.Context,
+    from_: Annotated[str | None, typer.Option("--from", help="ISO time; default 24 h ago")] = None,
+    to: Annotated[str | None, typer.Option(help="ISO time; default now")] = None,
+    bucket: Annotated[str, typer.Option(help="minute, hour or day")] = "hour",
+    group_by: Annotated[str | None, typer.Option(help="workflow, queue or status")] = None,
+    as_json: Json = False,
+) -> None:
+    """Throughput, success rate, durations and queue wait per time bucket."""
+    given = {"from": from_, "to": to, "bucket": bucket, "group_by": group_by}
+    answer = client(ctx).metrics({k: v for k, v in given.items() if v})
+    if as_json:
+        echo_json(answer)
+    elif answer["items"]:
+        render.console().print(render.metrics(answer["items"], group_by))
+    else:
+        typer.echo("no executions in that time")
+
+
+@app.command()
 def up() -> None:
     """Run execflow with embedded NATS and PostgreSQL until Ctrl-C."""
     from execflow_devstack import up as run_up  # only this command needs the dev stack

@@ -83,6 +83,10 @@ class Client:
         items: list[dict[str, Any]] = result["items"] if isinstance(result, dict) else result
         return items
 
+    def metrics(self, params: dict[str, str]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"{API}/metrics", params=params)
+        return result
+
     # -- streams -----------------------------------------------------------
 
     def stream(self, path: str, params: dict[str, Any] | None = None) -> Iterator[ServerEvent]:

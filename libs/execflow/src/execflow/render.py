@@ -123,3 +123,23 @@ def workers(items: list[dict[str, Any]]) -> Table:
     for w in items:
         table.add_row(*(str(w.get(k, "")) for k in columns))
     return table
+
+
+def metrics(items: list[dict[str, Any]], group_by: str | None) -> Table:
+    table = Table(box=None, header_style="bold")
+    columns = ["BUCKET", *([group_by.upper()] if group_by else [])]
+    columns += ["STARTED", "COMPLETED", "FAILED", "CANCELLED", "SUCCESS", "P50", "P95", "WAIT"]
+    for name in columns:
+        table.add_column(name)
+    for m in items:
+        rate = m["success_rate"]
+        table.add_row(
+            when(m["bucket"]),
+            *([str(m[group_by] or "-")] if group_by else []),
+            *(str(m[k]) for k in ("started", "completed", "failed", "cancelled")),
+            "-" if rate is None else f"{rate:.0%}",
+            duration(m["duration_ms"]["p50"] and int(m["duration_ms"]["p50"])),
+            duration(m["duration_ms"]["p95"] and int(m["duration_ms"]["p95"])),
+            duration(m["queue_wait_ms"]["avg"] and int(m["queue_wait_ms"]["avg"])),
+        )
+    return table

@@ -1,6 +1,6 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
-from . import engine, executions, health, history, listing, live, logs
+from . import engine, executions, health, history, listing, live, logs, metrics
 
 ROUTERS = [
     listing.router,
@@ -9,6 +9,7 @@ ROUTERS = [
     logs.router,
     live.router,
     engine.router,
+    metrics.router,
     health.router,
 ]
 
