@@ -90,6 +90,10 @@ class Topology:
     def projector_logs_consumer(self) -> str:
         return "projector-logs"
 
+    @property
+    def projector_event_log_consumer(self) -> str:
+        return "projector-event-log"
+
     def runner_consumer(self, queue: str) -> str:
         return f"runner-{queue}"
 

@@ -1,3 +1,6 @@
 """execflow's client library and CLI."""
 
-__all__: list[str] = []
+from .client import ApiError, ApiUnavailable, Client, ClientError
+from .sse import ServerEvent
+
+__all__ = ["ApiError", "ApiUnavailable", "Client", "ClientError", "ServerEvent"]

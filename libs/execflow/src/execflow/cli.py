@@ -1,8 +1,89 @@
-"""The `execflow` command line."""
+"""The `execflow` command line: talks to the execflow API (`--api`, EXECFLOW_API_URL)."""
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="execflow: durable executions.", no_args_is_help=True)
+from . import cli_executions, render
+from .cli_common import Json, client, echo_json, handled
+from .client import DEFAULT_API_URL, Client
+from .workflow_file import request_body
+
+app = typer.Typer(
+    help="execflow: durable executions.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+app.add_typer(cli_executions.app, name="execution")
+workers_app = typer.Typer(help="The runners that take work.", no_args_is_help=True)
+app.add_typer(workers_app, name="worker")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    api: Annotated[
+        str, typer.Option(envvar="EXECFLOW_API_URL", help="the execflow API's base URL")
+    ] = DEFAULT_API_URL,
+) -> None:
+    ctx.obj = Client(api)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@app.command()
+@handled
+def run(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="a workflow (or request body), JSON or YAML")],
+    input_: Annotated[
+        list[str] | None, typer.Option("--input", "-i", help="key=value, several allowed")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="show progress; exit 0 only if it completes")] = False,
+    as_json: Json = False,
+) -> None:
+    """Submit a workflow for execution."""
+    accepted = client(ctx).create_execution(request_body(file, input_ or []))
+    if as_json and not wait:
+        echo_json(accepted)
+        return
+    typer.echo(f"execution {accepted['id']} accepted")
+    if wait:
+        raise typer.Exit(cli_executions.watch_until_done(ctx, accepted["id"]))
+
+
+@workers_app.command("list")
+@handled
+def list_workers(ctx: typer.Context, as_json: Json = False) -> None:
+    """Runners with their queues, capacity and last heartbeat."""
+    workers = client(ctx).workers()
+    if workers is None:
+        typer.echo("no worker registry yet: this API does not list workers")
+    elif as_json:
+        echo_json(workers)
+    elif workers:
+        render.console().print(render.workers(workers))
+    else:
+        typer.echo("no workers")
+
+
+@app.command()
+@handled
+def metrics(
+    ctx: typer.Context,
+    from_: Annotated[str | None, typer.Option("--from", help="ISO time; default 24 h ago")] = None,
+    to: Annotated[str | None, typer.Option(help="ISO time; default now")] = None,
+    bucket: Annotated[str, typer.Option(help="minute, hour or day")] = "hour",
+    group_by: Annotated[str | None, typer.Option(help="workflow, queue or status")] = None,
+    as_json: Json = False,
+) -> None:
+    """Throughput, success rate, durations and queue wait per time bucket."""
+    given = {"from": from_, "to": to, "bucket": bucket, "group_by": group_by}
+    answer = client(ctx).metrics({k: v for k, v in given.items() if v})
+    if as_json:
+        echo_json(answer)
+    elif answer["items"]:
+        render.console().print(render.metrics(answer["items"], group_by))
+    else:
+        typer.echo("no executions in that time")
 
 
 @app.command()
@@ -19,3 +100,7 @@ def version() -> None:
     from importlib.metadata import version as dist_version
 
     typer.echo(dist_version("execflow"))
+
+
+def main() -> None:
+    app()

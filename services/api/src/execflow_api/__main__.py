@@ -17,6 +17,7 @@ def main() -> None:
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
 
 

@@ -13,6 +13,8 @@ def links(execution_id: UUID) -> dict[str, str]:
         "self": base,
         "transitions": f"{base}/transitions",
         "logs": f"{base}/logs",
+        "history": f"{base}/history",
+        "events": f"{base}/events",
     }
 
 

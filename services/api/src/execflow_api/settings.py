@@ -8,3 +8,5 @@ class ApiSettings(ServiceSettings):
     api_port: int = 8080
     # Read connections held open for queries.
     db_pool_size: int = 8
+    # On stop, open streams (SSE) get this long to end before they are cut.
+    shutdown_grace_s: int = 2

@@ -10,6 +10,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import Topology
 
+from .workers import WorkerRegistry
+
 
 @dataclass
 class Services:
@@ -17,6 +19,8 @@ class Services:
     js: JetStreamContext
     pool: AsyncConnectionPool
     topology: Topology
+    # None until the worker registry lands (another branch); see workers.py.
+    worker_registry: WorkerRegistry | None = None
 
 
 def services(request: Request) -> Services:

@@ -2,6 +2,8 @@
 
 import psycopg
 
+from . import schema_queries
+
 MIGRATION_LOCK = 7_351_001  # pg advisory lock id: one migrator at a time
 
 DDL = """
@@ -102,3 +104,4 @@ def migrate(conninfo: str) -> None:
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(DDL)
+        conn.execute(schema_queries.DDL)

@@ -2,7 +2,10 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import LogChunk, parse_event
@@ -16,11 +19,14 @@ from execflow_platform import (
 )
 
 from .consumer import ProjectionConsumer
-from .projections import executions, logs
+from .projections import event_log, executions, logs
 from .schema import migrate
 from .settings import ProjectorSettings
 
 log = logging.getLogger(__name__)
+
+Parser = Callable[[bytes], Any]
+Applier = Callable[[AsyncConnection, Any], Awaitable[None]]
 
 
 async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
@@ -33,38 +39,44 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     await ensure_streams(js, topology)
     pool = AsyncConnectionPool(conninfo, min_size=2, max_size=4, open=False)
     await pool.open(wait=True)
-    consumers = [
-        ProjectionConsumer(
-            topology.projector_events_consumer,
-            await pull_subscription(
-                js,
-                topology.events_stream,
-                durable_pull_consumer(
-                    topology.projector_events_consumer, topology.all_events, settings.ack_wait_s
-                ),
-            ),
+
+    async def consumer(
+        name: str, stream: str, subject: str, parse: Parser, apply: Applier
+    ) -> ProjectionConsumer:
+        config = durable_pull_consumer(name, subject, settings.ack_wait_s)
+        return ProjectionConsumer(
+            name,
+            await pull_subscription(js, stream, config),
             js,
             pool,
+            parse,
+            apply,
+            topology.dead_letter(name),
+            settings.batch_size,
+        )
+
+    events, logs_ = topology.events_stream, topology.logs_stream
+    consumers = [
+        await consumer(
+            topology.projector_events_consumer,
+            events,
+            topology.all_events,
             parse_event,
             executions.apply,
-            topology.dead_letter("projector-events"),
-            settings.batch_size,
         ),
-        ProjectionConsumer(
+        await consumer(
             topology.projector_logs_consumer,
-            await pull_subscription(
-                js,
-                topology.logs_stream,
-                durable_pull_consumer(
-                    topology.projector_logs_consumer, topology.all_logs, settings.ack_wait_s
-                ),
-            ),
-            js,
-            pool,
+            logs_,
+            topology.all_logs,
             LogChunk.model_validate_json,
             logs.apply,
-            topology.dead_letter("projector-logs"),
-            settings.batch_size,
+        ),
+        await consumer(
+            topology.projector_event_log_consumer,
+            events,
+            topology.all_events,
+            parse_event,
+            event_log.apply,
         ),
     ]
     log.info("projector ready")

@@ -1,7 +1,17 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
-from . import executions, health, lifecycle
+from . import engine, executions, health, history, lifecycle, listing, live, logs, metrics
 
-ROUTERS = [executions.router, lifecycle.router, health.router]
+ROUTERS = [
+    listing.router,
+    executions.router,
+    lifecycle.router,
+    history.router,
+    logs.router,
+    live.router,
+    engine.router,
+    metrics.router,
+    health.router,
+]
 
 __all__ = ["ROUTERS"]

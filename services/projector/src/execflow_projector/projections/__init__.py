@@ -1,5 +1,5 @@
 """The projections: each applies one kind of message to its read model."""
 
-from . import executions, logs
+from . import event_log, executions, listing, logs
 
-__all__ = ["executions", "logs"]
+__all__ = ["event_log", "executions", "listing", "logs"]

@@ -39,6 +39,8 @@ from execflow_contracts import (
     TransitionType,
 )
 
+from . import listing
+
 Handler = Callable[[AsyncConnection, Any], Awaitable[None]]
 
 # The timestamp column each status stamps when the execution enters it first.
@@ -56,9 +58,10 @@ READ_MODEL_TABLES = ("steps", "attempts", "transitions", "log_lines")
 async def apply(conn: AsyncConnection, event: AnyEvent) -> None:
     if isinstance(event, ExecutionCreated):
         await created(conn, event)
-        return
-    status = await claim(conn, event)
-    if status is not None:
+    else:
+        status = await claim(conn, event)
+        if status is None:
+            return  # applied before
         await handler_for(type(event))(conn, event)
         if isinstance(event, (StepSucceeded, StepFailed)):
             outcome = "succeeded" if isinstance(event, StepSucceeded) else f"failed: {event.error}"
@@ -71,6 +74,7 @@ async def apply(conn: AsyncConnection, event: AnyEvent) -> None:
                 f"step '{event.step_id}' {outcome}",
                 "scheduler",
             )
+    await listing.apply(conn, event)
 
 
 async def claim(conn: AsyncConnection, event: ExecutionEvent) -> ExecutionStatus | None:

@@ -1,0 +1,20 @@
+"""Reads of the event log read model: an execution's events in version order."""
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+
+async def events_after(
+    conn: AsyncConnection, execution_id: UUID, after: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Events with a version above `after`: the history, or what a live stream missed."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT version, type, at, body FROM event_log"
+            " WHERE execution_id = %s AND version > %s ORDER BY version LIMIT %s",
+            (execution_id, after, limit),
+        )
+        return await cur.fetchall()

@@ -1,0 +1,58 @@
+"""The engine at a glance: executions per status, what runs now, queue depths, workers."""
+
+import hashlib
+import json
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from nats.js import JetStreamContext
+
+from execflow_contracts import ExecutionStatus, Topology
+
+from .state import Services
+from .workers import WorkerRegistry
+
+ACTIVE = (ExecutionStatus.STARTING, ExecutionStatus.RUNNING, ExecutionStatus.CANCELLING)
+
+
+async def snapshot(svc: Services) -> dict[str, Any]:
+    async with svc.pool.connection() as conn:
+        cur = await conn.execute("SELECT status, count(*) FROM executions GROUP BY status")
+        counts = {s.value: 0 for s in ExecutionStatus} | dict(await cur.fetchall())
+        cur = await conn.execute("SELECT count(*) FROM steps WHERE status = 'running'")
+        running_steps = (await cur.fetchone() or (0,))[0]
+    registry: WorkerRegistry | None = svc.worker_registry
+    return {
+        "counts": counts,
+        "running_now": {"executions": sum(counts[s] for s in ACTIVE), "steps": running_steps},
+        "queues": await queue_depths(svc.js, svc.topology),
+        "workers": await registry.list_workers() if registry else None,
+    }
+
+
+async def queue_depths(js: JetStreamContext, topology: Topology) -> list[dict[str, Any]]:
+    """Per queue: work waiting for a runner, and work a runner holds (leased).
+
+    WORK is a work-queue stream: a message stays until its runner acks it, so the
+    subject's count is waiting + leased, and a queue's consumer knows the leased part."""
+    info = await js.stream_info(topology.work_stream, subjects_filter=topology.all_work)
+    stored = info.state.subjects or {}
+    leased: dict[str, int] = {}
+    for consumer in await js.consumers_info(topology.work_stream):
+        if consumer.config.filter_subject:
+            leased[consumer.config.filter_subject] = consumer.num_ack_pending or 0
+    subject_prefix = topology.work("")
+    return [
+        {
+            "queue": subject.removeprefix(subject_prefix),
+            "waiting": max(0, stored.get(subject, 0) - leased.get(subject, 0)),
+            "leased": leased.get(subject, 0),
+        }
+        for subject in sorted(set(stored) | set(leased))
+    ]
+
+
+def fingerprint(state: dict[str, Any]) -> str:
+    """The id of an overview event: equal states, equal ids."""
+    raw = json.dumps(jsonable_encoder(state), sort_keys=True).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]

@@ -1,0 +1,73 @@
+"""`GET /api/v1/executions`: filtered, sorted, cursor-paged summaries."""
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from execflow_contracts import ExecutionStatus
+
+from .. import presenters
+from ..listing import Filters, InvalidQuery, Order, Page, SortKey, list_executions
+from ..state import Deps
+
+router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
+
+METADATA_PREFIX = "metadata."
+# Kubiya's `agent_id` filter is a metadata key like any other.
+METADATA_ALIASES = ("agent_id",)
+
+
+@router.get("")
+async def list_(
+    request: Request,
+    svc: Deps,
+    status_: Annotated[list[ExecutionStatus] | None, Query(alias="status")] = None,
+    workflow_id: str | None = None,
+    queue: str | None = None,
+    worker: str | None = None,
+    parent_id: UUID | None = None,
+    schedule_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    finished_after: datetime | None = None,
+    finished_before: datetime | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    sort: SortKey = SortKey.CREATED,
+    order: Order = Order.DESC,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Newest first by default. Filter by metadata with `metadata.<key>=<value>`
+    (several allowed, all must match); `next_cursor` fetches the next page."""
+    filters = Filters(
+        statuses=[s.value for s in status_ or []],
+        workflow_id=workflow_id,
+        queue=queue,
+        worker=worker,
+        parent_id=parent_id,
+        schedule_id=schedule_id,
+        metadata=metadata_filters(request),
+        created_after=created_after,
+        created_before=created_before,
+        finished_after=finished_after,
+        finished_before=finished_before,
+        q=q,
+    )
+    page = Page(sort=sort, order=order, limit=limit, cursor=cursor)
+    try:
+        async with svc.pool.connection() as conn:
+            rows, next_cursor = await list_executions(conn, filters, page)
+    except InvalidQuery as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return {"items": [presenters.summary(r) for r in rows], "next_cursor": next_cursor}
+
+
+def metadata_filters(request: Request) -> dict[str, str]:
+    params = request.query_params
+    found = {
+        k.removeprefix(METADATA_PREFIX): params[k] for k in params if k.startswith("metadata.")
+    }
+    found |= {k: params[k] for k in METADATA_ALIASES if k in params}
+    return found

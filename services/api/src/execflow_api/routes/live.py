@@ -1,0 +1,28 @@
+"""`GET /api/v1/executions/{id}/events`: the execution's events as they happen (SSE)."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header
+from fastapi.sse import EventSourceResponse
+
+from .. import live, queries, sse
+from ..state import Deps
+
+router = APIRouter(prefix="/api/v1/executions", tags=["live"])
+
+
+@router.get("/{execution_id}/events", response_model=None, responses=sse.OPENAPI)
+async def events(
+    execution_id: UUID,
+    svc: Deps,
+    token: str | None = None,  # EventSource cannot send headers; auth comes later
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    """A `snapshot` event (the execution as `GET /executions/{id}` shows it), then each
+    event by its type (`StepStarted`, `ExecutionCompleted`, …) with its body; every id
+    is the event's version. Reconnecting with `Last-Event-ID` resumes after that
+    version, without a snapshot. The stream ends after the execution's final event."""
+    async with svc.pool.connection() as conn:
+        await queries.exists(conn, execution_id)
+    return sse.response(live.execution_events(svc, execution_id, sse.last_event_id(last_event_id)))

@@ -1,0 +1,63 @@
+"""Server-sent events: encoding, keep-alive comments, and polling a read model.
+
+Live streams poll the read models rather than the bus: the same rows serve the first
+state, the history a reconnecting client missed (`Last-Event-ID` is an event's version
+or a log line's id), and the live changes, so the three can never disagree; and a
+thousand open dashboards cost a thousand cheap indexed reads a second, not a thousand
+JetStream consumers. The price is up to one poll interval of delay.
+"""
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.sse import EventSourceResponse, format_sse_event
+
+POLL_INTERVAL_S = 0.25
+# Handlers return a response (not `yield`), so FastAPI is told the media type here.
+OPENAPI: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}
+}
+KEEPALIVE_S = 15.0
+
+
+def event(kind: str, data: Any, event_id: str | int | None = None) -> bytes:
+    return format_sse_event(
+        event=kind,
+        data_str=json.dumps(jsonable_encoder(data)),
+        id=None if event_id is None else str(event_id),
+    )
+
+
+def response(events: AsyncIterator[bytes]) -> EventSourceResponse:
+    # no-cache and no proxy buffering, or proxies hold events back
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return EventSourceResponse(_with_keepalive(events), headers=headers)
+
+
+async def _with_keepalive(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Pass events on; a generator that yields b"" (an idle poll) may get a comment
+    instead, so that proxies do not close a quiet stream."""
+    last = time.monotonic()
+    async for chunk in events:
+        now = time.monotonic()
+        if chunk:
+            last = now
+            yield chunk
+        elif now - last > KEEPALIVE_S:
+            last = now
+            yield format_sse_event(comment="keep-alive")
+
+
+def wants_stream(accept: str | None) -> bool:
+    return accept is not None and "text/event-stream" in accept
+
+
+def last_event_id(header: str | None) -> int | None:
+    """The numeric id a reconnecting EventSource sends back; anything else is ignored."""
+    try:
+        return int(header) if header is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,146 @@
+"""Live streams (SSE) on the real stack: first the state, then every change, resumable."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from execflow.sse import ServerEvent, parse
+
+from .conftest import wait_finished, wait_until
+from .test_executions import create, step
+
+SLOW = {
+    "workflow": {
+        "steps": [
+            step("first", "for i in 1 2 3; do echo line$i; sleep 0.3; done"),
+            step("second", "echo err >&2; sleep 0.3", "first"),
+        ]
+    }
+}
+
+
+@contextmanager
+def stream(
+    api: httpx.Client, path: str, headers: dict[str, str] | None = None, **params: Any
+) -> Iterator[Iterator[ServerEvent]]:
+    with api.stream("GET", path, headers=headers, params=params, timeout=20) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        yield parse(response.iter_lines())
+
+
+def created(api: httpx.Client, body: dict[str, object]) -> str:
+    """An execution the read models know already (a stream of an unknown one is a 404)."""
+    execution_id = create(api, body)
+    wait_until(api, execution_id, lambda _: True)
+    return execution_id
+
+
+def versions(events: list[ServerEvent]) -> list[int]:
+    return [int(e.id or 0) for e in events]
+
+
+def test_events_stream_the_state_then_every_event_until_the_end(api: httpx.Client) -> None:
+    execution_id = created(api, SLOW)
+    with stream(api, f"/api/v1/executions/{execution_id}/events", token="ignored") as events:
+        received = list(events)
+    snapshot, changes = received[0], received[1:]
+    assert snapshot.event == "snapshot"
+    assert snapshot.json()["id"] == execution_id
+    assert int(snapshot.id or 0) == snapshot.json()["version"]
+    assert versions(changes) == list(range(int(snapshot.id or 0) + 1, versions(received)[-1] + 1))
+    assert changes[-1].event == "ExecutionCompleted"
+    assert changes[-1].json()["to_status"] == "completed"
+    assert {"StepStarted", "StepSucceeded"} <= {e.event for e in changes}
+    history = api.get(f"/api/v1/executions/{execution_id}/history").json()["items"]
+    assert [h["version"] for h in history if h["version"] > int(snapshot.id or 0)] == versions(
+        changes
+    )
+
+
+def test_a_reconnect_with_last_event_id_misses_nothing_and_repeats_nothing(
+    api: httpx.Client,
+) -> None:
+    execution_id = created(api, SLOW)
+    path = f"/api/v1/executions/{execution_id}/events"
+    with stream(api, path) as events:
+        before = [next(events), next(events)]  # the snapshot and one change, then drop
+    with stream(api, path, headers={"Last-Event-ID": before[-1].id or ""}) as events:
+        after = list(events)
+    assert "snapshot" not in {e.event for e in after}
+    seen = versions(before) + versions(after)
+    assert seen == list(range(seen[0], seen[-1] + 1))
+    assert after[-1].event == "ExecutionCompleted"
+
+
+def test_a_finished_execution_streams_its_state_and_ends(api: httpx.Client) -> None:
+    execution_id = create(api, {"workflow": {"steps": [step("a", "true")]}})
+    wait_finished(api, execution_id)
+    with stream(api, f"/api/v1/executions/{execution_id}/events") as events:
+        received = list(events)
+    assert [e.event for e in received] == ["snapshot"]
+    assert received[0].json()["status"] == "completed"
+
+
+def test_logs_follow_streams_every_line_until_the_end(api: httpx.Client) -> None:
+    execution_id = created(api, SLOW)
+    path = f"/api/v1/executions/{execution_id}/logs"
+    with stream(api, path, follow="true") as events:
+        received = list(events)
+    lines, end = received[:-1], received[-1]
+    assert [(e.json()["step_id"], e.json()["line"]) for e in lines] == [
+        ("first", "line1"),
+        ("first", "line2"),
+        ("first", "line3"),
+        ("second", "err"),
+    ]
+    assert [int(e.id or 0) for e in lines] == [e.json()["id"] for e in lines]
+    assert end.event == "end"
+    assert end.json() == {"status": "completed"}
+
+    # Accept: text/event-stream streams too; Last-Event-ID resumes after that line.
+    headers = {"Accept": "text/event-stream", "Last-Event-ID": lines[0].id or ""}
+    with stream(api, path, headers=headers, step="first") as events:
+        resumed = [e.json()["line"] for e in events if e.event == "line"]
+    assert resumed == ["line2", "line3"]
+
+
+def test_log_pages_follow_the_cursor(api: httpx.Client) -> None:
+    execution_id = created(api, SLOW)
+    wait_finished(api, execution_id)
+    path = f"/api/v1/executions/{execution_id}/logs"
+    texts: list[str] = []
+    after = 0
+    while after is not None:
+        page = api.get(path, params={"after": after, "limit": 3}).json()
+        texts += [line["line"] for line in page["items"]]
+        after = page["next_cursor"]
+    assert texts == ["line1", "line2", "line3", "err"]
+
+
+def test_streams_of_an_unknown_execution_are_404(api: httpx.Client) -> None:
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert api.get(f"/api/v1/executions/{missing}/events").status_code == 404
+    assert api.get(f"/api/v1/executions/{missing}/logs", params={"follow": True}).status_code == 404
+
+
+def test_the_overview_counts_and_streams_changes(api: httpx.Client) -> None:
+    wait_finished(api, create(api, {"workflow": {"steps": [step("a", "true")]}}))
+    overview = api.get("/api/v1/engine/overview").json()
+    assert overview["counts"]["completed"] >= 1
+    assert set(overview["counts"]) >= {"pending", "running", "failed", "cancelled"}
+    assert overview["workers"] is None  # until the worker registry exists
+    assert all({"queue", "waiting", "leased"} <= set(q) for q in overview["queues"])
+
+    path = "/api/v1/engine/overview/stream"
+    with stream(api, path, token="ignored") as events:
+        first = next(events)
+    assert first.event == "overview"
+    with stream(api, path, headers={"Last-Event-ID": first.id or ""}) as events:
+        # The state was seen already: the next event is a change, made here.
+        execution_id = create(api, {"workflow": {"steps": [step("a", "true")]}})
+        changed = next(events)
+    assert changed.id != first.id
+    wait_finished(api, execution_id)
