@@ -33,18 +33,41 @@ from .events import (
     StepSucceeded,
     parse_event,
 )
-from .specs import DEFAULT_QUEUE, ExecutionRequest, RunSpec, StepSpec, WorkflowSpec
+from .labels import (
+    ATTEMPT_LABEL,
+    DEPLOYMENT_LABEL,
+    EXECUTION_LABEL,
+    STEP_LABEL,
+    WORKER_LABEL,
+)
+from .specs import (
+    DEFAULT_QUEUE,
+    BackendName,
+    ExecutionRequest,
+    MemorySize,
+    Resources,
+    RunSpec,
+    StepSpec,
+    WorkflowSpec,
+)
 from .statuses import ExecutionStatus, StepStatus, TransitionType
 from .subjects import DLQ_REASON_HEADER, MSG_ID_HEADER, Topology
 from .work import LogChunk, LogLine, StepWork
+from .workers import RunningStep, WorkerId, WorkerInfo
 
 __all__ = [
+    "ATTEMPT_LABEL",
     "DEFAULT_QUEUE",
+    "DEPLOYMENT_LABEL",
     "DLQ_REASON_HEADER",
     "EVENT_TYPES",
+    "EXECUTION_LABEL",
     "MSG_ID_HEADER",
+    "STEP_LABEL",
+    "WORKER_LABEL",
     "AnyCommand",
     "AnyEvent",
+    "BackendName",
     "Command",
     "CreateExecution",
     "ErrorCode",
@@ -63,9 +86,12 @@ __all__ = [
     "LogChunk",
     "LogLine",
     "MalformedMessage",
+    "MemorySize",
     "ReportStepFinished",
     "ReportStepStarted",
+    "Resources",
     "RunSpec",
+    "RunningStep",
     "StatusChanged",
     "StepCancelled",
     "StepDispatched",
@@ -77,6 +103,8 @@ __all__ = [
     "StepWork",
     "Topology",
     "TransitionType",
+    "WorkerId",
+    "WorkerInfo",
     "WorkflowSpec",
     "parse_command",
     "parse_event",

@@ -14,6 +14,7 @@ from .bus import (
 )
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import configure_logging, run_service, run_until_stopped
+from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .settings import ServiceSettings
 
 __all__ = [
@@ -22,14 +23,19 @@ __all__ = [
     "configure_logging",
     "connect",
     "dead_letter",
+    "deregister",
     "durable_pull_consumer",
+    "ensure_registry",
     "ensure_schema",
     "ensure_streams",
     "eventsourcing_env",
     "fetch",
+    "live_workers",
+    "open_registry",
     "publish_all",
     "publish_one",
     "pull_subscription",
+    "register",
     "run_service",
     "run_until_stopped",
     "schema_conninfo",
