@@ -20,6 +20,7 @@ from execflow_contracts import (
     Command,
     ReportStepFinished,
     ReportStepStarted,
+    RunningStep,
     StepWork,
     Topology,
 )
@@ -50,9 +51,13 @@ class Worker:
         self._lease_s = lease_s
         self._work_dir = work_dir
         self._running: set[asyncio.Task[None]] = set()
+        self._steps: dict[str, RunningStep] = {}  # by work dedupe id, for the registry
         self._slot_free = asyncio.Event()
         self._slot_free.set()
         self._fetching = asyncio.Lock()
+
+    def running_steps(self) -> list[RunningStep]:
+        return list(self._steps.values())
 
     async def run(
         self, subscriptions: list[JetStreamContext.PullSubscription], stop: asyncio.Event
@@ -118,7 +123,17 @@ class Worker:
             )
             started_report.append(asyncio.ensure_future(self._send(report)))
 
-        outcome = await self._backend.run(work, workspace, shipper.add, on_started)
+        self._steps[work.dedupe_id] = RunningStep(
+            execution_id=work.execution_id,
+            step_id=work.step_id,
+            attempt=work.attempt,
+            backend=work.run.backend,
+            started_at=started_at,
+        )
+        try:
+            outcome = await self._backend.run(work, workspace, shipper.add, on_started)
+        finally:
+            self._steps.pop(work.dedupe_id, None)
         await shipper.close()
         finished = ReportStepFinished(
             execution_id=work.execution_id,

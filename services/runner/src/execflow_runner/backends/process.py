@@ -8,25 +8,15 @@ from pathlib import Path
 
 from execflow_contracts import StepWork
 
-from .base import LineSink, Outcome
+from .base import MAX_LINE_BYTES, LineSink, Outcome, exit_outcome, step_variables
 
-MAX_LINE_BYTES = 1 << 20
 # What a step inherits from the runner's environment; nothing else leaks (credentials).
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
 def step_environment(work: StepWork, workspace: Path) -> dict[str, str]:
     inherited = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
-    return (
-        inherited
-        | {
-            "EXECFLOW_EXECUTION_ID": str(work.execution_id),
-            "EXECFLOW_STEP_ID": work.step_id,
-            "EXECFLOW_ATTEMPT": str(work.attempt),
-            "EXECFLOW_WORKSPACE": str(workspace),
-        }
-        | work.run.env
-    )
+    return inherited | step_variables(work, str(workspace)) | work.run.env
 
 
 class ProcessBackend:
@@ -53,11 +43,9 @@ class ProcessBackend:
             _pump(process.stdout, "stdout", on_line), _pump(process.stderr, "stderr", on_line)
         )
         code = await process.wait()
-        if code == 0:
-            return Outcome(exit_code=0)
         if code < 0:
             return Outcome(exit_code=code, error=f"killed by {signal.Signals(-code).name}")
-        return Outcome(exit_code=code, error=f"exited with code {code}")
+        return exit_outcome(code)
 
 
 async def _pump(reader: asyncio.StreamReader, stream: str, on_line: LineSink) -> None:
