@@ -1,8 +1,10 @@
 """The four services as separate processes, on the test servers, behind a real API."""
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,13 +15,13 @@ from execflow_devstack import Stack, StackConfig, free_port, provision
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
 
 
-@pytest.fixture(scope="module")
-def stack(
-    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def running_stack(
+    nats_url: str, database_url: str, home: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[Stack]:
+    """The four services on a fresh prefix and schema; their logs printed at the end."""
     token = f"e{uuid.uuid4().hex[:12]}"
     provision(nats_url, database_url, token, token)
-    home = tmp_path_factory.mktemp("stack")
     config = StackConfig(
         nats_url=nats_url,
         database_url=database_url,
@@ -28,6 +30,7 @@ def stack(
         api_port=free_port(),
         work_dir=home / "workspaces",
         log_dir=home / "logs",
+        extra_env=extra_env or {},
     )
     running = Stack(config).start()
     try:
@@ -37,6 +40,14 @@ def stack(
         running.stop()
         for log in sorted((home / "logs").glob("*.log")):
             print(f"--- {log.name}\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def stack(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    with running_stack(nats_url, database_url, tmp_path_factory.mktemp("stack")) as running:
+        yield running
 
 
 @pytest.fixture

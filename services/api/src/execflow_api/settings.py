@@ -8,3 +8,6 @@ class ApiSettings(ServiceSettings):
     api_port: int = 8080
     # Read connections held open for queries.
     db_pool_size: int = 8
+    # The Docker Engine API the environments endpoints manage; unset, DOCKER_HOST or the
+    # local socket. It should be the runners' engine.
+    docker_host: str | None = None

@@ -10,6 +10,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import Topology
 
+from .docker_engine import DockerEngine
+
 
 @dataclass
 class Services:
@@ -17,6 +19,7 @@ class Services:
     js: JetStreamContext
     pool: AsyncConnectionPool
     topology: Topology
+    docker: DockerEngine
 
 
 def services(request: Request) -> Services:

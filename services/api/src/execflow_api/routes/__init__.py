@@ -1,7 +1,7 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
-from . import executions, health
+from . import environments, executions, health, workers
 
-ROUTERS = [executions.router, health.router]
+ROUTERS = [executions.router, workers.router, environments.router, health.router]
 
 __all__ = ["ROUTERS"]
