@@ -11,6 +11,9 @@ import pytest
 
 from execflow_devstack import EmbeddedPostgres, NatsServer, ensure_database, provision
 
+# Docker: the engine, the test image, cleaning up a test's containers.
+from .docker_fixtures import busybox_image, deployment_cleanup, docker_client  # noqa: F401
+
 
 @pytest.fixture(scope="session")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

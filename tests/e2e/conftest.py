@@ -1,8 +1,10 @@
 """The four services as separate processes, on the test servers, behind a real API."""
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,13 +17,13 @@ TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
 STACK_ENV = {"EXECFLOW_STOP_GRACE_S": "1", "EXECFLOW_LEASE_S": "3"}
 
 
-@pytest.fixture(scope="module")
-def stack(
-    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def running_stack(
+    nats_url: str, database_url: str, home: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[Stack]:
+    """The four services on a fresh prefix and schema; their logs printed at the end."""
     token = f"e{uuid.uuid4().hex[:12]}"
     provision(nats_url, database_url, token, token)
-    home = tmp_path_factory.mktemp("stack")
     config = StackConfig(
         nats_url=nats_url,
         database_url=database_url,
@@ -30,7 +32,7 @@ def stack(
         api_port=free_port(),
         work_dir=home / "workspaces",
         log_dir=home / "logs",
-        extra_env=STACK_ENV,
+        extra_env=STACK_ENV | (extra_env or {}),
     )
     running = Stack(config).start()
     try:
@@ -40,6 +42,14 @@ def stack(
         running.stop()
         for log in sorted((home / "logs").glob("*.log")):
             print(f"--- {log.name}\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def stack(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    with running_stack(nats_url, database_url, tmp_path_factory.mktemp("stack")) as running:
+        yield running
 
 
 @pytest.fixture
@@ -94,3 +104,22 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 20, what: str = "
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def logs_until(
+    api: httpx.Client,
+    execution_id: str,
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout_s: float = 10,
+) -> list[dict[str, Any]]:
+    """The execution's log lines once `done` holds: lines are projected apart from events,
+    so they may reach the read model a moment after the execution's end."""
+    lines: list[dict[str, Any]] = []
+
+    def ready() -> bool:
+        nonlocal lines
+        lines = api.get(f"/api/v1/executions/{execution_id}/logs").json()["items"]
+        return done(lines)
+
+    wait_for(ready, timeout_s, f"the log lines of {execution_id}")
+    return lines

@@ -13,7 +13,7 @@ import pytest
 from execflow_devstack import ServiceProcess, Stack, StackConfig, free_port, provision
 from execflow_scheduler import SchedulerSettings, build_application
 
-from .conftest import STACK_ENV, create, sh, wait_finished, wait_for, wait_status
+from .conftest import STACK_ENV, create, logs_until, sh, wait_finished, wait_for, wait_status
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +149,6 @@ def test_a_killed_projector_catches_up_to_what_the_event_store_says(
         assert body["status"] == expected
         transitions = api.get(f"/api/v1/executions/{execution_id}/transitions").json()["items"]
         assert [t["version"] for t in transitions] == sorted({t["version"] for t in transitions})
-        logs = api.get(f"/api/v1/executions/{execution_id}/logs").json()["items"]
         if expected == "completed":
+            logs = logs_until(api, execution_id, bool)
             assert [ln["line"] for ln in logs] == ["hi"]

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import httpx
 
-from .conftest import wait_finished
+from .conftest import logs_until, wait_finished
 
 
 def step(step_id: str, script: str, *needs: str) -> dict[str, object]:
@@ -78,7 +78,7 @@ def test_transitions_record_every_move(api: httpx.Client) -> None:
 def test_logs_are_served_per_step_with_their_stream(api: httpx.Client) -> None:
     execution_id = create(api, DIAMOND)
     wait_finished(api, execution_id)
-    lines = api.get(f"/api/v1/executions/{execution_id}/logs").json()["items"]
+    lines = logs_until(api, execution_id, lambda lines: len(lines) >= 5)
     seen = {(ln["step_id"], ln["stream"], ln["line"]) for ln in lines}
     assert seen == {
         ("fetch", "stdout", "fetching"),

@@ -11,7 +11,7 @@ import httpx
 
 from execflow_devstack import Stack
 
-from .conftest import create, sh, wait_finished, wait_for, wait_status
+from .conftest import create, logs_until, sh, wait_finished, wait_for, wait_status
 
 # A step that records its pid in the workspace, so tests can see its process end.
 PID_THEN_SLEEP = "echo $$ > {name}.pid; exec sleep 60"
@@ -254,9 +254,7 @@ def test_a_running_step_asks_through_the_step_protocol(api: httpx.Client) -> Non
     answered = api.post(f"/api/v1/executions/{execution_id}/resume", json={"input": "main"})
     assert answered.status_code == 202
     assert wait_finished(api, execution_id)["status"] == "completed"
-    lines = [
-        ln["line"] for ln in api.get(f"/api/v1/executions/{execution_id}/logs").json()["items"]
-    ]
+    lines = [ln["line"] for ln in logs_until(api, execution_id, bool)]
     assert lines == ['got "main"']
 
 
@@ -272,8 +270,13 @@ def test_progress_and_outputs_reported_by_a_step_are_shown(api: httpx.Client) ->
     assert body["status"] == "completed"
     assert body["progress"] == {"current": 2, "max": 5, "message": "halfway", "step_id": "work"}
     assert body["output"] == {"work": {"n": 42}}
-    logs = api.get(f"/api/v1/executions/{execution_id}/logs").json()["items"]
-    assert any("ignored a step event" in ln["line"] and ln["stream"] == "stderr" for ln in logs)
+    logs_until(
+        api,
+        execution_id,
+        lambda lines: any(
+            "ignored a step event" in ln["line"] and ln["stream"] == "stderr" for ln in lines
+        ),
+    )
 
 
 def test_retry_creates_a_linked_execution_and_leaves_the_original_alone(

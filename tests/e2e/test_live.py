@@ -131,7 +131,7 @@ def test_the_overview_counts_and_streams_changes(api: httpx.Client) -> None:
     overview = api.get("/api/v1/engine/overview").json()
     assert overview["counts"]["completed"] >= 1
     assert set(overview["counts"]) >= {"pending", "running", "failed", "cancelled"}
-    assert overview["workers"] is None  # until the worker registry exists
+    assert [w["queues"] for w in overview["workers"]] == [["default"]]
     assert all({"queue", "waiting", "leased"} <= set(q) for q in overview["queues"])
 
     path = "/api/v1/engine/overview/stream"

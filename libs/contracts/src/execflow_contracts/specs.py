@@ -10,6 +10,11 @@ from .durations import Duration
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 DEFAULT_QUEUE = "default"
+# Bytes, or a number with a unit as Docker takes it: "512k", "64m", "2g".
+MemorySize = (
+    Annotated[str, Field(pattern=r"^[1-9][0-9]*[bkmgBKMG]?$")] | Annotated[int, Field(ge=1)]
+)
+BackendName = Literal["process", "docker"]
 
 # Why an attempt failed, for `no_retry_errors`.
 ErrorKind = Literal["exit", "signal", "start", "timeout", "lost"]
@@ -19,12 +24,38 @@ class Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+class Resources(Spec):
+    """Limits of a container step; what is unset falls back to the runner's defaults."""
+
+    cpus: float | None = Field(default=None, gt=0)
+    memory: MemorySize | None = None
+    pids: int | None = Field(default=None, ge=1)
+
+
 class RunSpec(Spec):
-    """A command run by the process backend, without a shell."""
+    """A command, run without a shell: as a process, or in a container when `image` is set.
+
+    A container gets the execution's workspace at `/workspace` (its working directory)
+    and no network unless `network` is true.
+    """
 
     command: list[str] = Field(min_length=1)
     env: dict[str, str] = Field(default_factory=dict)
     workdir: str | None = None
+    image: str | None = Field(default=None, min_length=1)
+    resources: Resources | None = None
+    network: bool = False
+
+    @model_validator(mode="after")
+    def _containers_only(self) -> Self:
+        # A process cannot be limited or cut off the network: say so rather than ignore it.
+        if self.image is None and (self.resources is not None or self.network):
+            raise ValueError("`resources` and `network` apply to container steps: set `image`")
+        return self
+
+    @property
+    def backend(self) -> BackendName:
+        return "docker" if self.image else "process"
 
 
 class Backoff(Spec):

@@ -38,6 +38,12 @@ class Topology:
     def dlq_stream(self) -> str:
         return f"{self._stream_prefix}_DLQ"
 
+    # Key-value buckets
+    @property
+    def workers_bucket(self) -> str:
+        """The worker registry: one key per live runner, expiring with its heartbeats."""
+        return f"{self._stream_prefix}_WORKERS"
+
     # Subjects
     def command(self, execution_id: UUID, name: str) -> str:
         return f"{self.prefix}.cmd.{execution_id}.{name}"

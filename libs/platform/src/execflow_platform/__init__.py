@@ -3,6 +3,7 @@
 from .bus import (
     Outgoing,
     connect,
+    consume,
     dead_letter,
     durable_pull_consumer,
     ensure_streams,
@@ -14,6 +15,7 @@ from .bus import (
 )
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import configure_logging, run_service, run_until_stopped
+from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .settings import ServiceSettings
 
 __all__ = [
@@ -21,15 +23,21 @@ __all__ = [
     "ServiceSettings",
     "configure_logging",
     "connect",
+    "consume",
     "dead_letter",
+    "deregister",
     "durable_pull_consumer",
+    "ensure_registry",
     "ensure_schema",
     "ensure_streams",
     "eventsourcing_env",
     "fetch",
+    "live_workers",
+    "open_registry",
     "publish_all",
     "publish_one",
     "pull_subscription",
+    "register",
     "run_service",
     "run_until_stopped",
     "schema_conninfo",

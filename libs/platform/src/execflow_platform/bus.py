@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,3 +141,21 @@ async def fetch(
         return await subscription.fetch(batch, timeout=timeout_s)
     except TimeoutError:  # nats-py raises both its own and asyncio's; both subclass this
         return []
+
+
+async def consume(
+    subscription: JetStreamContext.PullSubscription,
+    batch_size: int,
+    handle: Callable[[list[Msg]], Awaitable[None]],
+    stop: asyncio.Event,
+) -> None:
+    """Fetch and handle batches until `stop`. A batch that fails is logged and left
+    unacknowledged (it comes back); the loop itself never dies of it."""
+    while not stop.is_set():
+        try:
+            messages = await fetch(subscription, batch_size)
+            if messages:
+                await handle(messages)
+        except Exception:
+            log.exception("a batch of %s failed; it will be redelivered", subscription)
+            await asyncio.sleep(0.5)

@@ -8,9 +8,9 @@ from fastapi.encoders import jsonable_encoder
 from nats.js import JetStreamContext
 
 from execflow_contracts import ExecutionStatus, Topology
+from execflow_platform import live_workers, open_registry
 
 from .state import Services
-from .workers import WorkerRegistry
 
 ACTIVE = (ExecutionStatus.STARTING, ExecutionStatus.RUNNING, ExecutionStatus.CANCELLING)
 
@@ -21,12 +21,13 @@ async def snapshot(svc: Services) -> dict[str, Any]:
         counts = {s.value: 0 for s in ExecutionStatus} | dict(await cur.fetchall())
         cur = await conn.execute("SELECT count(*) FROM steps WHERE status = 'running'")
         running_steps = (await cur.fetchone() or (0,))[0]
-    registry: WorkerRegistry | None = svc.worker_registry
+    registry = await open_registry(svc.js, svc.topology)
+    workers = await live_workers(registry) if registry is not None else []
     return {
         "counts": counts,
         "running_now": {"executions": sum(counts[s] for s in ACTIVE), "steps": running_steps},
         "queues": await queue_depths(svc.js, svc.topology),
-        "workers": await registry.list_workers() if registry else None,
+        "workers": [w.model_dump(mode="json") for w in workers],
     }
 
 

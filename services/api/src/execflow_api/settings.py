@@ -10,3 +10,6 @@ class ApiSettings(ServiceSettings):
     db_pool_size: int = 8
     # On stop, open streams (SSE) get this long to end before they are cut.
     shutdown_grace_s: int = 2
+    # The Docker Engine API the environments endpoints manage; unset, DOCKER_HOST or the
+    # local socket. It should be the runners' engine.
+    docker_host: str | None = None

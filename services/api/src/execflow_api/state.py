@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import Topology
 
-from .workers import WorkerRegistry
+from .docker_engine import DockerEngine
 
 
 @dataclass
@@ -19,8 +19,7 @@ class Services:
     js: JetStreamContext
     pool: AsyncConnectionPool
     topology: Topology
-    # None until the worker registry lands (another branch); see workers.py.
-    worker_registry: WorkerRegistry | None = None
+    docker: DockerEngine
 
 
 def services(request: Request) -> Services:

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 from execflow_platform import connect, ensure_streams, schema_conninfo
 
 from . import errors
+from .docker_engine import DockerEngine
 from .routes import ROUTERS
 from .settings import ApiSettings
 from .state import Services
@@ -27,10 +28,14 @@ def create_app(settings: ApiSettings) -> FastAPI:
             open=False,
         )
         await pool.open()
-        app.state.services = Services(nc=nc, js=js, pool=pool, topology=settings.topology)
+        docker = DockerEngine(settings.docker_host)
+        app.state.services = Services(
+            nc=nc, js=js, pool=pool, topology=settings.topology, docker=docker
+        )
         try:
             yield
         finally:
+            docker.close()
             await pool.close()
             await nc.close()
 

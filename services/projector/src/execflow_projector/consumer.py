@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
-from execflow_platform import dead_letter, fetch
+from execflow_platform import consume, dead_letter
 
 from . import tracking
 
@@ -42,10 +42,7 @@ class ProjectionConsumer:
         self._batch_size = batch_size
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            messages = await fetch(self._subscription, self._batch_size)
-            if messages:
-                await self.process(messages)
+        await consume(self._subscription, self._batch_size, self.process, stop)
 
     async def process(self, messages: Sequence[Msg]) -> None:
         parsed: list[tuple[int, Any]] = []

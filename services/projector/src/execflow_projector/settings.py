@@ -7,4 +7,4 @@ class ProjectorSettings(ServiceSettings):
     # Messages applied in one transaction, at most.
     batch_size: int = 256
     # A batch not acknowledged within this time is delivered again.
-    ack_wait_s: float = 30.0
+    ack_wait_s: float = 10.0

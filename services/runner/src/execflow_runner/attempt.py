@@ -73,7 +73,7 @@ class Attempt:
         env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
         try:
             outcome = await self._backend.run(
-                self.work, self._workspace, env, self._logs.add, on_started
+                self.work, self._workspace, self._logs.add, on_started, env
             )
         finally:
             done.set()

@@ -3,9 +3,11 @@
 import os
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
+from execflow_contracts import MemorySize, WorkerId
 from execflow_platform import ServiceSettings
 
 
@@ -24,7 +26,29 @@ class RunnerSettings(ServiceSettings):
     work_dir: Path = Path(".execflow/workspaces")
     # A stopped step gets SIGTERM, then SIGKILL after this long.
     stop_grace_s: float = 10.0
-    worker_id: str = Field(default_factory=_default_worker_id)
+    # Also this runner's key in the registry and the `execflow.worker` label of its
+    # containers: a runner restarted with the same id reaps what its predecessor left.
+    worker_id: WorkerId = Field(default_factory=_default_worker_id)
+    # The registry forgets a runner this long after its last heartbeat (one every third
+    # of it). It is the bucket's TTL, so every runner of a deployment should agree.
+    worker_ttl_s: float = Field(default=15.0, ge=1.0)
+
+    # Docker: "auto" uses the engine if it answers at start, "on" insists, "off" never.
+    docker: Literal["auto", "on", "off"] = "auto"
+    # The Docker Engine API's address; unset, DOCKER_HOST or the local socket.
+    docker_host: str | None = None
+    # `docker stop` grace: SIGTERM, then SIGKILL this much later.
+    docker_stop_grace_s: float = 10.0
+    # The network a step that asks for one (`network: true`) is attached to.
+    docker_network: str = "bridge"
+    # Pull an image that is not present locally.
+    docker_pull: bool = True
+    # Limits of a container step whose `resources` leaves them unset (None: unlimited).
+    docker_default_cpus: float | None = None
+    docker_default_memory: MemorySize | None = None
+    docker_default_pids: int | None = 1024
+    # How often the reaper looks for containers that no running step owns.
+    docker_reap_interval_s: float = 60.0
 
     @property
     def queue_names(self) -> list[str]:

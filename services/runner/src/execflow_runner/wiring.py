@@ -2,10 +2,27 @@
 
 import asyncio
 import logging
+import os
+import socket
+from datetime import UTC, datetime
 
-from execflow_platform import connect, durable_pull_consumer, ensure_streams, pull_subscription
+from docker import DockerClient
+from nats.js.kv import KeyValue
 
-from .backends import ProcessBackend
+from execflow_contracts import BackendName, WorkerInfo
+from execflow_platform import (
+    connect,
+    durable_pull_consumer,
+    ensure_registry,
+    ensure_streams,
+    live_workers,
+    pull_subscription,
+)
+
+from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
+from .docker_engine import open_docker
+from .reaper import Reaper
+from .registry import Registration
 from .settings import RunnerSettings
 from .worker import Worker
 
@@ -17,28 +34,99 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
     nc = await connect(settings.nats_url, f"execflow-runner-{settings.worker_id}")
     js = nc.jetstream()
     await ensure_streams(js, topology)
-    subscriptions = [
-        await pull_subscription(
-            js,
-            topology.work_stream,
-            durable_pull_consumer(
-                topology.runner_consumer(queue), topology.work(queue), settings.lease_s
-            ),
-        )
-        for queue in settings.queue_names
-    ]
+    kv = await ensure_registry(js, topology, settings.worker_ttl_s)
+    docker_client = await open_docker(settings)
+    docker = docker_backend(settings, docker_client) if docker_client else None
+    available: dict[BackendName, Backend] = {"process": ProcessBackend()}
+    if docker is not None:
+        available["docker"] = docker
+    backends = Backends(available)
     worker = Worker(
         nc,
         topology,
-        ProcessBackend(),
+        backends,
         settings.worker_id,
         settings.capacity,
         settings.lease_s,
         settings.stop_grace_s,
         settings.work_dir.resolve(),
     )
-    log.info("runner %s ready on queues %s", settings.worker_id, settings.queue_names)
+    registration = Registration(
+        kv, describe(settings, backends.names), worker.running_steps, settings.worker_ttl_s
+    )
+    await registration.beat()  # registered before any container exists: see the reaper
+    background = [asyncio.create_task(registration.keep_alive())]
     try:
+        if docker_client is not None and docker is not None:
+            reaper = Reaper(
+                docker_client,
+                docker,
+                lambda: live_worker_ids(kv),
+                orphan_after_s=settings.worker_ttl_s,
+                interval_s=settings.docker_reap_interval_s,
+            )
+            await reaper.reap()  # what a crashed predecessor left, before taking work
+            background.append(asyncio.create_task(reaper.keep_reaping()))
+        subscriptions = [
+            await pull_subscription(
+                js,
+                topology.work_stream,
+                durable_pull_consumer(
+                    topology.runner_consumer(queue), topology.work(queue), settings.lease_s
+                ),
+            )
+            for queue in settings.queue_names
+        ]
+        log.info(
+            "runner %s ready on queues %s with backends %s",
+            settings.worker_id,
+            settings.queue_names,
+            backends.names,
+        )
         await worker.run(subscriptions, stop)
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await registration.leave()
+        if docker is not None:
+            docker.close()
+        if docker_client is not None:
+            docker_client.close()
         await nc.close()
+
+
+def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBackend:
+    policy = ContainerPolicy(
+        worker_id=settings.worker_id,
+        deployment=settings.bus_prefix,
+        network=settings.docker_network,
+        default_cpus=settings.docker_default_cpus,
+        default_memory=settings.docker_default_memory,
+        default_pids=settings.docker_default_pids,
+    )
+    return DockerBackend(
+        client,
+        policy,
+        stop_grace_s=settings.docker_stop_grace_s,
+        pull=settings.docker_pull,
+        max_running=settings.capacity,
+    )
+
+
+def describe(settings: RunnerSettings, backends: list[BackendName]) -> WorkerInfo:
+    now = datetime.now(UTC)
+    return WorkerInfo(
+        id=settings.worker_id,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        queues=settings.queue_names,
+        backends=backends,
+        capacity=settings.capacity,
+        started_at=now,
+        last_heartbeat=now,
+    )
+
+
+async def live_worker_ids(kv: KeyValue) -> set[str]:
+    return {w.id for w in await live_workers(kv)}

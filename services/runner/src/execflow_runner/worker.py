@@ -9,6 +9,7 @@ answers to questions arrive as events.
 import asyncio
 import logging
 from collections import OrderedDict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nats.aio.client import Client
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from execflow_contracts import (
     InputProvided,
+    RunningStep,
     StepStopRequested,
     StepWork,
     Topology,
@@ -26,7 +28,7 @@ from execflow_contracts import (
 from execflow_platform import dead_letter, fetch
 
 from .attempt import Attempt, hold_lease
-from .backends import AttemptKey, Backend, attempt_key
+from .backends import AttemptKey, Backend
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,14 @@ class Worker:
         self._work_dir = work_dir
         self._tasks: set[asyncio.Task[None]] = set()
         self._attempts: dict[AttemptKey, Attempt] = {}
+        self._steps: dict[AttemptKey, RunningStep] = {}  # for the registry
         self._stopped: OrderedDict[AttemptKey, str] = OrderedDict()
         self._slot_free = asyncio.Event()
         self._slot_free.set()
         self._fetching = asyncio.Lock()
+
+    def running_steps(self) -> list[RunningStep]:
+        return list(self._steps.values())
 
     async def run(
         self, subscriptions: list[JetStreamContext.PullSubscription], stop: asyncio.Event
@@ -85,7 +91,13 @@ class Worker:
                 free = self._capacity - len(self._tasks)
                 if free <= 0:
                     continue
-                for message in await fetch(subscription, free):
+                try:
+                    messages = await fetch(subscription, free)
+                except Exception:  # the bus is away: keep trying, never die of it
+                    log.exception("fetching work failed")
+                    await asyncio.sleep(0.5)
+                    continue
+                for message in messages:
                     self._start(message)
 
     def _start(self, message: Msg) -> None:
@@ -107,7 +119,7 @@ class Worker:
         except ValidationError as exc:
             await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
             return
-        key = attempt_key(work)
+        key = AttemptKey.of(work)
         if key in self._stopped:
             log.info("not starting %s: %s", key, self._stopped[key])
             await message.ack()
@@ -123,6 +135,13 @@ class Worker:
             workspace,
         )
         self._attempts[key] = attempt
+        self._steps[key] = RunningStep(
+            execution_id=work.execution_id,
+            step_id=work.step_id,
+            attempt=work.attempt,
+            backend=work.run.backend,
+            started_at=datetime.now(UTC),
+        )
         heartbeat = asyncio.get_running_loop().create_task(hold_lease(message, self._lease_s))
         try:
             await attempt.run()
@@ -130,6 +149,7 @@ class Worker:
         finally:
             heartbeat.cancel()
             self._attempts.pop(key, None)
+            self._steps.pop(key, None)
 
     async def _on_control_event(self, message: Msg) -> None:
         try:
@@ -137,14 +157,14 @@ class Worker:
         except ValidationError:
             return
         if isinstance(event, StepStopRequested):
-            key = (event.execution_id, event.step_id, event.attempt)
+            key = AttemptKey.make(event.execution_id, event.step_id, event.attempt)
             self._remember_stop(key, event.reason)
             if key in self._attempts:
                 log.info("stopping %s: %s", key, event.reason)
                 asyncio.get_running_loop().create_task(self._backend.stop(key, self._stop_grace_s))
         elif isinstance(event, InputProvided):
             for key, attempt in self._attempts.items():
-                if key[:2] == (event.execution_id, event.step_id):
+                if key[:2] == (str(event.execution_id), event.step_id):
                     attempt.answer(event.value)
 
     def _remember_stop(self, key: AttemptKey, reason: str) -> None:

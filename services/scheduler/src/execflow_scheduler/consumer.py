@@ -10,7 +10,7 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from execflow_contracts import REPLY_TO_HEADER, AnyCommand, Topology, parse_command
-from execflow_platform import dead_letter, fetch
+from execflow_platform import consume, dead_letter
 
 from .application import ExecutionsApplication
 from .relay import Relay
@@ -39,10 +39,7 @@ class CommandConsumer:
         self._batch_size = batch_size
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            messages = await fetch(self._subscription, self._batch_size)
-            if messages:
-                await self.process(messages)
+        await consume(self._subscription, self._batch_size, self.process, stop)
 
     async def process(self, messages: Sequence[Msg]) -> None:
         commands: list[AnyCommand] = []

@@ -9,4 +9,4 @@ class SchedulerSettings(ServiceSettings):
     # Aggregates kept in memory so that commands do not replay history.
     aggregate_cache_size: int = 10_000
     # A command not acknowledged within this time is delivered again.
-    command_ack_wait_s: float = 30.0
+    command_ack_wait_s: float = 10.0

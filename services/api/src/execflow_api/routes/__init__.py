@@ -1,6 +1,18 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
-from . import engine, executions, health, history, lifecycle, listing, live, logs, metrics
+from . import (
+    engine,
+    environments,
+    executions,
+    health,
+    history,
+    lifecycle,
+    listing,
+    live,
+    logs,
+    metrics,
+    workers,
+)
 
 ROUTERS = [
     listing.router,
@@ -11,6 +23,8 @@ ROUTERS = [
     live.router,
     engine.router,
     metrics.router,
+    workers.router,
+    environments.router,
     health.router,
 ]
 

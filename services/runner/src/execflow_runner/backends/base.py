@@ -3,17 +3,38 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
-from execflow_contracts import StepWork
+from execflow_contracts import ATTEMPT_LABEL, EXECUTION_LABEL, STEP_LABEL, StepWork
 
 LineSink = Callable[[str, str], None]  # (stream, text)
-AttemptKey = tuple[UUID, str, int]  # (execution, step, attempt)
+# Longer lines are cut into pieces of this size: one runaway line must not eat memory.
+MAX_LINE_BYTES = 1 << 20
 
 
-def attempt_key(work: StepWork) -> AttemptKey:
-    return (work.execution_id, work.step_id, work.attempt)
+class AttemptKey(NamedTuple):
+    """One attempt of one step, as strings: the way container labels carry it too."""
+
+    execution_id: str
+    step_id: str
+    attempt: str
+
+    @classmethod
+    def make(cls, execution_id: UUID, step_id: str, attempt: int) -> "AttemptKey":
+        return cls(str(execution_id), step_id, str(attempt))
+
+    @classmethod
+    def of(cls, work: StepWork) -> "AttemptKey":
+        return cls.make(work.execution_id, work.step_id, work.attempt)
+
+    @classmethod
+    def from_labels(cls, labels: dict[str, str]) -> "AttemptKey":
+        return cls(
+            labels.get(EXECUTION_LABEL, ""),
+            labels.get(STEP_LABEL, ""),
+            labels.get(ATTEMPT_LABEL, ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -29,11 +50,30 @@ class Backend(Protocol):
         self,
         work: StepWork,
         workspace: Path,
-        env: dict[str, str],
         on_line: LineSink,
         on_started: Callable[[], None],
-    ) -> Outcome: ...
+        env: dict[str, str] | None = None,
+    ) -> Outcome:
+        """Run the attempt in `workspace`; `env` adds variables (the step protocol's
+        paths, as seen on the runner's file system)."""
+        ...
 
     async def stop(self, key: AttemptKey, grace_s: float) -> bool:
         """Stop the attempt if it runs here: politely, then by force after `grace_s`."""
         ...
+
+
+def step_variables(work: StepWork, workspace: str) -> dict[str, str]:
+    """What every step finds in its environment besides its own `env`, on any backend."""
+    return {
+        "EXECFLOW_EXECUTION_ID": str(work.execution_id),
+        "EXECFLOW_STEP_ID": work.step_id,
+        "EXECFLOW_ATTEMPT": str(work.attempt),
+        "EXECFLOW_WORKSPACE": workspace,
+    }
+
+
+def exit_outcome(code: int) -> Outcome:
+    if code == 0:
+        return Outcome(exit_code=0)
+    return Outcome(code, f"exited with code {code}", "exit")

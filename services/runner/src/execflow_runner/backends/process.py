@@ -9,26 +9,15 @@ from pathlib import Path
 
 from execflow_contracts import StepWork
 
-from .base import AttemptKey, LineSink, Outcome, attempt_key
+from .base import MAX_LINE_BYTES, AttemptKey, LineSink, Outcome, exit_outcome, step_variables
 
-MAX_LINE_BYTES = 1 << 20
 # What a step inherits from the runner's environment; nothing else leaks (credentials).
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
 def step_environment(work: StepWork, workspace: Path, extra: dict[str, str]) -> dict[str, str]:
     inherited = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
-    return (
-        inherited
-        | {
-            "EXECFLOW_EXECUTION_ID": str(work.execution_id),
-            "EXECFLOW_STEP_ID": work.step_id,
-            "EXECFLOW_ATTEMPT": str(work.attempt),
-            "EXECFLOW_WORKSPACE": str(workspace),
-        }
-        | extra
-        | work.run.env
-    )
+    return inherited | step_variables(work, str(workspace)) | extra | work.run.env
 
 
 class ProcessBackend:
@@ -39,16 +28,16 @@ class ProcessBackend:
         self,
         work: StepWork,
         workspace: Path,
-        env: dict[str, str],
         on_line: LineSink,
         on_started: Callable[[], None],
+        env: dict[str, str] | None = None,
     ) -> Outcome:
         cwd = workspace / work.run.workdir if work.run.workdir else workspace
         try:
             process = await asyncio.create_subprocess_exec(
                 *work.run.command,
                 cwd=cwd,
-                env=step_environment(work, workspace, env),
+                env=step_environment(work, workspace, env or {}),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -57,7 +46,7 @@ class ProcessBackend:
             )
         except OSError as exc:
             return Outcome(None, f"cannot start {work.run.command[0]!r}: {exc}", "start")
-        key = attempt_key(work)
+        key = AttemptKey.of(work)
         self._running[key] = process
         try:
             on_started()
@@ -68,11 +57,9 @@ class ProcessBackend:
             code = await process.wait()
         finally:
             self._running.pop(key, None)
-        if code == 0:
-            return Outcome(exit_code=0)
         if code < 0:
             return Outcome(code, f"killed by {signal.Signals(-code).name}", "signal")
-        return Outcome(code, f"exited with code {code}", "exit")
+        return exit_outcome(code)
 
     async def stop(self, key: AttemptKey, grace_s: float) -> bool:
         process = self._running.get(key)

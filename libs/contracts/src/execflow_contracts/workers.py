@@ -1,0 +1,44 @@
+"""The worker registry: what each live runner says about itself, every few seconds."""
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from .specs import BackendName, QueueName, StepId
+
+# Also the runner's key in the registry bucket, hence the characters NATS keys allow.
+WorkerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", max_length=128)]
+
+
+class RunningStep(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    execution_id: UUID
+    step_id: StepId
+    attempt: int
+    backend: BackendName
+    started_at: datetime
+
+
+class WorkerInfo(BaseModel):
+    """A runner's registration; it disappears when the runner stops heartbeating."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = 1
+    id: WorkerId
+    host: str
+    pid: int
+    queues: list[QueueName]
+    backends: list[BackendName]
+    capacity: int
+    running: list[RunningStep] = Field(default_factory=list)
+    started_at: datetime
+    last_heartbeat: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def n_running(self) -> int:
+        return len(self.running)

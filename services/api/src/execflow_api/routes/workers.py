@@ -1,0 +1,29 @@
+"""Workers: the live runners, as they register themselves in the worker registry."""
+
+import nats.errors
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel
+
+from execflow_contracts import WorkerInfo
+from execflow_platform import live_workers, open_registry
+
+from ..state import Deps
+
+router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
+
+
+class WorkerList(BaseModel):
+    items: list[WorkerInfo]
+
+
+@router.get("")
+async def list_workers(svc: Deps) -> WorkerList:
+    """Runners that heartbeated within the registry's TTL, by id."""
+    try:
+        registry = await open_registry(svc.js, svc.topology)
+        workers = await live_workers(registry) if registry is not None else []
+    except (nats.errors.Error, TimeoutError) as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"the worker registry is unavailable: {exc!r}"
+        ) from None
+    return WorkerList(items=workers)

@@ -1,0 +1,85 @@
+"""How a step attempt becomes a container: image, command, workspace, limits, labels.
+
+Pure: it builds the Docker SDK's arguments and reads labels back; `docker.py` does the I/O.
+"""
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from execflow_contracts import (
+    ATTEMPT_LABEL,
+    DEPLOYMENT_LABEL,
+    EXECUTION_LABEL,
+    STEP_LABEL,
+    WORKER_LABEL,
+    StepWork,
+)
+
+from .base import AttemptKey, step_variables
+
+# Where every container of an execution finds the execution's workspace.
+WORKSPACE = "/workspace"
+
+
+@dataclass(frozen=True)
+class ContainerPolicy:
+    """The runner's side of every container: who owns it, and the defaults it runs with."""
+
+    worker_id: str
+    deployment: str  # the bus prefix: deployments sharing an engine never touch each other's
+    network: str = "bridge"
+    default_cpus: float | None = None
+    default_memory: str | int | None = None
+    default_pids: int | None = None
+
+    def owned(self) -> list[str]:
+        """Label filters matching every container of this deployment."""
+        return [f"{DEPLOYMENT_LABEL}={self.deployment}"]
+
+    def of_step(self, execution_id: UUID, step_id: str) -> list[str]:
+        return [*self.owned(), f"{EXECUTION_LABEL}={execution_id}", f"{STEP_LABEL}={step_id}"]
+
+    def labels(self, work: StepWork) -> dict[str, str]:
+        key = AttemptKey.of(work)
+        return {
+            DEPLOYMENT_LABEL: self.deployment,
+            EXECUTION_LABEL: key.execution_id,
+            STEP_LABEL: key.step_id,
+            ATTEMPT_LABEL: key.attempt,
+            WORKER_LABEL: self.worker_id,
+        }
+
+    def memory_limit(self, work: StepWork) -> str | int | None:
+        resources = work.run.resources
+        return resources.memory if resources and resources.memory else self.default_memory
+
+
+def container_options(
+    work: StepWork, workspace: Path, policy: ContainerPolicy, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Keyword arguments of `client.containers.create` for this attempt."""
+    run = work.run
+    resources = run.resources
+    cpus = resources.cpus if resources and resources.cpus else policy.default_cpus
+    pids = resources.pids if resources and resources.pids else policy.default_pids
+    memory = policy.memory_limit(work)
+    return {
+        "image": run.image,
+        "command": run.command,
+        "environment": step_variables(work, WORKSPACE) | (env or {}) | run.env,
+        "working_dir": posixpath.join(WORKSPACE, run.workdir) if run.workdir else WORKSPACE,
+        "volumes": {str(workspace): {"bind": WORKSPACE, "mode": "rw"}},
+        "labels": policy.labels(work),
+        "network_mode": policy.network if run.network else "none",
+        # An init process as PID 1 passes SIGTERM on and reaps zombies, so `stop` works
+        # on commands that were never written to be PID 1.
+        "init": True,
+        "nano_cpus": int(cpus * 1e9) if cpus else None,
+        "mem_limit": memory,
+        # Swap as large as memory means none: the limit is the limit.
+        "memswap_limit": memory,
+        "pids_limit": pids,
+    }

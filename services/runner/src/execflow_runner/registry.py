@@ -1,0 +1,50 @@
+"""This runner's entry in the worker registry, refreshed every third of its TTL."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import nats.errors
+from nats.js.kv import KeyValue
+
+from execflow_contracts import RunningStep, WorkerInfo
+from execflow_platform import deregister, register
+
+log = logging.getLogger(__name__)
+
+
+class Registration:
+    def __init__(
+        self,
+        kv: KeyValue,
+        me: WorkerInfo,
+        running: Callable[[], list[RunningStep]],
+        ttl_s: float,
+    ) -> None:
+        self._kv = kv
+        self._me = me
+        self._running = running
+        self._ttl_s = ttl_s
+
+    async def beat(self) -> None:
+        now = datetime.now(UTC)
+        await register(
+            self._kv,
+            self._me.model_copy(update={"running": self._running(), "last_heartbeat": now}),
+        )
+
+    async def keep_alive(self) -> None:
+        """Heartbeat until cancelled; a missed beat is retried, not fatal."""
+        while True:
+            await asyncio.sleep(self._ttl_s / 3)
+            try:
+                await self.beat()
+            except (nats.errors.Error, TimeoutError) as exc:
+                log.warning("worker registry heartbeat failed: %r", exc)
+
+    async def leave(self) -> None:
+        """Gone at once on a clean stop, rather than after the TTL."""
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
+            await deregister(self._kv, self._me.id)

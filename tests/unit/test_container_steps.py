@@ -1,0 +1,103 @@
+"""Container steps: what the spec accepts, and the container a step attempt becomes."""
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from execflow_contracts import RunSpec, StepWork
+from execflow_runner.backends import ContainerPolicy
+from execflow_runner.backends.containers import container_options
+from execflow_runner.backends.lines import LineSplitter
+
+
+def test_a_step_with_an_image_runs_on_docker_and_one_without_as_a_process() -> None:
+    assert RunSpec(command=["true"], image="alpine:3").backend == "docker"
+    assert RunSpec(command=["true"]).backend == "process"
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        {"command": ["true"], "resources": {"memory": "64m"}},
+        {"command": ["true"], "network": True},
+    ],
+)
+def test_limits_and_network_without_an_image_are_refused(run: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="apply to container steps"):
+        RunSpec.model_validate(run)
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [{"memory": "64 MB"}, {"memory": "0"}, {"cpus": 0}, {"pids": 0}, {"disk": "1g"}],
+)
+def test_bad_resources_are_refused(resources: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        RunSpec.model_validate({"command": ["true"], "image": "x", "resources": resources})
+
+
+def work(**run: Any) -> StepWork:
+    return StepWork(
+        execution_id=uuid.UUID(int=7),
+        step_id="build",
+        attempt=2,
+        queue="default",
+        run=RunSpec(command=["make"], image="builder:1", **run),
+        dispatched_at=datetime.now(UTC),
+    )
+
+
+POLICY = ContainerPolicy("w1", "prod", network="bridge", default_memory="1g", default_pids=100)
+
+
+def test_a_container_gets_the_workspace_labels_and_no_network() -> None:
+    options = container_options(work(env={"A": "1"}), Path("/ws/x"), POLICY)
+    assert options["image"] == "builder:1"
+    assert options["command"] == ["make"]
+    assert options["volumes"] == {"/ws/x": {"bind": "/workspace", "mode": "rw"}}
+    assert options["working_dir"] == "/workspace"
+    assert options["network_mode"] == "none"
+    assert options["labels"] == {
+        "execflow.deployment": "prod",
+        "execflow.execution": str(uuid.UUID(int=7)),
+        "execflow.step": "build",
+        "execflow.attempt": "2",
+        "execflow.worker": "w1",
+    }
+    assert options["environment"] == {
+        "EXECFLOW_EXECUTION_ID": str(uuid.UUID(int=7)),
+        "EXECFLOW_STEP_ID": "build",
+        "EXECFLOW_ATTEMPT": "2",
+        "EXECFLOW_WORKSPACE": "/workspace",
+        "A": "1",
+    }
+
+
+def test_the_steps_limits_win_over_the_runners_defaults() -> None:
+    defaults = container_options(work(), Path("/ws"), POLICY)
+    assert (defaults["mem_limit"], defaults["memswap_limit"]) == ("1g", "1g")
+    assert (defaults["pids_limit"], defaults["nano_cpus"]) == (100, None)
+    own = container_options(
+        work(
+            resources={"cpus": 1.5, "memory": 2**20 * 64, "pids": 10}, network=True, workdir="src"
+        ),
+        Path("/ws"),
+        POLICY,
+    )
+    assert (own["mem_limit"], own["pids_limit"], own["nano_cpus"]) == (2**26, 10, 1_500_000_000)
+    assert own["network_mode"] == "bridge"
+    assert own["working_dir"] == "/workspace/src"
+
+
+def test_lines_are_rebuilt_from_chunks_cut_anywhere() -> None:
+    splitter = LineSplitter(max_line_bytes=8)
+    assert splitter.feed(b"one\ntw") == ["one"]
+    assert splitter.feed(b"o\r\n\xff\n") == ["two", "\ufffd"]
+    assert splitter.feed(b"0123456789") == ["01234567"]
+    assert splitter.feed(b"") == []
+    assert splitter.rest() == ["89"]
+    assert splitter.rest() == []
