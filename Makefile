@@ -5,7 +5,7 @@ TOOLS := .tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen --all-packages
 
-.PHONY: run test lint typecheck unit integration e2e sync clean
+.PHONY: run test lint typecheck unit integration e2e sync clean bench bench-quick
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -37,6 +37,12 @@ integration: sync
 
 e2e: sync
 	$(RUN) pytest -q tests/e2e
+
+bench: sync
+	$(RUN) python bench/run.py $(BENCH_ARGS)
+
+bench-quick: sync
+	$(RUN) python bench/run.py --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -29,6 +29,11 @@ class NatsServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        assert self._process is not None, "start() first"
+        return self._process.pid
+
+    @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 

@@ -22,6 +22,13 @@ class EmbeddedPostgres:
         self._server = get_server(self.data_dir, cleanup_mode=self._cleanup)
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self._server is not None, "start() first"
+        pid = self._server.get_pid()
+        assert pid is not None
+        return pid
+
     def url(self, database: str = "postgres") -> str:
         assert self._server is not None, "start() first"
         return self._server.get_uri(database)

@@ -32,8 +32,12 @@ CREATE TABLE IF NOT EXISTS executions (
     parent_id uuid,
     parent_step text,
     progress jsonb,
-    stopped_steps jsonb
+    stopped_steps jsonb,
+    -- When the latest event reached this row: `projected_at - updated_at` is the lag.
+    projected_at timestamptz DEFAULT clock_timestamp()
 );
+ALTER TABLE executions ADD COLUMN IF NOT EXISTS projected_at timestamptz
+    DEFAULT clock_timestamp();
 CREATE INDEX IF NOT EXISTS executions_by_parent ON executions (parent_id)
     WHERE parent_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS executions_by_created ON executions (created_at DESC, id DESC);

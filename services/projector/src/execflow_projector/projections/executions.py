@@ -80,8 +80,8 @@ async def apply(conn: AsyncConnection, event: AnyEvent) -> None:
 async def claim(conn: AsyncConnection, event: ExecutionEvent) -> ExecutionStatus | None:
     """The execution's status before this event, or None if the event was applied before."""
     cursor = await conn.execute(
-        "UPDATE executions SET version = %s, updated_at = %s WHERE id = %s AND version < %s"
-        " RETURNING status",
+        "UPDATE executions SET version = %s, updated_at = %s, projected_at = clock_timestamp()"
+        " WHERE id = %s AND version < %s RETURNING status",
         (event.version, event.at, event.execution_id, event.version),
     )
     row = await cursor.fetchone()

@@ -1,0 +1,395 @@
+"""`make bench`: execflow's throughput and latency, beside the machine's own limits.
+
+    .tools/bin/uv run --frozen --all-packages python bench/run.py [--quick] [--n N]
+        [--concurrency C] [--steps S] [--runners R] [--schedulers K]
+
+Starts embedded NATS and PostgreSQL in a temporary folder and the four services as
+processes (as `make run` does), then measures, in one run:
+
+1. throughput: N executions of S sequential `true` steps, submitted concurrently;
+   executions completed per second, first submit to last `completed` in the read model;
+2. latency: executions one at a time, POST to `completed` seen through the API; step
+   dispatch (step dispatched → process started) and projection lag (event → read model);
+3. fan-out: one execution of 200 parallel `true` steps and a join;
+4. the machine's limits on the same servers: JetStream publish-with-ack (async,
+   batched), PostgreSQL single-row commits, `true` processes started and reaped;
+5. peak RSS of every service and server during the throughput run.
+
+Prints a table and writes bench/results/latest.json (and a timestamped copy).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from execflow_devstack import (
+    EmbeddedPostgres,
+    NatsServer,
+    ServiceProcess,
+    Stack,
+    StackConfig,
+    ensure_database,
+    free_port,
+    provision,
+)
+from execflow_platform import connect, schema_conninfo
+
+RESULTS = Path(__file__).parent / "results"
+SCHEMA = PREFIX = "bench"
+
+
+def chain(steps: int) -> dict[str, Any]:
+    ids = [f"s{i}" for i in range(steps)]
+    return {
+        "workflow": {
+            "steps": [
+                {"id": s, "needs": ids[i - 1 : i], "run": {"command": ["true"]}}
+                for i, s in enumerate(ids)
+            ]
+        }
+    }
+
+
+def fan_out(width: int) -> dict[str, Any]:
+    ids = [f"p{i}" for i in range(width)]
+    steps = [{"id": s, "run": {"command": ["true"]}} for s in ids]
+    steps.append({"id": "join", "needs": ids, "run": {"command": ["true"]}})
+    return {"workflow": {"steps": steps}}
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {
+        "p50": at(0.50),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "max": round(ordered[-1], 2),
+        "n": len(ordered),
+    }
+
+
+class RssSampler:
+    """Peak resident memory per named process tree, sampled in a thread."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self.peak_mb: dict[str, float] = dict.fromkeys(pids, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            for name, pid in self._pids.items():
+                try:
+                    root = psutil.Process(pid)
+                    tree = [root, *root.children(recursive=name == "postgres")]
+                    rss = sum(p.memory_info().rss for p in tree) / 2**20
+                except psutil.Error:
+                    continue
+                self.peak_mb[name] = round(max(self.peak_mb[name], rss), 1)
+
+
+async def completed_count(conninfo: str, ids: list[str]) -> int:
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM executions WHERE id = ANY(%s) AND status = 'completed'",
+            ([uuid.UUID(i) for i in ids],),
+        )
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def throughput(
+    api: str, conninfo: str, n: int, concurrency: int, steps: int
+) -> dict[str, Any]:
+    body = chain(steps)
+    ids: list[str] = []
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=api, timeout=60, limits=limits) as client:
+
+        async def submit() -> None:
+            async with gate:
+                response = await client.post("/api/v1/executions", json=body)
+                response.raise_for_status()
+                ids.append(response.json()["id"])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(submit() for _ in range(n)))
+        submitted = time.perf_counter() - started
+        while await completed_count(conninfo, ids) < n:  # noqa: ASYNC110 (polls the read model)
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    return {
+        "executions": n,
+        "steps_each": steps,
+        "concurrency": concurrency,
+        "submit_s": round(submitted, 2),
+        "elapsed_s": round(elapsed, 2),
+        "executions_per_s": round(n / elapsed, 1),
+        "steps_per_s": round(n * steps / elapsed, 1),
+    }
+
+
+async def latency(api: str, n: int, steps: int) -> tuple[dict[str, float], list[str]]:
+    body = chain(steps)
+    times: list[float] = []
+    ids: list[str] = []
+    async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+        for _ in range(n):
+            started = time.perf_counter()
+            execution_id = (await client.post("/api/v1/executions", json=body)).json()["id"]
+            while True:
+                response = await client.get(f"/api/v1/executions/{execution_id}")
+                if response.status_code == 200 and response.json()["status"] == "completed":
+                    break
+                await asyncio.sleep(0.001)
+            times.append((time.perf_counter() - started) * 1000)
+            ids.append(execution_id)
+    return percentiles(times), ids
+
+
+async def dispatch_and_lag(
+    conninfo: str, ids: list[str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """From the read models: step dispatched (scheduler) → process started (runner), and
+    the completion event's time → the moment the executions row took it."""
+    keys = [uuid.UUID(i) for i in ids]
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn:
+        cur = await conn.execute(
+            "SELECT extract(epoch FROM (s.body->>'started_at')::timestamptz - d.at) * 1000"
+            " FROM event_log d JOIN event_log s ON s.execution_id = d.execution_id"
+            " AND s.type = 'StepStarted' AND s.body->>'step_id' = d.body->>'step_id'"
+            " AND s.body->>'attempt' = d.body->>'attempt'"
+            " WHERE d.type = 'StepDispatched' AND d.execution_id = ANY(%s)",
+            (keys,),
+        )
+        dispatch = [float(r[0]) for r in await cur.fetchall()]
+        cur = await conn.execute(
+            "SELECT extract(epoch FROM projected_at - updated_at) * 1000 FROM executions"
+            " WHERE id = ANY(%s)",
+            (keys,),
+        )
+        lag = [float(r[0]) for r in await cur.fetchall()]
+    return percentiles(dispatch), percentiles(lag)
+
+
+async def fanout_seconds(api: str, width: int) -> float:
+    async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+        started = time.perf_counter()
+        execution_id = (await client.post("/api/v1/executions", json=fan_out(width))).json()["id"]
+        while True:
+            response = await client.get(f"/api/v1/executions/{execution_id}")
+            if response.status_code == 200 and response.json()["status"] in (
+                "completed",
+                "failed",
+            ):
+                break
+            await asyncio.sleep(0.01)
+    return round(time.perf_counter() - started, 3)
+
+
+async def jetstream_rate(nats_url: str, n: int) -> float:
+    nc = await connect(nats_url, "bench")
+    js = nc.jetstream()
+    stream = f"BENCH_{uuid.uuid4().hex[:8]}"
+    await js.add_stream(name=stream, subjects=[f"{stream}.x"])
+    payload = b"x" * 200
+    started = time.perf_counter()
+    for offset in range(0, n, 1000):
+        acks = [
+            await js.publish_async(f"{stream}.x", payload) for _ in range(min(1000, n - offset))
+        ]
+        await asyncio.gather(*acks)
+    elapsed = time.perf_counter() - started
+    await js.delete_stream(stream)
+    await nc.close()
+    return round(n / elapsed)
+
+
+def postgres_commit_rate(database_url: str, n: int) -> float:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE bench_commits (id int, at timestamptz)")
+        started = time.perf_counter()
+        for i in range(n):
+            conn.execute("INSERT INTO bench_commits VALUES (%s, now())", (i,))
+        return round(n / (time.perf_counter() - started))
+
+
+async def process_rate(n: int, parallel: int = 32) -> float:
+    gate = asyncio.Semaphore(parallel)
+
+    async def one() -> None:
+        async with gate:
+            process = await asyncio.create_subprocess_exec("true")
+            await process.wait()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return round(n / (time.perf_counter() - started))
+
+
+def stored_events(conninfo: str) -> int:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute("SELECT count(*) FROM execflow_events").fetchone()
+        return int(row[0]) if row else 0
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu_model": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+async def measure(
+    args: argparse.Namespace, stack: Stack, nats_url: str, db_url: str, pids: dict[str, int]
+) -> dict[str, Any]:
+    api = stack.config.api_url
+    conninfo = schema_conninfo(db_url, SCHEMA)
+    await latency(api, 10, args.steps)  # warm caches and connections
+    events_before = stored_events(conninfo)
+    with RssSampler(pids) as rss:
+        tp = await throughput(api, conninfo, args.n, args.concurrency, args.steps)
+    events = stored_events(conninfo) - events_before
+    lat, lat_ids = await latency(api, args.latency_n, args.steps)
+    await asyncio.sleep(1.0)  # the event log projection catches up
+    dispatch, lag = await dispatch_and_lag(conninfo, lat_ids)
+    fanout = await fanout_seconds(api, args.fanout)
+    limits = {
+        "jetstream_publish_per_s": await jetstream_rate(nats_url, args.js_n),
+        "postgres_commits_per_s": postgres_commit_rate(db_url, args.pg_n),
+        "processes_per_s": await process_rate(args.proc_n),
+    }
+    tp["stored_events_per_s"] = round(events / tp["elapsed_s"])
+    limits["events_per_s_vs_postgres_commits"] = round(
+        tp["stored_events_per_s"] / limits["postgres_commits_per_s"], 2
+    )
+    limits["step_processes_vs_machine"] = round(tp["steps_per_s"] / limits["processes_per_s"], 2)
+    return {
+        "throughput": tp,
+        "latency_ms": lat,
+        "dispatch_ms": dispatch,
+        "projection_lag_ms": lag,
+        "fanout_s": fanout,
+        "fanout_width": args.fanout,
+        "limits": limits,
+        "peak_rss_mb": rss.peak_mb,
+        "setup": {"runners": args.runners, "schedulers": args.schedulers},
+        "machine": machine(),
+    }
+
+
+def report(results: dict[str, Any]) -> None:
+    table = Table(title="execflow bench")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    tp = results["throughput"]
+    table.add_row(
+        f"throughput ({tp['executions']} x {tp['steps_each']} steps)",
+        f"{tp['executions_per_s']} executions/s",
+    )
+    for name in ("latency_ms", "dispatch_ms", "projection_lag_ms"):
+        r = results[name]
+        table.add_row(name, f"p50 {r.get('p50')}  p95 {r.get('p95')}  p99 {r.get('p99')}")
+    table.add_row(f"fan-out of {results['fanout_width']}", f"{results['fanout_s']} s")
+    for key, value in results["limits"].items():
+        table.add_row(key, str(value))
+    for key, value in results["peak_rss_mb"].items():
+        table.add_row(f"peak RSS {key}", f"{value} MB")
+    Console().print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--runners", type=int, default=1)
+    parser.add_argument("--schedulers", type=int, default=1)
+    args = parser.parse_args()
+    args.latency_n, args.fanout = 200, 200
+    args.js_n, args.pg_n, args.proc_n = 50_000, 2_000, 2_000
+    if args.quick:
+        args.n, args.latency_n = min(args.n, 300), 50
+        args.js_n, args.pg_n, args.proc_n = 10_000, 500, 500
+
+    home = Path(tempfile.mkdtemp(prefix="execflow-bench-"))
+    nats = NatsServer(home / "nats").start()
+    postgres = EmbeddedPostgres(home / "pg", cleanup="delete").start()
+    db_url = ensure_database(postgres.url(), "execflow")
+    provision(nats.url, db_url, SCHEMA, PREFIX)
+    config = StackConfig(
+        nats_url=nats.url,
+        database_url=db_url,
+        db_schema=SCHEMA,
+        bus_prefix=PREFIX,
+        api_port=free_port(),
+        work_dir=home / "workspaces",
+        log_dir=home / "logs",
+        extra_env={"EXECFLOW_LOG_LEVEL": "WARNING"},
+    )
+    stack = Stack(config).start()
+    extra = [
+        ServiceProcess(name, config, {"EXECFLOW_WORKER_ID": f"{name}-{i}"}).start()
+        for name, count in (("runner", args.runners), ("scheduler", args.schedulers))
+        for i in range(1, count)
+    ]
+    try:
+        stack.wait_ready()
+        pids = {name: s.pid for name, s in stack.services.items() if s.pid}
+        pids |= {f"{s.name}-{i}": s.pid for i, s in enumerate(extra, start=2) if s.pid}
+        pids["nats-server"] = nats.pid
+        pids["postgres"] = postgres.pid
+        results = asyncio.run(measure(args, stack, nats.url, db_url, pids))
+    finally:
+        for service in extra:
+            service.stop()
+        stack.stop()
+        nats.stop()
+        postgres.stop()
+    RESULTS.mkdir(exist_ok=True)
+    text = json.dumps(results, indent=2)
+    (RESULTS / "latest.json").write_text(text)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    (RESULTS / f"{stamp}{'-quick' if args.quick else ''}.json").write_text(text)
+    report(results)
+    print(f"results: {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()
