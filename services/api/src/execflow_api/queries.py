@@ -14,7 +14,7 @@ from execflow_contracts import ExecutionNotFound
 EXECUTION_COLUMNS = (
     "id, status, message, workflow, input, metadata, output, error, n_steps,"
     " created_at, queued_at, started_at, completed_at, updated_at, retry_of, retried_by,"
-    " parent_id, parent_step, progress, stopped_steps"
+    " parent_id, parent_step, progress, stopped_steps, workflow_id, workflow_version, priority"
 )
 STEP_COLUMNS = (
     "step_id AS id, status, needs, queue, attempts, worker, exit_code, error, message,"

@@ -51,6 +51,8 @@ def outgoing(event: ExecutionEvent, topology: Topology) -> list[Outgoing]:
             queue=event.queue,
             run=event.run,
             dispatched_at=event.at,
+            priority=event.priority,
+            output=event.output,
         )
         messages.append(
             Outgoing(
