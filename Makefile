@@ -27,7 +27,7 @@ lint: sync
 typecheck: sync
 	$(RUN) mypy libs/contracts/src libs/platform/src services/scheduler/src \
 		services/projector/src services/runner/src services/api/src libs/devstack/src \
-		libs/execflow/src
+		libs/execflow/src libs/workflows/src
 
 unit: sync
 	$(RUN) pytest -q tests/unit

@@ -19,7 +19,7 @@ def step(step_id: str, *needs: str) -> dict[str, object]:
         ({"workflow": {"steps": []}}, "workflow.steps"),
         ({"workflow": {"steps": [{"id": "a", "run": {"command": []}}]}}, "command"),
         ({"workflow": {"steps": [step("a")]}, "surprise": 1}, "surprise"),
-        ({}, "workflow: Field required"),
+        ({}, "give either `workflow` or `workflow_id`"),
     ],
 )
 def test_invalid_workflows_are_422_with_the_reason(

@@ -35,6 +35,11 @@ class CreateExecution(Command):
     # an id per request so that every request reaches the scheduler for its verdict.
     request_hash: str | None = None
     request_id: str | None = None
+    # Set for an execution of a registered workflow: which one it runs.
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    # Overrides the workflow's priority.
+    priority: int | None = None
 
     @property
     def dedupe_id(self) -> str:

@@ -10,6 +10,8 @@ class ErrorCode(StrEnum):
     MALFORMED_MESSAGE = "malformed_message"
     INVALID_INPUT = "invalid_input"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    WORKFLOW_NOT_FOUND = "workflow_not_found"
+    SCHEDULE_NOT_FOUND = "schedule_not_found"
 
 
 class ExecflowError(Exception):
@@ -54,6 +56,14 @@ class IdempotencyConflict(ExecflowError):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
 
 
+class WorkflowNotFound(ExecflowError):
+    code = ErrorCode.WORKFLOW_NOT_FOUND
+
+
+class ScheduleNotFound(ExecflowError):
+    code = ErrorCode.SCHEDULE_NOT_FOUND
+
+
 ERRORS_BY_CODE: dict[str, type[ExecflowError]] = {
     cls.code.value: cls
     for cls in (
@@ -63,5 +73,7 @@ ERRORS_BY_CODE: dict[str, type[ExecflowError]] = {
         MalformedMessage,
         InvalidInput,
         IdempotencyConflict,
+        WorkflowNotFound,
+        ScheduleNotFound,
     )
 }

@@ -11,8 +11,17 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .specs import QueueName, RunSpec, StepId, WorkflowSpec
+from .specs import OutputMode, QueueName, RunSpec, StepId, WorkflowSpec
 from .statuses import ExecutionStatus, TransitionType
+
+
+class Gate(BaseModel):
+    """A concurrency limit shared by executions: at most `max` of them hold `name` at once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    max: int
 
 
 class ExecutionEvent(BaseModel):
@@ -41,6 +50,9 @@ class ExecutionCreated(ExecutionEvent):
     request_hash: str | None = None
     # When the overall timeout strikes, if there is one.
     timeout_at: datetime | None = None
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    priority: int | None = None
 
 
 class StatusChanged(ExecutionEvent):
@@ -121,6 +133,11 @@ class StepDispatched(ExecutionEvent):
     attempt: int
     queue: QueueName
     run: RunSpec
+    # Which work waits longer for a queue slot: the higher priority goes first.
+    priority: int = 0
+    output: OutputMode = "report"
+    # Concurrency limits the execution holds a place in while it runs.
+    gates: list[Gate] = Field(default_factory=list)
 
 
 class StepStarted(ExecutionEvent):
@@ -183,6 +200,14 @@ class StepStopRequested(ExecutionEvent):
     type: Literal["StepStopRequested"] = "StepStopRequested"
     step_id: StepId
     attempt: int
+    reason: str
+
+
+class StepSkipped(ExecutionEvent):
+    """A step that will not run: its condition is false, or every step it needs was skipped."""
+
+    type: Literal["StepSkipped"] = "StepSkipped"
+    step_id: StepId
     reason: str
 
 
@@ -254,6 +279,7 @@ EVENT_CLASSES: tuple[type[ExecutionEvent], ...] = (
     StepRetryScheduled,
     StepStopRequested,
     StepCancelled,
+    StepSkipped,
     StepReused,
     StepProgressed,
     InputRequested,
@@ -282,6 +308,7 @@ AnyEvent = Annotated[
     | StepRetryScheduled
     | StepStopRequested
     | StepCancelled
+    | StepSkipped
     | StepReused
     | StepProgressed
     | InputRequested

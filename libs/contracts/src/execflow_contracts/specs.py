@@ -9,6 +9,7 @@ from .durations import Duration
 
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+WorkflowId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
 DEFAULT_QUEUE = "default"
 # Bytes, or a number with a unit as Docker takes it: "512k", "64m", "2g".
 MemorySize = (
@@ -103,6 +104,21 @@ class Defaults(Spec):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout: StepTimeout = Field(default_factory=StepTimeout)
     queue: QueueName = DEFAULT_QUEUE
+    # Environment every run step gets; a step's own `env` wins.
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+# Where a step's output comes from: what it reports through the step protocol, or its
+# last stdout line parsed as JSON.
+OutputMode = Literal["report", "stdout-json"]
+
+
+class Concurrency(Spec):
+    """At most `max` executions whose `key` (a template over inputs and metadata)
+    renders to the same value run at once; the others wait in `queued`."""
+
+    key: str = Field(min_length=1)
+    max: int = Field(default=1, ge=1)
 
 
 class StepSpec(Spec):
@@ -113,6 +129,9 @@ class StepSpec(Spec):
     queue: QueueName | None = None
     retry: RetryPolicy | None = None
     timeout: StepTimeout | None = None
+    # A CEL condition over `inputs`, `steps.<id>.output` and `metadata`: false skips the step.
+    when: str | None = None
+    output: OutputMode = "report"
     # type: input — what to ask, and the JSON Schema the answer must match.
     prompt: str | None = None
     input_schema: dict[str, Any] | None = Field(default=None, alias="schema")
@@ -128,6 +147,8 @@ class StepSpec(Spec):
             raise ValueError(f"step '{self.id}' of type child needs `workflow`")
         if self.type != "run" and self.run is not None:
             raise ValueError(f"step '{self.id}' of type {self.type} cannot have `run`")
+        if self.type != "run" and self.output != "report":
+            raise ValueError(f"step '{self.id}' of type {self.type} cannot have `output`")
         return self
 
 
@@ -136,6 +157,11 @@ class WorkflowSpec(Spec):
     defaults: Defaults = Field(default_factory=Defaults)
     timeout: ExecutionTimeout = Field(default_factory=ExecutionTimeout)
     ttl: Ttl = Field(default_factory=Ttl)
+    # Higher runs first when work waits for a queue slot; an execution may override it.
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    concurrency: Concurrency | None = None
+    # Executions of this registered workflow that run at once, at most.
+    max_running: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _check_graph(self) -> Self:
@@ -174,11 +200,23 @@ def check_graph(steps: list[StepSpec]) -> None:
 
 
 class ExecutionRequest(Spec):
-    """The body of `POST /api/v1/executions`."""
+    """The body of `POST /api/v1/executions`: an ad-hoc `workflow`, or the id (and
+    optionally the version) of a registered one."""
 
-    workflow: WorkflowSpec
+    workflow: WorkflowSpec | None = None
+    workflow_id: WorkflowId | None = None
+    version: int | None = Field(default=None, ge=1)
     input: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    priority: int | None = Field(default=None, ge=-1000, le=1000)
+
+    @model_validator(mode="after")
+    def _one_workflow(self) -> Self:
+        if (self.workflow is None) == (self.workflow_id is None):
+            raise ValueError("give either `workflow` or `workflow_id`")
+        if self.version is not None and self.workflow_id is None:
+            raise ValueError("`version` needs `workflow_id`")
+        return self
 
 
 class CancelRequest(Spec):

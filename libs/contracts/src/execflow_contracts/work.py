@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .specs import QueueName, RunSpec, StepId
+from .specs import OutputMode, QueueName, RunSpec, StepId
 
 
 class StepWork(BaseModel):
@@ -21,6 +21,8 @@ class StepWork(BaseModel):
     queue: QueueName
     run: RunSpec
     dispatched_at: datetime
+    priority: int = 0
+    output: OutputMode = "report"
 
     @property
     def dedupe_id(self) -> str:

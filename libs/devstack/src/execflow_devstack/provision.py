@@ -6,6 +6,7 @@ from execflow_contracts import Topology
 from execflow_platform import connect, ensure_streams, schema_conninfo
 from execflow_projector import migrate
 from execflow_scheduler import SchedulerSettings, build_application
+from execflow_workflows import migrate as migrate_catalogue
 
 
 async def provision_streams(nats_url: str, topology: Topology) -> None:
@@ -23,3 +24,4 @@ def provision(nats_url: str, database_url: str, schema: str, prefix: str) -> Non
     )
     build_application(settings).close()  # creates the event store's tables
     migrate(schema_conninfo(database_url, schema))
+    migrate_catalogue(schema_conninfo(database_url, schema))

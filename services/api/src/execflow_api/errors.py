@@ -14,6 +14,8 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.IDEMPOTENCY_CONFLICT: status.HTTP_409_CONFLICT,
     ErrorCode.INVALID_INPUT: 422,
     ErrorCode.INVALID_WORKFLOW: 422,
+    ErrorCode.WORKFLOW_NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorCode.SCHEDULE_NOT_FOUND: status.HTTP_404_NOT_FOUND,
 }
 
 

@@ -12,7 +12,8 @@ EXECUTION_COLUMNS = (
     "id, version, status, message, workflow, input, metadata, output, error, n_steps,"
     " created_at, queued_at, started_at, completed_at, updated_at,"
     " workflow_id, name, queue, worker, parent_id, schedule_id,"
-    " retry_of, retried_by, parent_step, progress, stopped_steps"
+    " retry_of, retried_by, parent_step, progress, stopped_steps,"
+    " workflow_version, priority"
 )
 STEP_COLUMNS = (
     "step_id AS id, status, needs, queue, attempts, worker, exit_code, error, message,"

@@ -1,5 +1,6 @@
 """The one place where the API is wired."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -7,6 +8,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_platform import connect, ensure_streams, schema_conninfo
+from execflow_workflows import migrate
 
 from . import errors
 from .docker_engine import DockerEngine
@@ -21,6 +23,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         nc = await connect(settings.nats_url, "execflow-api")
         js = nc.jetstream()
         await ensure_streams(js, settings.topology)
+        conninfo = schema_conninfo(settings.database_url, settings.db_schema)
+        await asyncio.to_thread(migrate, conninfo)  # the catalogue is the API's to write
         pool = AsyncConnectionPool(
             schema_conninfo(settings.database_url, settings.db_schema),
             min_size=1,

@@ -100,6 +100,12 @@ CREATE TABLE IF NOT EXISTS log_lines (
     line text NOT NULL,
     PRIMARY KEY (execution_id, step_id, attempt, seq)
 );
+-- Registered workflows (issue 4): which definition an execution runs, and its priority.
+ALTER TABLE executions ADD COLUMN IF NOT EXISTS workflow_id text;
+ALTER TABLE executions ADD COLUMN IF NOT EXISTS workflow_version integer;
+ALTER TABLE executions ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS executions_by_workflow ON executions (workflow_id, created_at DESC)
+    WHERE workflow_id IS NOT NULL;
 """
 
 

@@ -58,6 +58,7 @@ class Attempt:
         self._ordered = asyncio.Lock()
         self._facts_sent = 0
         self._output: Any = None
+        self._last_stdout: str | None = None
 
     async def run(self) -> None:
         started_at = datetime.now(UTC)
@@ -73,18 +74,21 @@ class Attempt:
         env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
         try:
             outcome = await self._backend.run(
-                self.work, self._workspace, self._logs.add, on_started, env
+                self.work, self._workspace, self._on_line, on_started, env
             )
         finally:
             done.set()
             await asyncio.gather(*following)
         await self._logs.close()
+        error = outcome.error
+        if self.work.output == "stdout-json" and outcome.exit_code == 0 and error is None:
+            self._output, error = stdout_json(self._last_stdout)
         self._send(
             ReportStepFinished(
                 started_at=started_at,
                 finished_at=datetime.now(UTC),
                 exit_code=outcome.exit_code,
-                error=outcome.error,
+                error=error,
                 error_kind=outcome.error_kind,
                 output=self._output,
                 **self._identity(),
@@ -97,6 +101,11 @@ class Attempt:
         partial = self.answer_path.with_suffix(".tmp")
         partial.write_text(json.dumps(value))
         partial.rename(self.answer_path)  # atomic: the step never reads half an answer
+
+    def _on_line(self, stream: str, text: str) -> None:
+        if stream == "stdout":
+            self._last_stdout = text
+        self._logs.add(stream, text)
 
     def _on_fact(self, fact: Fact) -> None:
         kind = fact["type"]
@@ -151,6 +160,14 @@ class Attempt:
         async with self._ordered:
             stored = await publish_one(self._js, outgoing)
         return await stored
+
+
+def stdout_json(line: str | None) -> tuple[Any, str | None]:
+    """A step declared `output: stdout-json`: its output is its last stdout line, as JSON."""
+    try:
+        return json.loads(line or ""), None
+    except ValueError:
+        return None, f"output: stdout-json, but the last stdout line is not JSON: {line!r}"
 
 
 async def hold_lease(message: Msg, lease_s: float) -> None:

@@ -158,6 +158,9 @@ def create(batch: Batch, cmd: CreateExecution) -> None:
         cmd.metadata,
         actor=cmd.actor,
         request_hash=cmd.request_hash,
+        workflow_id=cmd.workflow_id,
+        workflow_version=cmd.workflow_version,
+        priority=cmd.priority,
     )
     execution.start(batch.now, {}, None)
 
@@ -205,6 +208,9 @@ def retry(batch: Batch, cmd: RetryExecution) -> None:
         original.metadata,
         actor=cmd.actor,
         retry_of=original.id,
+        workflow_id=original.workflow_id,
+        workflow_version=original.workflow_version,
+        priority=original.requested_priority,
     )
     execution.start(batch.now, reused, original.id)
 
@@ -272,7 +278,7 @@ def react(batch: Batch, execution: Execution, event: object) -> None:
                 batch,
                 event.child_id,
                 step.workflow,
-                step.input,
+                event.input,
                 execution.metadata,
                 parent_id=execution.id,
                 parent_step=event.step_id,

@@ -34,8 +34,9 @@ def to_contract(domain_event: DomainEventProtocol[UUID]) -> ExecutionEvent:
     )
 
 
-def outgoing(event: ExecutionEvent, topology: Topology) -> list[Outgoing]:
-    """The messages one stored event becomes: the event, and work for a dispatched step."""
+def outgoing(event: ExecutionEvent, topology: Topology, with_work: bool = True) -> list[Outgoing]:
+    """The messages one stored event becomes: the event, and work for a dispatched step
+    (unless `with_work` is False: the dispatcher holds it back)."""
     messages = [
         Outgoing(
             subject=topology.event(event.execution_id, type(event).__name__),
@@ -43,7 +44,7 @@ def outgoing(event: ExecutionEvent, topology: Topology) -> list[Outgoing]:
             msg_id=event.dedupe_id,
         )
     ]
-    if isinstance(event, StepDispatched):
+    if isinstance(event, StepDispatched) and with_work:
         work = StepWork(
             execution_id=event.execution_id,
             step_id=event.step_id,
@@ -51,6 +52,8 @@ def outgoing(event: ExecutionEvent, topology: Topology) -> list[Outgoing]:
             queue=event.queue,
             run=event.run,
             dispatched_at=event.at,
+            priority=event.priority,
+            output=event.output,
         )
         messages.append(
             Outgoing(

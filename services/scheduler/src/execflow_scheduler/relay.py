@@ -20,6 +20,7 @@ from execflow_contracts import Topology
 from execflow_platform import publish_all
 
 from .application import ExecutionsApplication
+from .dispatch import Dispatcher
 from .publishing import outgoing, to_contract
 from .timers import TimerLoop, timers_of
 
@@ -37,9 +38,11 @@ class Relay:
         topology: Topology,
         conninfo: str,
         timers: TimerLoop,
+        dispatcher: Dispatcher,
         save_every_s: float = 1.0,
     ) -> None:
         self._timers = timers
+        self._dispatcher = dispatcher
         self._app = app
         self._js = js
         self._topology = topology
@@ -93,8 +96,14 @@ class Relay:
 
     async def _send(self, events: Sequence[DomainEventProtocol[UUID]], last_id: int) -> None:
         contract_events = [to_contract(e) for e in events]
-        messages = [m for e in contract_events for m in outgoing(e, self._topology)]
         try:
+            # Work that must wait for a slot is left to the dispatcher.
+            direct = await self._dispatcher.track(contract_events)
+            messages = [
+                m
+                for e in contract_events
+                for m in outgoing(e, self._topology, with_work=e.dedupe_id in direct)
+            ]
             await publish_all(self._js, messages)
             await self._timers.schedule([t for e in contract_events for t in timers_of(e)])
         except Exception:

@@ -12,9 +12,12 @@ from execflow_platform import (
     pull_subscription,
     schema_conninfo,
 )
+from execflow_workflows import migrate as migrate_catalogue
 
 from .application import ExecutionsApplication
 from .consumer import CommandConsumer
+from .dispatch import Dispatcher
+from .firing import ScheduleLoop
 from .relay import Relay
 from .settings import SchedulerSettings
 from .timers import TimerLoop, TimerStore
@@ -44,7 +47,11 @@ async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
     conninfo = schema_conninfo(settings.database_url, settings.db_schema)
     timer_store = await asyncio.to_thread(TimerStore, conninfo)
     timers = TimerLoop(timer_store, js, topology)
-    relay = Relay(app, js, topology, conninfo, timers)
+    await asyncio.to_thread(migrate_catalogue, conninfo)
+    dispatcher = Dispatcher(conninfo, js, topology)
+    await dispatcher.start()
+    schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s)
+    relay = Relay(app, js, topology, conninfo, timers, dispatcher)
     await relay.start()
     subscription = await pull_subscription(
         js,
@@ -56,9 +63,12 @@ async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
     consumer = CommandConsumer(subscription, nc, app, relay, topology, settings.batch_size)
     log.info("scheduler ready")
     try:
-        await asyncio.gather(consumer.run(stop), timers.run(stop))
+        await asyncio.gather(
+            consumer.run(stop), timers.run(stop), dispatcher.run(stop), schedules.run(stop)
+        )
     finally:
         await relay.close()
+        await dispatcher.close()
         timer_store.close()
         await nc.close()
         app.close()

@@ -11,7 +11,10 @@ from . import (
     live,
     logs,
     metrics,
+    queues,
+    schedules,
     workers,
+    workflows,
 )
 
 ROUTERS = [
@@ -25,6 +28,9 @@ ROUTERS = [
     metrics.router,
     workers.router,
     environments.router,
+    workflows.router,
+    schedules.router,
+    queues.router,
     health.router,
 ]
 

@@ -7,10 +7,11 @@ from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Header, status
 
-from execflow_contracts import CreateExecution, ExecutionRequest, ExecutionStatus
+from execflow_contracts import ExecutionRequest, ExecutionStatus
 
 from .. import presenters, queries
 from ..commands import send, send_and_wait
+from ..launch import create_command
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
@@ -38,13 +39,7 @@ async def create_execution(
 
     With an `Idempotency-Key`, the same key and body give the same execution, for
     good; the same key with another body is a 409."""
-    command = CreateExecution(
-        execution_id=uuid4(),
-        workflow=request.workflow,
-        input=request.input,
-        metadata=request.metadata,
-        actor="api",
-    )
+    command = await create_command(svc, request, uuid4())
     if idempotency_key is None:
         await send(svc, command)
     else:

@@ -32,6 +32,7 @@ from execflow_contracts import (
     StepProgressed,
     StepRetryScheduled,
     StepReused,
+    StepSkipped,
     StepStarted,
     StepStatus,
     StepStopRequested,
@@ -115,6 +116,16 @@ async def created(conn: AsyncConnection, event: ExecutionCreated) -> None:
     )
     if cursor.rowcount == 0:
         return
+    await conn.execute(
+        "UPDATE executions SET workflow_id = %s, workflow_version = %s, priority = %s"
+        " WHERE id = %s",
+        (
+            event.workflow_id,
+            event.workflow_version,
+            event.priority if event.priority is not None else event.workflow.priority,
+            event.execution_id,
+        ),
+    )
     async with conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO steps (execution_id, step_id, position, status, needs, queue)"
@@ -343,6 +354,10 @@ async def step_cancelled(conn: AsyncConnection, event: StepCancelled) -> None:
     )
 
 
+async def step_skipped(conn: AsyncConnection, event: StepSkipped) -> None:
+    await update_step(conn, event, status=StepStatus.SKIPPED, message=event.reason)
+
+
 async def step_reused(conn: AsyncConnection, event: StepReused) -> None:
     await update_step(
         conn,
@@ -414,6 +429,7 @@ HANDLERS: dict[type[ExecutionEvent], Handler] = {
     StepStopRequested: stop_requested,
     StepCancelled: step_cancelled,
     StepReused: step_reused,
+    StepSkipped: step_skipped,
     StepProgressed: step_progressed,
     InputRequested: input_requested,
     InputProvided: input_provided,

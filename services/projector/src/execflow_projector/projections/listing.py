@@ -14,10 +14,9 @@ async def apply(conn: AsyncConnection, event: AnyEvent) -> None:
     """Called once per newly applied event (after the executions projection's claim)."""
     if isinstance(event, ExecutionCreated):
         await conn.execute(
-            "UPDATE executions SET workflow_id = %s, name = %s WHERE id = %s",
+            "UPDATE executions SET name = %s WHERE id = %s",
             (
-                getattr(event.workflow, "id", None),
-                getattr(event.workflow, "name", None),
+                getattr(event.workflow, "name", None) or event.workflow_id,
                 event.execution_id,
             ),
         )

@@ -26,11 +26,14 @@ from execflow_contracts import (
 )
 
 from .lifecycle import can_move, status_called_for, transition_type
+from .workflow import ExpressionError, WorkflowRules
 
 SYSTEM = "scheduler"
 # How long cancelled steps get to stop before the execution is cancelled regardless.
 CANCEL_GRACE = timedelta(seconds=60)
 WAITING_TO_RUN = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.AWAITING_INPUT)
+# Needs in these states let a step go ahead (or be skipped in turn).
+DONE = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
 
 
 @dataclass
@@ -62,6 +65,9 @@ class Execution(Aggregate):
         parent_step: str | None = None,
         request_hash: str | None = None,
         timeout_at: datetime | None = None,
+        workflow_id: str | None = None,
+        workflow_version: int | None = None,
+        priority: int | None = None,
     ) -> None:
         self.status = ExecutionStatus.PENDING
         self.spec = WorkflowSpec.model_validate(workflow)
@@ -76,6 +82,12 @@ class Execution(Aggregate):
         self.expired = False
         # The JSON Schema each waiting step's answer must match.
         self.questions: dict[str, dict[str, Any] | None] = {}
+        self.workflow_id = workflow_id
+        self.workflow_version = workflow_version
+        self.requested_priority = priority
+        self.priority = priority if priority is not None else self.spec.priority
+        # The concurrency limits its work waits for, once it has dispatched some.
+        self.gates: list[dict[str, Any]] = []
 
     # -- events: status changes --------------------------------------------------
 
@@ -135,14 +147,39 @@ class Execution(Aggregate):
         attempt: int
         queue: str
         run: dict[str, Any]
+        priority: int
+        output: str
+        gates: list[dict[str, Any]]
+
+        # Version 1, stored before workflows had priorities and output modes, is upcast.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(priority=0, output="report", gates=[])
 
         def apply(self, aggregate: "Execution") -> None:
             aggregate.steps[self.step_id] = StepState(StepStatus.QUEUED, self.attempt)
+            aggregate.gates = self.gates
+
+    class StepSkipped(Aggregate.Event):
+        step_id: str
+        reason: str
+
+        def apply(self, aggregate: "Execution") -> None:
+            aggregate.steps[self.step_id].status = StepStatus.SKIPPED
 
     class ChildRequested(Aggregate.Event):
         step_id: str
         attempt: int
         child_id: UUID
+        input: Any
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["input"] = None  # v1 children took the step's input as written
 
         def apply(self, aggregate: "Execution") -> None:
             aggregate.steps[self.step_id] = StepState(
@@ -275,12 +312,17 @@ class Execution(Aggregate):
             )
 
     def advance(self, now: datetime) -> None:
-        """Start every step whose needs have succeeded, then settle the status."""
+        """Start (or skip) every step whose needs are done, until none is left; then
+        settle the status. A skip can make further steps ready, hence the loop."""
         if self.status.is_terminal or self.status is ExecutionStatus.CANCELLING:
             return
-        for step in self.spec.steps:
-            if self._is_ready(step):
-                self._begin(step, self.steps[step.id].attempt + 1)
+        progressed = True
+        while progressed and not self.status.is_terminal:
+            ready = [step for step in self.spec.steps if self._is_ready(step)]
+            for step in ready:
+                if not self.status.is_terminal:
+                    self._start_or_skip(step, now)
+            progressed = bool(ready)
         self._settle(now)
 
     def record_step_started(
@@ -482,10 +524,60 @@ class Execution(Aggregate):
         return (
             state.status is StepStatus.PENDING
             and state.retry_at is None
-            and all(self.steps[n].status is StepStatus.SUCCEEDED for n in step.needs)
+            and all(self.steps[n].status in DONE for n in step.needs)
         )
 
-    def _begin(self, step: StepSpec, attempt: int) -> None:
+    def _start_or_skip(self, step: StepSpec, now: datetime) -> None:
+        """Skip the step if every need was skipped or its condition is false; else begin.
+
+        A join with one skipped and one succeeded need runs: only a step that needs
+        nothing but skipped steps is skipped (its `steps.<id>.output` is then null)."""
+        needs = [self.steps[n].status for n in step.needs]
+        rules = self._rules()
+        try:
+            if needs and all(s is StepStatus.SKIPPED for s in needs):
+                reason: str | None = "every step it needs was skipped"
+            else:
+                reason = rules.skip_reason(step)
+        except ExpressionError as exc:
+            self._refuse_step(step.id, str(exc), now)
+            return
+        if reason is not None:
+            self.trigger_event(self.StepSkipped, step_id=step.id, reason=reason)
+        else:
+            self._begin(step, self.steps[step.id].attempt + 1, now)
+
+    def _rules(self) -> WorkflowRules:
+        outputs = {i: (s.status, s.output) for i, s in self.steps.items()}
+        return WorkflowRules(self.spec, self.id, self.input, self.metadata, outputs)
+
+    def _refuse_step(self, step_id: str, message: str, now: datetime) -> None:
+        """A condition or template failed: retrying would fail the same way."""
+        self.trigger_event(
+            self.StepFailed,
+            step_id=step_id,
+            attempt=self.steps[step_id].attempt,
+            delivery=0,
+            worker=None,
+            started_at=None,
+            finished_at=now,
+            exit_code=None,
+            error=message,
+            error_kind="template",
+        )
+        self._fail(
+            {"step_id": step_id, "exit_code": None, "message": message, "kind": "template"},
+            f"step '{step_id}' failed: {message}",
+            now,
+        )
+
+    def _begin(self, step: StepSpec, attempt: int, now: datetime) -> None:
+        try:
+            self._dispatch(step, attempt)
+        except ExpressionError as exc:
+            self._refuse_step(step.id, str(exc), now)
+
+    def _dispatch(self, step: StepSpec, attempt: int) -> None:
         if step.type == "input":
             self.trigger_event(
                 self.InputRequested,
@@ -499,15 +591,19 @@ class Execution(Aggregate):
                 step_id=step.id,
                 attempt=attempt,
                 child_id=uuid.uuid5(self.id, f"{step.id}:{attempt}"),
+                input=self._rules().child_input(step),
             )
         else:
-            assert step.run is not None
+            rules = self._rules()
             self.trigger_event(
                 self.StepDispatched,
                 step_id=step.id,
                 attempt=attempt,
                 queue=self.spec.queue(step),
-                run=step.run.model_dump(mode="json"),
+                run=rules.run(step),
+                priority=self.priority,
+                output=step.output,
+                gates=rules.gates(self.workflow_id),
             )
 
     def _after_failed_attempt(
@@ -549,7 +645,7 @@ class Execution(Aggregate):
         state = self.steps.get(step_id)
         if state is None or state.retry_at is None or state.attempt != attempt - 1:
             return  # fired before (or the execution moved on): nothing to do
-        self._begin(self.spec.step(step_id), attempt)
+        self._begin(self.spec.step(step_id), attempt, now)
         self._settle(now, reason=f"retrying step '{step_id}' (attempt {attempt})")
 
     def _attempt_timed_out(self, step_id: str, attempt: int, delivery: int, now: datetime) -> None:
@@ -665,6 +761,10 @@ class Execution(Aggregate):
                 else self.ExecutionResumed
             ),
         }[target]
+        if target is ExecutionStatus.QUEUED and not reason and self.gates:
+            reason = "waiting for a runner and for " + ", ".join(
+                f"{gate['name']} (at most {gate['max']} at once)" for gate in self.gates
+            )
         self._move(event_class, target, reason or _default_reason(target), expires_at=None)
 
     def _move(

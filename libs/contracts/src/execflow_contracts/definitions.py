@@ -1,0 +1,63 @@
+"""Registered workflows, their schedules and queue limits: the bodies the API accepts."""
+
+from typing import Any, Literal, Self
+
+from pydantic import Field, model_validator
+
+from .durations import Duration
+from .specs import Spec, WorkflowId, WorkflowSpec
+
+CatchupPolicy = Literal["skip", "once"]
+
+
+class WorkflowDefinition(WorkflowSpec):
+    """A workflow registered under an id; each change is a new version."""
+
+    id: WorkflowId
+    description: str = ""
+    # A JSON Schema that every execution's input must match.
+    inputs: dict[str, Any] | None = None
+
+    def spec(self) -> WorkflowSpec:
+        """What an execution runs: the definition without its catalogue fields."""
+        fields = self.model_dump(
+            mode="json", by_alias=True, exclude={"id", "description", "inputs"}
+        )
+        return WorkflowSpec.model_validate(fields)
+
+
+class ExecuteRequest(Spec):
+    """Kinetic's `POST /api/v1/workflows/{id}/execute`."""
+
+    input_payload: Any = Field(default=None, alias="inputPayload")
+    version: int | None = Field(default=None, ge=1)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    priority: int | None = Field(default=None, ge=-1000, le=1000)
+
+
+class ScheduleRequest(Spec):
+    """`POST /api/v1/schedules`: a cron expression in a time zone, or a fixed interval."""
+
+    workflow_id: WorkflowId
+    # None: the latest version at each fire.
+    version: int | None = Field(default=None, ge=1)
+    cron: str | None = None
+    every: Duration | None = Field(default=None, gt=0)
+    timezone: str = "UTC"
+    input: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    priority: int | None = Field(default=None, ge=-1000, le=1000)
+    # What happens to fires missed while execflow was down: dropped, or run once.
+    catchup: CatchupPolicy = "skip"
+
+    @model_validator(mode="after")
+    def _one_rhythm(self) -> Self:
+        if (self.cron is None) == (self.every is None):
+            raise ValueError("give either `cron` or `every`")
+        return self
+
+
+class QueueLimit(Spec):
+    """`PUT /api/v1/queues/{queue}`: steps of the queue that run at once (None: no limit)."""
+
+    max_running: int | None = Field(default=None, ge=1)

@@ -1,0 +1,66 @@
+"""Schedules: run a registered workflow on a cron expression or an interval."""
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, status
+
+from execflow_contracts import InvalidWorkflow, ScheduleRequest
+from execflow_workflows import catalog, check_input, schedules
+
+from ..state import Deps
+
+router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
+
+
+def present(row: dict[str, Any]) -> dict[str, Any]:
+    body = dict(row)
+    body["every"] = body.pop("every_s")
+    body["status"] = "paused" if row["paused"] else "active"
+    return body
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create(request: ScheduleRequest, svc: Deps) -> dict[str, Any]:
+    """The workflow must exist and the input must fit it; fires start at the next
+    cron time (or one interval from now)."""
+    async with svc.pool.connection() as conn:
+        registered = await catalog.get(conn, request.workflow_id, request.version)
+        check_input(registered.definition.inputs, request.input)
+        try:
+            row = await schedules.create(conn, uuid4(), request, datetime.now(UTC))
+        except ValueError as exc:
+            raise InvalidWorkflow(str(exc)) from None
+    return present(row)
+
+
+@router.get("")
+async def list_schedules(svc: Deps, workflow_id: str | None = None) -> dict[str, Any]:
+    async with svc.pool.connection() as conn:
+        return {"items": [present(r) for r in await schedules.list_all(conn, workflow_id)]}
+
+
+@router.get("/{schedule_id}")
+async def get_schedule(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
+    async with svc.pool.connection() as conn:
+        return present(await schedules.get(conn, schedule_id))
+
+
+@router.post("/{schedule_id}/pause")
+async def pause(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
+    async with svc.pool.connection() as conn:
+        return present(await schedules.set_paused(conn, schedule_id, True, datetime.now(UTC)))
+
+
+@router.post("/{schedule_id}/resume")
+async def resume(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
+    """Fires again from the next time after now: a paused time is not caught up."""
+    async with svc.pool.connection() as conn:
+        return present(await schedules.set_paused(conn, schedule_id, False, datetime.now(UTC)))
+
+
+@router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(schedule_id: UUID, svc: Deps) -> None:
+    async with svc.pool.connection() as conn:
+        await schedules.delete(conn, schedule_id)

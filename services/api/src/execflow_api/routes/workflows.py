@@ -1,0 +1,94 @@
+"""Registered workflows: register (JSON or YAML) as a new version, read, execute."""
+
+import json
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from execflow_contracts import ExecuteRequest, ExecutionRequest, WorkflowDefinition, WorkflowId
+from execflow_workflows import catalog, check_input_schema, check_workflow
+
+from ..state import Deps
+from .executions import create_execution
+
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+DEFINITION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": WorkflowDefinition.model_json_schema()},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def parse_definition(raw: bytes, content_type: str) -> WorkflowDefinition:
+    """A definition from JSON or YAML (safe_load: plain data, no objects)."""
+    try:
+        if content_type.split(";", maxsplit=1)[0].strip() in YAML_TYPES:
+            data = yaml.safe_load(raw)
+        else:
+            data = json.loads(raw)
+    except (yaml.YAMLError, ValueError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed body: {exc}") from None
+    try:
+        return WorkflowDefinition.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=DEFINITION_BODY)
+async def register(request: Request, response: Response, svc: Deps) -> dict[str, Any]:
+    """Register a workflow; a changed definition becomes a new version, the same one
+    again changes nothing (200)."""
+    definition = parse_definition(await request.body(), request.headers.get("content-type", ""))
+    check_input_schema(definition.inputs)
+    check_workflow(definition)
+    async with svc.pool.connection() as conn:
+        registered, created = await catalog.register(conn, definition)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return registered.body() | {"created": created}
+
+
+@router.get("")
+async def list_workflows(svc: Deps) -> dict[str, Any]:
+    async with svc.pool.connection() as conn:
+        return {"items": [r.summary() for r in await catalog.latest_of_each(conn)]}
+
+
+@router.get("/{workflow_id}")
+async def get_workflow(
+    workflow_id: WorkflowId,
+    svc: Deps,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    async with svc.pool.connection() as conn:
+        return (await catalog.get(conn, workflow_id, version)).body()
+
+
+@router.post("/{workflow_id}/execute", status_code=status.HTTP_202_ACCEPTED)
+async def execute(
+    workflow_id: WorkflowId,
+    svc: Deps,
+    request: Annotated[ExecuteRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    """Kinetic's execute: `{"inputPayload": {...}}` runs the latest (or given) version."""
+    request = request or ExecuteRequest()
+    body = await create_execution(
+        ExecutionRequest(
+            workflow_id=workflow_id,
+            version=request.version,
+            input=request.input_payload,
+            metadata=request.metadata,
+            priority=request.priority,
+        ),
+        svc,
+    )
+    return body | {"execution_id": body["id"], "workflow_id": workflow_id}

@@ -1,0 +1,244 @@
+"""Holds back work beyond queue limits and concurrency limits; releases the highest
+priority first.
+
+Every dispatched step is tracked in `work_slots`, derived from events by the relay
+before it moves past them (as timers are), so a restart forgets nothing. Work that
+may go ahead at once is published by the relay as before; the rest waits here, and
+the release pass publishes it when a slot frees: ordered by priority, then by age.
+A slot is taken from release until the attempt's last event (succeeded, failed,
+cancelled); a concurrency gate from an execution's first release until it ends.
+Publishing happens before the commit: a crash publishes again under the same
+`Nats-Msg-Id`, which the bus drops.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from nats.js import JetStreamContext
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from execflow_contracts import (
+    ExecutionEvent,
+    ExecutionExpired,
+    StatusChanged,
+    StepCancelled,
+    StepDispatched,
+    StepFailed,
+    StepStopRequested,
+    StepSucceeded,
+    Topology,
+)
+from execflow_platform import Outgoing, publish_all
+from execflow_workflows import queues
+
+from .publishing import outgoing
+
+log = logging.getLogger(__name__)
+
+DISPATCH_LOCK = 7_351_003  # pg advisory lock id: one release pass at a time
+DDL = """
+CREATE TABLE IF NOT EXISTS work_slots (
+    execution_id uuid NOT NULL,
+    step_id text NOT NULL,
+    attempt integer NOT NULL,
+    queue text NOT NULL,
+    priority integer NOT NULL,
+    seq bigserial,
+    gates jsonb NOT NULL,
+    subject text NOT NULL,
+    payload bytea NOT NULL,
+    msg_id text NOT NULL,
+    released boolean NOT NULL DEFAULT false,
+    -- Kept a while after the attempt ends, so that a relay replaying events after a
+    -- crash does not hold (and run) the same work again.
+    finished_at timestamptz,
+    PRIMARY KEY (execution_id, step_id, attempt)
+);
+CREATE INDEX IF NOT EXISTS work_slots_waiting ON work_slots (priority DESC, seq)
+    WHERE NOT released AND finished_at IS NULL;
+CREATE TABLE IF NOT EXISTS gate_holders (
+    gate text NOT NULL,
+    execution_id uuid NOT NULL,
+    PRIMARY KEY (gate, execution_id)
+);
+"""
+KEEP_FINISHED = "1 hour"
+PURGE_EVERY = 10_000  # release passes
+
+
+class Dispatcher:
+    def __init__(self, conninfo: str, js: JetStreamContext, topology: Topology) -> None:
+        self._conninfo = conninfo
+        self._js = js
+        self._topology = topology
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()  # the one connection
+        self._wake = asyncio.Event()
+        self._limits: dict[str, int] = {}
+
+    async def start(self) -> None:
+        self._conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+        await self._conn.execute(DDL)
+        self._limits = await queues.limits(self._conn)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def track(self, events: Sequence[ExecutionEvent]) -> set[str]:
+        """Record what the events mean for slots; the dedupe ids of the dispatches whose
+        work the relay publishes itself (nothing holds them back)."""
+        direct: set[str] = set()
+        async with self._lock, self._connection().transaction():
+            for event in events:
+                if isinstance(event, StepDispatched):
+                    go = not event.gates and event.queue not in self._limits
+                    await self._record(event, released=go)
+                    if go:
+                        direct.add(event.dedupe_id)
+                    else:
+                        self._wake.set()
+                elif await self._frees(event):
+                    self._wake.set()
+        return direct
+
+    async def run(self, stop: asyncio.Event, tick_s: float = 0.25) -> None:
+        passes = 0
+        while not stop.is_set():
+            passes += 1
+            try:
+                await self.release()
+                if passes % PURGE_EVERY == 0:
+                    await self.purge()
+            except Exception:
+                log.exception("releasing held work failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), tick_s)
+            self._wake.clear()
+
+    async def release(self) -> None:
+        """Publish what may run now, highest priority first."""
+        async with self._lock:
+            conn = self._connection()
+            self._limits = await queues.limits(conn)
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (DISPATCH_LOCK,))
+                released = await self._choose(conn)
+                if not released:
+                    return
+                await publish_all(
+                    self._js,
+                    [Outgoing(r["subject"], bytes(r["payload"]), r["msg_id"]) for r in released],
+                )
+                await self._mark_released(conn, released)
+
+    async def _choose(self, conn: AsyncConnection) -> list[dict[str, Any]]:
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                "SELECT queue, count(*) AS n FROM work_slots"
+                " WHERE released AND finished_at IS NULL GROUP BY queue"
+            )
+            running: dict[str, int] = {r["queue"]: r["n"] for r in await cur.fetchall()}
+            await cur.execute("SELECT gate, execution_id FROM gate_holders")
+            holders: defaultdict[str, set[UUID]] = defaultdict(set)
+            for r in await cur.fetchall():
+                holders[r["gate"]].add(r["execution_id"])
+            await cur.execute(
+                "SELECT * FROM work_slots WHERE NOT released AND finished_at IS NULL"
+                " ORDER BY priority DESC, seq LIMIT 1000"
+            )
+            waiting = await cur.fetchall()
+        chosen = []
+        for row in waiting:
+            limit = self._limits.get(row["queue"])
+            if limit is not None and running.get(row["queue"], 0) >= limit:
+                continue
+            if any(
+                row["execution_id"] not in holders[g["name"]]
+                and len(holders[g["name"]]) >= g["max"]
+                for g in row["gates"]
+            ):
+                continue
+            chosen.append(row)
+            running[row["queue"]] = running.get(row["queue"], 0) + 1
+            for gate in row["gates"]:
+                holders[gate["name"]].add(row["execution_id"])
+        return chosen
+
+    async def _mark_released(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "UPDATE work_slots SET released = true"
+                " WHERE execution_id = %s AND step_id = %s AND attempt = %s",
+                [(r["execution_id"], r["step_id"], r["attempt"]) for r in rows],
+            )
+            await cur.executemany(
+                "INSERT INTO gate_holders (gate, execution_id) VALUES (%s, %s)"
+                " ON CONFLICT DO NOTHING",
+                [(g["name"], r["execution_id"]) for r in rows for g in r["gates"]],
+            )
+
+    async def _record(self, event: StepDispatched, released: bool) -> None:
+        work = outgoing(event, self._topology)[1]
+        await self._connection().execute(
+            "INSERT INTO work_slots (execution_id, step_id, attempt, queue, priority, gates,"
+            " subject, payload, msg_id, released) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (
+                event.execution_id,
+                event.step_id,
+                event.attempt,
+                event.queue,
+                event.priority,
+                Jsonb([g.model_dump() for g in event.gates]),
+                work.subject,
+                work.payload,
+                work.msg_id,
+                released,
+            ),
+        )
+
+    async def _frees(self, event: ExecutionEvent) -> bool:
+        """Finish the slots an event ends; True if any slot or gate was freed."""
+        conn = self._connection()
+        where = "execution_id = %s"
+        params: list[Any] = [event.execution_id]
+        if isinstance(event, (StepSucceeded, StepFailed)):
+            where += " AND step_id = %s AND attempt = %s"
+            params += [event.step_id, event.attempt]
+        elif isinstance(event, StepCancelled):
+            where += " AND step_id = %s"
+            params.append(event.step_id)
+        elif isinstance(event, StepStopRequested):
+            # Work still held never starts; released work ends with its own report.
+            where += " AND step_id = %s AND attempt = %s AND NOT released"
+            params += [event.step_id, event.attempt]
+        elif isinstance(event, ExecutionExpired) or (
+            isinstance(event, StatusChanged) and event.to_status.is_terminal
+        ):
+            # An execution that ended holds no gate, and none of its work may start.
+            await conn.execute("DELETE FROM gate_holders WHERE execution_id = %s", params)
+        else:
+            return False
+        cursor = await conn.execute(
+            f"UPDATE work_slots SET finished_at = now() WHERE {where} AND finished_at IS NULL",
+            params,
+        )
+        return cursor.rowcount > 0 or isinstance(event, (StatusChanged, ExecutionExpired))
+
+    async def purge(self) -> None:
+        async with self._lock:
+            await self._connection().execute(
+                "DELETE FROM work_slots WHERE finished_at < now() - %s::interval", (KEEP_FINISHED,)
+            )
+
+    def _connection(self) -> AsyncConnection:
+        assert self._conn is not None, "start() opens the connection"
+        return self._conn

@@ -1,0 +1,67 @@
+"""What a step's conditions and templates mean for one execution, at dispatch time.
+
+Conditions are CEL and templates sandboxed Jinja (execflow_workflows), over
+`inputs`, `metadata`, `steps.<id>.{output,status}` and `execution.id`. Pure: the
+same execution state gives the same answers, so a replay decides the same way.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from execflow_contracts import StepSpec, StepStatus, WorkflowSpec
+from execflow_workflows import ExpressionError, conditions, templates
+
+__all__ = ["ExpressionError", "WorkflowRules"]
+
+
+@dataclass(frozen=True)
+class WorkflowRules:
+    spec: WorkflowSpec
+    execution_id: UUID
+    input: Any
+    metadata: dict[str, Any]
+    steps: dict[str, tuple[StepStatus, Any]]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return {
+            "inputs": self.input if self.input is not None else {},
+            "metadata": self.metadata,
+            "steps": {
+                step_id: {"status": status.value, "output": output}
+                for step_id, (status, output) in self.steps.items()
+            },
+            "execution": {"id": str(self.execution_id)},
+        }
+
+    def skip_reason(self, step: StepSpec) -> str | None:
+        """Why the step is skipped, or None if it runs; raises ExpressionError."""
+        if step.when is None or conditions.evaluate(step.when, self.context):
+            return None
+        return f"condition is false: {step.when}"
+
+    def run(self, step: StepSpec) -> dict[str, Any]:
+        """The step's run spec with its command, env and workdir rendered."""
+        assert step.run is not None
+        context = self.context
+        env = self.spec.defaults.env | step.run.env
+        return step.run.model_dump(mode="json") | {
+            "command": templates.render(step.run.command, context),
+            "env": templates.render(env, context),
+            "workdir": templates.render(step.run.workdir, context),
+        }
+
+    def child_input(self, step: StepSpec) -> Any:
+        return templates.render(step.input, self.context)
+
+    def gates(self, workflow_id: str | None) -> list[dict[str, Any]]:
+        """The concurrency limits the execution's work waits for."""
+        found: list[dict[str, Any]] = []
+        concurrency = self.spec.concurrency
+        if concurrency is not None:
+            key = templates.render_string(concurrency.key, self.context)
+            found.append({"name": f"concurrency key '{key}'", "max": concurrency.max})
+        if self.spec.max_running is not None and workflow_id is not None:
+            found.append({"name": f"workflow '{workflow_id}'", "max": self.spec.max_running})
+        return found

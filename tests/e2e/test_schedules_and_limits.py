@@ -1,0 +1,155 @@
+"""Schedules, concurrency keys and priorities end to end, through the API."""
+
+import itertools
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from execflow_devstack import ServiceProcess, Stack
+
+from .conftest import create, sh, wait_finished, wait_for, wait_status, wait_until
+
+
+def register(api: httpx.Client, definition: dict[str, Any]) -> str:
+    workflow_id = f"wf-{uuid.uuid4().hex[:8]}"
+    response = api.post("/api/v1/workflows", json={"id": workflow_id, **definition})
+    assert response.status_code == 201, response.text
+    return workflow_id
+
+
+def fired_by(api: httpx.Client, schedule_id: str) -> list[dict[str, Any]]:
+    items = api.get("/api/v1/executions", params={"limit": 500}).json()["items"]
+    return [e for e in items if e["metadata"].get("schedule_id") == schedule_id]
+
+
+def test_a_schedule_fires_pauses_resumes_and_is_deleted(api: httpx.Client) -> None:
+    workflow_id = register(api, {"steps": [sh("tick", "echo tick")]})
+    response = api.post(
+        "/api/v1/schedules",
+        json={"workflow_id": workflow_id, "every": "2s", "input": {"n": 1}},
+    )
+    assert response.status_code == 201, response.text
+    schedule_id = response.json()["id"]
+    wait_for(lambda: len(fired_by(api, schedule_id)) >= 2, timeout_s=15, what="two fires")
+    for execution in fired_by(api, schedule_id):
+        # One id per (schedule, fire time): a fire sent twice is one execution.
+        fire_time = execution["metadata"]["scheduled_for"]
+        assert execution["id"] == str(uuid.uuid5(uuid.UUID(schedule_id), fire_time))
+        assert execution["workflow_id"] == workflow_id
+        assert execution["input"] == {"n": 1}
+
+    paused = api.post(f"/api/v1/schedules/{schedule_id}/pause").json()
+    assert paused["status"] == "paused"
+    wait_for(lambda: len(fired_by(api, schedule_id)) == paused["fires"], what="fires projected")
+    time.sleep(4.5)  # more than two intervals: a paused schedule fires nothing
+    assert api.get(f"/api/v1/schedules/{schedule_id}").json()["fires"] == paused["fires"]
+    assert len(fired_by(api, schedule_id)) == paused["fires"]
+
+    resumed = api.post(f"/api/v1/schedules/{schedule_id}/resume").json()
+    assert resumed["status"] == "active"
+    wait_for(lambda: len(fired_by(api, schedule_id)) > paused["fires"], what="a fire after resume")
+    for execution in fired_by(api, schedule_id):
+        assert wait_finished(api, execution["id"])["status"] == "completed"
+
+    listed = api.get("/api/v1/schedules", params={"workflow_id": workflow_id}).json()["items"]
+    assert [s["id"] for s in listed] == [schedule_id]
+    assert api.delete(f"/api/v1/schedules/{schedule_id}").status_code == 204
+    assert api.get(f"/api/v1/schedules/{schedule_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ({"cron": "0 25 * * *"}, 422, "cron: not a cron expression"),
+        ({"cron": "0 2 * * *", "timezone": "Mars/Olympus"}, 422, "timezone: unknown time zone"),
+        ({"cron": "0 2 * * *", "every": "1m"}, 422, "give either `cron` or `every`"),
+        ({}, 422, "give either `cron` or `every`"),
+        ({"every": "1m", "catchup": "all"}, 422, "catchup"),
+        ({"every": "1m", "input": {"n": "one"}}, 422, "input.n: 'one' is not of type 'integer'"),
+        ({"every": "1m", "workflow_id": "nobody"}, 404, "nobody"),
+    ],
+)
+def test_bad_schedules_are_refused_with_the_reason(
+    api: httpx.Client, body: dict[str, Any], status: int, reason: str
+) -> None:
+    inputs = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    workflow_id = register(api, {"inputs": inputs, "steps": [sh("a", "true")]})
+    response = api.post("/api/v1/schedules", json={"workflow_id": workflow_id, "input": {}} | body)
+    assert response.status_code == status, response.text
+    assert reason in response.json()["reason"]
+
+
+def test_a_concurrency_key_of_one_serialises_executions(api: httpx.Client) -> None:
+    workflow_id = register(
+        api,
+        {
+            "inputs": {"type": "object", "required": ["customer"]},
+            "concurrency": {"key": "{{ inputs.customer }}", "max": 1},
+            "steps": [sh("work", "sleep 1")],
+        },
+    )
+    execute = f"/api/v1/workflows/{workflow_id}/execute"
+    ids = [
+        api.post(execute, json={"inputPayload": {"customer": "acme"}}).json()["id"]
+        for _ in range(3)
+    ]
+    # The last waits in `queued` for the key, and says so.
+    waiting = wait_until(
+        api, ids[-1], lambda b: b["status"] == "queued" and "concurrency key" in b["message"]
+    )
+    assert "concurrency key 'acme' (at most 1 at once)" in waiting["message"]
+    bodies = [wait_finished(api, i, timeout_s=30) for i in ids]
+    assert all(b["status"] == "completed" for b in bodies)
+    intervals = sorted(
+        (
+            datetime.fromisoformat(b["steps"][0]["started_at"]),
+            datetime.fromisoformat(b["steps"][0]["finished_at"]),
+        )
+        for b in bodies
+    )
+    for (_, earlier_end), (later_start, _) in itertools.pairwise(intervals):
+        assert later_start >= earlier_end, intervals
+
+
+def test_priorities_reorder_a_backlog_on_a_runner_of_capacity_one(
+    api: httpx.Client, stack: Stack, tmp_path: Path
+) -> None:
+    queue = f"prio-{uuid.uuid4().hex[:8]}"
+    limit = api.put(f"/api/v1/queues/{queue}", json={"max_running": 1})
+    assert limit.status_code == 200, limit.text
+    runner = ServiceProcess(
+        "runner",
+        stack.config,
+        env={"EXECFLOW_QUEUES": queue, "EXECFLOW_CAPACITY": "1", "EXECFLOW_WORKER_ID": queue},
+    ).start()
+    go, order = tmp_path / "go", tmp_path / "order"
+    try:
+
+        def on_queue(step: dict[str, Any], priority: int = 0) -> dict[str, Any]:
+            workflow = {"defaults": {"queue": queue}, "steps": [step]}
+            return {"workflow": workflow, "priority": priority}
+
+        blocker = create(
+            api,
+            on_queue(
+                sh("block", f"while [ ! -f {go} ]; do sleep 0.05; done; echo blocker >> {order}")
+            ),
+        )
+        wait_status(api, blocker, "running")
+        backlog = {
+            name: create(api, on_queue(sh("s", f"echo {name} >> {order}"), priority))
+            for name, priority in [("low", 1), ("mid", 5), ("high", 10), ("low2", 1)]
+        }
+        for execution_id in backlog.values():
+            wait_status(api, execution_id, "queued")
+        go.touch()
+        for execution_id in [blocker, *backlog.values()]:
+            assert wait_finished(api, execution_id)["status"] == "completed"
+        assert order.read_text().split() == ["blocker", "high", "mid", "low", "low2"]
+    finally:
+        runner.stop()
