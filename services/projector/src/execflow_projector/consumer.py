@@ -65,10 +65,12 @@ class ProjectionConsumer:
         async with self._pool.connection() as conn, conn.transaction():
             done = await tracking.position(conn, self.name)
             last = done
-            for sequence, item in parsed:
-                if sequence <= done:
-                    continue  # applied in an earlier transaction, redelivered since
-                await self._apply(conn, item)
-                last = max(last, sequence)
-            if last > done:
-                await tracking.advance(conn, self.name, last)
+            # Pipelined: statements whose results are not read go out without waiting.
+            async with conn.pipeline():
+                for sequence, item in parsed:
+                    if sequence <= done:
+                        continue  # applied in an earlier transaction, redelivered since
+                    await self._apply(conn, item)
+                    last = max(last, sequence)
+                if last > done:
+                    await tracking.advance(conn, self.name, last)

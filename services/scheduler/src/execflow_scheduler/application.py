@@ -50,6 +50,9 @@ class Batch:
 
     app: "ExecutionsApplication"
     now: datetime
+    # Optimistic batches assume a new execution id is new (the bus deduplicates creates);
+    # a conflict makes the application retry carefully, checking the store first.
+    careful: bool = False
     touched: dict[UUID, Execution] = field(default_factory=dict)
     reacted: dict[UUID, int] = field(default_factory=dict)
 
@@ -112,18 +115,20 @@ class ExecutionsApplication(Application[UUID]):
         outcomes: list[CommandOutcome] = []
         for command in commands:
             try:
-                recordings += self._apply_and_save([command])
+                recordings += self._apply_and_save([command], careful=True)
             except ExecflowError as exc:
                 log.info("refused %s for %s: %s", command.type, command.execution_id, exc)
                 outcomes.append(CommandOutcome(accepted=False, code=exc.code, reason=str(exc)))
                 continue
             except IntegrityError:
-                recordings += self._apply_and_save([command])  # reloaded after eviction
+                recordings += self._apply_and_save([command], careful=True)  # reloaded
             outcomes.append(ACCEPTED)
         return recordings, outcomes
 
-    def _apply_and_save(self, commands: Sequence[AnyCommand]) -> list[Recording[UUID]]:
-        batch = Batch(self, self.clock())
+    def _apply_and_save(
+        self, commands: Sequence[AnyCommand], careful: bool = False
+    ) -> list[Recording[UUID]]:
+        batch = Batch(self, self.clock(), careful)
         try:
             for command in commands:
                 HANDLERS[type(command)](batch, command)
@@ -146,7 +151,8 @@ class ExecutionsApplication(Application[UUID]):
 
 
 def create(batch: Batch, cmd: CreateExecution) -> None:
-    if batch.exists(cmd.execution_id):
+    may_exist = batch.careful or cmd.request_hash is not None
+    if may_exist and batch.exists(cmd.execution_id):
         # Created already: a re-sent command, or the same Idempotency-Key again.
         batch.load(cmd.execution_id).check_same_request(cmd.request_hash)
         return

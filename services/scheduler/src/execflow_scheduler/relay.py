@@ -11,10 +11,10 @@ import time
 from collections.abc import Sequence
 from uuid import UUID
 
-import psycopg
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Recording
 from nats.js import JetStreamContext
+from psycopg_pool import ConnectionPool
 
 from execflow_contracts import Topology
 from execflow_platform import publish_all
@@ -36,7 +36,7 @@ class Relay:
         app: ExecutionsApplication,
         js: JetStreamContext,
         topology: Topology,
-        conninfo: str,
+        pool: ConnectionPool,
         timers: TimerLoop,
         dispatcher: Dispatcher,
         save_every_s: float = 1.0,
@@ -46,14 +46,13 @@ class Relay:
         self._app = app
         self._js = js
         self._topology = topology
-        self._conninfo = conninfo
+        self._pool = pool
         self._save_every_s = save_every_s
         self._published = 0
         self._saved = 0
         self._saved_at = 0.0
         self._lock = asyncio.Lock()
         self._behind = True
-        self._conn: psycopg.Connection[tuple[int]] | None = None
 
     async def start(self) -> None:
         self._published = self._saved = await asyncio.to_thread(self._load_position)
@@ -78,8 +77,6 @@ class Relay:
     async def close(self) -> None:
         async with self._lock:
             await self._maybe_save_position(force=True)
-            if self._conn is not None:
-                self._conn.close()
 
     async def _catch_up_locked(self) -> None:
         while True:
@@ -121,20 +118,20 @@ class Relay:
         self._saved, self._saved_at = self._published, now
 
     def _load_position(self) -> int:
-        self._conn = psycopg.connect(self._conninfo, autocommit=True)
-        self._conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {POSITION_TABLE} "
-            "(name text PRIMARY KEY, notification_id bigint NOT NULL)"
-        )
-        row = self._conn.execute(
-            f"SELECT notification_id FROM {POSITION_TABLE} WHERE name = 'events'"
-        ).fetchone()
+        with self._pool.connection() as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {POSITION_TABLE} "
+                "(name text PRIMARY KEY, notification_id bigint NOT NULL)"
+            )
+            row = conn.execute(
+                f"SELECT notification_id FROM {POSITION_TABLE} WHERE name = 'events'"
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def _save_position(self, position: int) -> None:
-        assert self._conn is not None, "start() opens the connection"
-        self._conn.execute(
-            f"INSERT INTO {POSITION_TABLE} (name, notification_id) VALUES ('events', %s) "
-            "ON CONFLICT (name) DO UPDATE SET notification_id = EXCLUDED.notification_id",
-            (position,),
-        )
+        with self._pool.connection() as conn:
+            conn.execute(
+                f"INSERT INTO {POSITION_TABLE} (name, notification_id) VALUES ('events', %s)"
+                " ON CONFLICT (name) DO UPDATE SET notification_id = EXCLUDED.notification_id",
+                (position,),
+            )

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
-import psycopg
 from nats.js import JetStreamContext
+from psycopg_pool import ConnectionPool
 
 from execflow_contracts import (
     CancelRequested,
@@ -59,14 +59,15 @@ def timers_of(event: ExecutionEvent) -> list[Timer]:
 
 
 class TimerStore:
-    """The `timers` table, on one connection used from worker threads, one call at a time."""
+    """The `timers` table. Its pool checks connections, so a database restart is survived."""
 
-    def __init__(self, conninfo: str) -> None:
-        self._conn = psycopg.connect(conninfo, autocommit=True)
-        self._conn.execute(DDL)
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        with pool.connection() as conn:
+            conn.execute(DDL)
 
     def schedule(self, timers: Sequence[Timer]) -> None:
-        with self._conn.cursor() as cur:
+        with self._pool.connection() as conn, conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO timers (execution_id, name, due_at) VALUES (%s, %s, %s)"
                 " ON CONFLICT (execution_id, name) DO UPDATE SET due_at = EXCLUDED.due_at",
@@ -74,22 +75,20 @@ class TimerStore:
             )
 
     def due(self, now: datetime, limit: int = 500) -> list[Timer]:
-        rows = self._conn.execute(
-            "SELECT execution_id, name, due_at FROM timers WHERE due_at <= %s"
-            " ORDER BY due_at LIMIT %s",
-            (now, limit),
-        ).fetchall()
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT execution_id, name, due_at FROM timers WHERE due_at <= %s"
+                " ORDER BY due_at LIMIT %s",
+                (now, limit),
+            ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
     def remove(self, timers: Sequence[Timer]) -> None:
-        with self._conn.cursor() as cur:
+        with self._pool.connection() as conn, conn.cursor() as cur:
             cur.executemany(
                 "DELETE FROM timers WHERE execution_id = %s AND name = %s AND due_at = %s",
                 timers,
             )
-
-    def close(self) -> None:
-        self._conn.close()
 
 
 class TimerLoop:

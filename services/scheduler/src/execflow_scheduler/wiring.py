@@ -3,6 +3,8 @@
 import asyncio
 import logging
 
+from psycopg_pool import ConnectionPool
+
 from execflow_platform import (
     connect,
     durable_pull_consumer,
@@ -45,13 +47,23 @@ async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
     await ensure_streams(js, topology)
     app = await asyncio.to_thread(build_application, settings)
     conninfo = schema_conninfo(settings.database_url, settings.db_schema)
-    timer_store = await asyncio.to_thread(TimerStore, conninfo)
+    # Checked on every use, so the relay and timers outlive a database restart.
+    pool = ConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=2,
+        kwargs={"autocommit": True},
+        check=ConnectionPool.check_connection,
+        open=False,
+    )
+    await asyncio.to_thread(pool.open, True)
+    timer_store = await asyncio.to_thread(TimerStore, pool)
     timers = TimerLoop(timer_store, js, topology)
     await asyncio.to_thread(migrate_catalogue, conninfo)
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
     schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s)
-    relay = Relay(app, js, topology, conninfo, timers, dispatcher)
+    relay = Relay(app, js, topology, pool, timers, dispatcher)
     await relay.start()
     subscription = await pull_subscription(
         js,
@@ -69,6 +81,6 @@ async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
     finally:
         await relay.close()
         await dispatcher.close()
-        timer_store.close()
+        await asyncio.to_thread(pool.close)
         await nc.close()
         app.close()

@@ -98,7 +98,7 @@ async def created(conn: AsyncConnection, event: ExecutionCreated) -> None:
         "INSERT INTO executions (id, version, status, workflow, input, metadata, n_steps,"
         " created_at, updated_at, retry_of, parent_id, parent_step)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (id) DO NOTHING",
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
         (
             event.execution_id,
             event.version,
@@ -114,8 +114,8 @@ async def created(conn: AsyncConnection, event: ExecutionCreated) -> None:
             event.parent_step,
         ),
     )
-    if cursor.rowcount == 0:
-        return
+    if await cursor.fetchone() is None:
+        return  # created before: a redelivery
     await conn.execute(
         "UPDATE executions SET workflow_id = %s, workflow_version = %s, priority = %s"
         " WHERE id = %s",

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,3 +89,13 @@ async def _pump(reader: asyncio.StreamReader, stream: str, on_line: LineSink) ->
         if not raw:
             return
         on_line(stream, raw.decode(errors="replace").rstrip("\r\n"))
+
+
+def watch_children_with_pidfd() -> None:
+    """Python 3.11's default child watcher starts a thread for every child process; a
+    pidfd watcher waits for them in the event loop. (3.12 does this by itself.)"""
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return
+    watcher = asyncio.PidfdChildWatcher()
+    watcher.attach_loop(asyncio.get_running_loop())
+    asyncio.set_child_watcher(watcher)
