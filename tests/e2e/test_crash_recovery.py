@@ -10,37 +10,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from execflow_devstack import ServiceProcess, Stack, StackConfig, free_port, provision
+from execflow_devstack import ServiceProcess, Stack
 from execflow_scheduler import SchedulerSettings, build_application
 
-from .conftest import STACK_ENV, create, logs_until, sh, wait_finished, wait_for, wait_status
+from .conftest import create, logs_until, running_stack, sh, wait_finished, wait_for, wait_status
 
 
 @pytest.fixture(scope="module")
 def crash_stack(
     nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    token = f"c{uuid.uuid4().hex[:12]}"
-    provision(nats_url, database_url, token, token)
     home = tmp_path_factory.mktemp("crash")
-    config = StackConfig(
-        nats_url=nats_url,
-        database_url=database_url,
-        db_schema=token,
-        bus_prefix=token,
-        api_port=free_port(),
-        work_dir=home / "workspaces",
-        log_dir=home / "logs",
-        extra_env=STACK_ENV | {"EXECFLOW_WORKER_ID": "runner-a"},
-    )
-    stack = Stack(config).start()
-    try:
-        stack.wait_ready()
+    with running_stack(nats_url, database_url, home, {"EXECFLOW_WORKER_ID": "runner-a"}) as stack:
         yield stack
-    finally:
-        stack.stop()
-        for log in sorted((home / "logs").glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
