@@ -1,9 +1,9 @@
 """The API's settings."""
 
-from execflow_platform import ServiceSettings
+from execflow_platform import ArtifactSettings, ServiceSettings
 
 
-class ApiSettings(ServiceSettings):
+class ApiSettings(ServiceSettings, ArtifactSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     # Read connections held open for queries.

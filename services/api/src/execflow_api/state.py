@@ -9,6 +9,7 @@ from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import Topology
+from execflow_platform import ArtifactStore
 
 from .docker_engine import DockerEngine
 
@@ -20,6 +21,7 @@ class Services:
     pool: AsyncConnectionPool
     topology: Topology
     docker: DockerEngine
+    artifacts: ArtifactStore
 
 
 def services(request: Request) -> Services:

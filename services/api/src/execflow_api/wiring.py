@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
-from execflow_platform import connect, ensure_streams, schema_conninfo
+from execflow_platform import ArtifactStore, connect, ensure_streams, schema_conninfo
 from execflow_workflows import migrate
 
 from . import errors
@@ -34,7 +34,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
         await pool.open()
         docker = DockerEngine(settings.docker_host)
         app.state.services = Services(
-            nc=nc, js=js, pool=pool, topology=settings.topology, docker=docker
+            nc=nc,
+            js=js,
+            pool=pool,
+            topology=settings.topology,
+            docker=docker,
+            artifacts=ArtifactStore(settings.artifact_store_url),
         )
         try:
             yield

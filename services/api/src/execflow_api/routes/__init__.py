@@ -1,6 +1,7 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
 from . import (
+    artifacts,
     engine,
     environments,
     executions,
@@ -23,6 +24,7 @@ ROUTERS = [
     lifecycle.router,
     history.router,
     logs.router,
+    artifacts.router,
     live.router,
     engine.router,
     metrics.router,
