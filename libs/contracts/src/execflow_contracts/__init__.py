@@ -1,5 +1,14 @@
 """execflow's contracts: every message, spec, status, subject and error."""
 
+from .agents import (
+    AgentLogLine,
+    Claim,
+    ClaimRequest,
+    CompleteRequest,
+    EventsRequest,
+    LeaseRequest,
+    LogsRequest,
+)
 from .commands import (
     AnyCommand,
     CancelExecution,
@@ -78,7 +87,7 @@ from .events import (
     StepSucceeded,
     parse_event,
 )
-from .facts import ArtifactStatus, FactKind, StepFact
+from .facts import FACT_KINDS, ArtifactStatus, FactKind, MalformedFact, StepFact, parse_fact
 from .labels import (
     ATTEMPT_LABEL,
     DEPLOYMENT_LABEL,
@@ -131,12 +140,14 @@ __all__ = [
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "EXECUTION_LABEL",
+    "FACT_KINDS",
     "FINISHED_STEP_STATUSES",
     "MSG_ID_HEADER",
     "REPLY_TO_HEADER",
     "STEP_LABEL",
     "TERMINAL_EXECUTION_STATUSES",
     "WORKER_LABEL",
+    "AgentLogLine",
     "AnyCommand",
     "AnyEvent",
     "ArtifactNotFound",
@@ -149,14 +160,18 @@ __all__ = [
     "CatchupPolicy",
     "ChangeStatusRequest",
     "ChildRequested",
+    "Claim",
+    "ClaimRequest",
     "Command",
     "CommandOutcome",
+    "CompleteRequest",
     "Concurrency",
     "CreateExecution",
     "Defaults",
     "Duration",
     "ErrorCode",
     "ErrorKind",
+    "EventsRequest",
     "ExecflowError",
     "ExecuteRequest",
     "ExecutionBackingOff",
@@ -187,8 +202,11 @@ __all__ = [
     "InvalidWorkflow",
     "JobNotFound",
     "LeaseLost",
+    "LeaseRequest",
     "LogChunk",
     "LogLine",
+    "LogsRequest",
+    "MalformedFact",
     "MalformedMessage",
     "MemorySize",
     "OutputMode",
@@ -240,4 +258,5 @@ __all__ = [
     "parse_command",
     "parse_duration",
     "parse_event",
+    "parse_fact",
 ]

@@ -1,6 +1,5 @@
 """Shared runtime of execflow services: settings, the bus, the database, lifecycle."""
 
-from .artifacts import NAME as ARTIFACT_NAME
 from .artifacts import ArtifactSettings, ArtifactStore
 from .bus import (
     Outgoing,
@@ -21,7 +20,6 @@ from .registry import deregister, ensure_registry, live_workers, open_registry, 
 from .settings import ServiceSettings
 
 __all__ = [
-    "ARTIFACT_NAME",
     "ArtifactSettings",
     "ArtifactStore",
     "Outgoing",

@@ -5,15 +5,12 @@ configuration, with its package installed. Only the local one is tested.
 Keys are `<execution>/<step>/<attempt>/<name>`.
 """
 
-import re
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
 import fsspec
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class ArtifactSettings(BaseSettings):

@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from execflow_contracts import Topology
 from execflow_platform import ArtifactStore
 
+from .agents import AgentControl
 from .docker_engine import DockerEngine
 
 
@@ -22,6 +23,7 @@ class Services:
     topology: Topology
     docker: DockerEngine
     artifacts: ArtifactStore
+    agents: AgentControl
 
 
 def services(request: Request) -> Services:

@@ -11,6 +11,7 @@ from execflow_platform import ArtifactStore, connect, ensure_streams, schema_con
 from execflow_workflows import migrate
 
 from . import errors
+from .agents import AgentControl
 from .docker_engine import DockerEngine
 from .routes import ROUTERS
 from .settings import ApiSettings
@@ -33,6 +34,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
         await pool.open()
         docker = DockerEngine(settings.docker_host)
+        agents = AgentControl(js, settings.topology, settings.lease_s)
         app.state.services = Services(
             nc=nc,
             js=js,
@@ -40,10 +42,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
             topology=settings.topology,
             docker=docker,
             artifacts=ArtifactStore(settings.artifact_store_url),
+            agents=agents,
         )
         try:
             yield
         finally:
+            await agents.close()
             docker.close()
             await pool.close()
             await nc.close()

@@ -13,6 +13,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from execflow_contracts import (
+    FACT_KINDS,
     Command,
     ReportStepFacts,
     ReportStepFinished,
@@ -22,12 +23,13 @@ from execflow_contracts import (
     StepFact,
     StepWork,
     Topology,
+    parse_fact,
 )
 from execflow_platform import Outgoing, publish_one
 
 from .artifacts import Uploader
 from .backends import Backend
-from .facts import FACT_KINDS, FactBatcher, parse_fact
+from .facts import FactBatcher
 from .logs import LogShipper
 from .protocol import Fact, FactReader
 

@@ -1,6 +1,7 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
 from . import (
+    agents,
     artifacts,
     engine,
     environments,
@@ -29,6 +30,7 @@ ROUTERS = [
     engine.router,
     metrics.router,
     workers.router,
+    agents.router,
     environments.router,
     workflows.router,
     schedules.router,
