@@ -333,3 +333,18 @@ def test_history_replays_to_the_same_state() -> None:
     assert isinstance(replayed, Execution)
     assert replayed.status is execution.status
     assert status_of(replayed) == status_of(execution)
+
+
+def test_facts_count_only_for_the_current_delivery_of_a_running_attempt() -> None:
+    execution = execution_of(run("a"))
+    fact = {"kind": "action", "at": "2026-01-01T00:00:00Z", "name": "click"}
+    execution.record_facts("a", 1, 1, [fact])  # queued, not started: nothing
+    started(execution, "a")
+    execution.record_facts("a", 1, 1, [fact])
+    started(execution, "a", delivery=2)  # the bus gave the work to another worker
+    execution.record_facts("a", 1, 1, [fact])  # the old holder: refused
+    execution.record_facts("a", 2, 2, [fact])  # an attempt never dispatched: refused
+    execution.record_facts("a", 1, 2, [])  # nothing to record
+    execution.record_facts("a", 1, 2, [fact, fact])
+    recorded = [e for e in execution.collect_events() if type(e).__name__ == "StepFactsRecorded"]
+    assert [len(e.facts) for e in recorded] == [1, 2]  # type: ignore[attr-defined]

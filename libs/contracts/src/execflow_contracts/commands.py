@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from .facts import StepFact
 from .specs import StepId, WorkflowSpec
 
 
@@ -149,6 +150,21 @@ class ReportStepQuestion(StepReport):
         return f"question:{self.execution_id}:{self.step_id}:{self.attempt}:{self.sequence}"
 
 
+class ReportStepFacts(StepReport):
+    """A batch of facts the step reported (the runner coalesces them)."""
+
+    type: Literal["ReportStepFacts"] = "ReportStepFacts"
+    facts: list[StepFact]
+    sequence: int
+
+    @property
+    def dedupe_id(self) -> str:
+        return (
+            f"facts:{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
+            f":{self.sequence}"
+        )
+
+
 AnyCommand = Annotated[
     CreateExecution
     | CancelExecution
@@ -158,7 +174,8 @@ AnyCommand = Annotated[
     | ReportStepStarted
     | ReportStepFinished
     | ReportStepProgress
-    | ReportStepQuestion,
+    | ReportStepQuestion
+    | ReportStepFacts,
     Field(discriminator="type"),
 ]
 COMMAND_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)

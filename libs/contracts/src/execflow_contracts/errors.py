@@ -12,6 +12,9 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     WORKFLOW_NOT_FOUND = "workflow_not_found"
     SCHEDULE_NOT_FOUND = "schedule_not_found"
+    ARTIFACT_NOT_FOUND = "artifact_not_found"
+    JOB_NOT_FOUND = "job_not_found"
+    LEASE_LOST = "lease_lost"
 
 
 class ExecflowError(Exception):
@@ -64,6 +67,22 @@ class ScheduleNotFound(ExecflowError):
     code = ErrorCode.SCHEDULE_NOT_FOUND
 
 
+class ArtifactNotFound(ExecflowError):
+    code = ErrorCode.ARTIFACT_NOT_FOUND
+
+
+class JobNotFound(ExecflowError):
+    """An agent names a job the API does not hold (finished, or never claimed here)."""
+
+    code = ErrorCode.JOB_NOT_FOUND
+
+
+class LeaseLost(ExecflowError):
+    """An agent reports with a token whose lease expired: the step may run elsewhere."""
+
+    code = ErrorCode.LEASE_LOST
+
+
 ERRORS_BY_CODE: dict[str, type[ExecflowError]] = {
     cls.code.value: cls
     for cls in (
@@ -75,5 +94,8 @@ ERRORS_BY_CODE: dict[str, type[ExecflowError]] = {
         IdempotencyConflict,
         WorkflowNotFound,
         ScheduleNotFound,
+        ArtifactNotFound,
+        JobNotFound,
+        LeaseLost,
     )
 }

@@ -236,6 +236,15 @@ class StepProgressed(ExecutionEvent):
     message: str = ""
 
 
+class StepFactsRecorded(ExecutionEvent):
+    """Facts of a running step: see `facts.StepFact` (as JSON objects)."""
+
+    type: Literal["StepFactsRecorded"] = "StepFactsRecorded"
+    step_id: StepId
+    attempt: int
+    facts: list[dict[str, Any]]
+
+
 class InputRequested(ExecutionEvent):
     type: Literal["InputRequested"] = "InputRequested"
     step_id: StepId
@@ -282,6 +291,7 @@ EVENT_CLASSES: tuple[type[ExecutionEvent], ...] = (
     StepSkipped,
     StepReused,
     StepProgressed,
+    StepFactsRecorded,
     InputRequested,
     InputProvided,
     ChildRequested,
@@ -311,6 +321,7 @@ AnyEvent = Annotated[
     | StepSkipped
     | StepReused
     | StepProgressed
+    | StepFactsRecorded
     | InputRequested
     | InputProvided
     | ChildRequested,

@@ -38,6 +38,9 @@ class StackConfig:
             "EXECFLOW_API_HOST": self.api_host,
             "EXECFLOW_API_PORT": str(self.api_port),
             "EXECFLOW_WORK_DIR": str(self.work_dir),
+            "EXECFLOW_ARTIFACTS_URL": os.environ.get(
+                "EXECFLOW_ARTIFACTS_URL", str(self.work_dir.parent.resolve() / "artifacts")
+            ),
             **self.extra_env,
         }
 

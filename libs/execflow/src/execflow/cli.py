@@ -1,5 +1,6 @@
 """The `execflow` command line: talks to the execflow API (`--api`, EXECFLOW_API_URL)."""
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -84,6 +85,36 @@ def metrics(
         render.console().print(render.metrics(answer["items"], group_by))
     else:
         typer.echo("no executions in that time")
+
+
+@app.command()
+def agent(
+    ctx: typer.Context,
+    queue: Annotated[
+        list[str], typer.Option("--queue", "-q", help="a queue to serve, several allowed")
+    ],
+    api: Annotated[str | None, typer.Option(help="the API (default: the global --api)")] = None,
+    name: Annotated[str | None, typer.Option(help="this agent's name (default: host-pid)")] = None,
+    capacity: Annotated[int, typer.Option(min=1, help="steps run at once")] = 1,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="workspaces (default: a temp folder)")
+    ] = None,
+    wait: Annotated[float, typer.Option(help="long-poll seconds per claim")] = 10.0,
+) -> None:
+    """Run steps of QUEUEs on this machine, taken from the API over HTTP (a remote agent)."""
+    import asyncio
+    import logging
+    import os
+    import socket
+
+    from . import agent as remote
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(levelname)s %(message)s")
+    url = api or client(ctx).base_url
+    who = name or f"{socket.gethostname()}-{os.getpid()}"
+    folder = (work_dir or remote.default_work_dir()).resolve()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait))
 
 
 @app.command()

@@ -1,5 +1,6 @@
 """Shared runtime of execflow services: settings, the bus, the database, lifecycle."""
 
+from .artifacts import ArtifactSettings, ArtifactStore
 from .bus import (
     Outgoing,
     connect,
@@ -19,6 +20,8 @@ from .registry import deregister, ensure_registry, live_workers, open_registry, 
 from .settings import ServiceSettings
 
 __all__ = [
+    "ArtifactSettings",
+    "ArtifactStore",
     "Outgoing",
     "ServiceSettings",
     "configure_logging",

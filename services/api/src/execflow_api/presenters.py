@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from . import artifacts
+
 API = "/api/v1"
 
 
@@ -15,6 +17,7 @@ def links(execution_id: UUID) -> dict[str, str]:
         "logs": f"{base}/logs",
         "history": f"{base}/history",
         "events": f"{base}/events",
+        "artifacts": f"{base}/artifacts",
     }
 
 
@@ -29,6 +32,10 @@ def execution(row: dict[str, Any]) -> dict[str, Any]:
     body = dict(row)
     body["duration_ms"] = duration_ms(row["started_at"], row["completed_at"])
     body["links"] = links(row["id"])
+    if "artifacts" in row:
+        base = body["links"]["self"]
+        body["artifacts"] = [artifacts.present(base, a) for a in row["artifacts"]]
+        body.update(artifacts.urls(base, row["artifacts"]))
     for step in body.get("steps", []):
         step["duration_ms"] = duration_ms(step["started_at"], step["finished_at"])
     return body

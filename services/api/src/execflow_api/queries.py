@@ -13,7 +13,7 @@ EXECUTION_COLUMNS = (
     " created_at, queued_at, started_at, completed_at, updated_at,"
     " workflow_id, name, queue, worker, parent_id, schedule_id,"
     " retry_of, retried_by, parent_step, progress, stopped_steps,"
-    " workflow_version, priority"
+    " workflow_version, priority, n_agent_actions, n_screenshots, checkpoints, artifacts"
 )
 STEP_COLUMNS = (
     "step_id AS id, status, needs, queue, attempts, worker, exit_code, error, message,"
@@ -47,6 +47,15 @@ async def get_execution(conn: AsyncConnection, execution_id: UUID) -> dict[str, 
         )
         row["children"] = [child["id"] for child in await cur.fetchall()]
     return row
+
+
+async def artifacts(conn: AsyncConnection, execution_id: UUID) -> list[dict[str, Any]]:
+    cursor = await conn.execute("SELECT artifacts FROM executions WHERE id = %s", (execution_id,))
+    row = await cursor.fetchone()
+    if row is None:
+        raise ExecutionNotFound(execution_id)
+    found: list[dict[str, Any]] = row[0]
+    return found
 
 
 async def exists(conn: AsyncConnection, execution_id: UUID) -> None:

@@ -1,9 +1,9 @@
 """The API's settings."""
 
-from execflow_platform import ServiceSettings
+from execflow_platform import ArtifactSettings, ServiceSettings
 
 
-class ApiSettings(ServiceSettings):
+class ApiSettings(ServiceSettings, ArtifactSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     # Read connections held open for queries.
@@ -13,3 +13,6 @@ class ApiSettings(ServiceSettings):
     # The Docker Engine API the environments endpoints manage; unset, DOCKER_HOST or the
     # local socket. It should be the runners' engine.
     docker_host: str | None = None
+    # A remote agent's lease (and the bus's ack wait of the queues it takes work from;
+    # runners of those queues use the same `EXECFLOW_LEASE_S`).
+    lease_s: float = 30.0

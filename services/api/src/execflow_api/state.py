@@ -9,7 +9,9 @@ from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import Topology
+from execflow_platform import ArtifactStore
 
+from .agents import AgentControl
 from .docker_engine import DockerEngine
 
 
@@ -20,6 +22,8 @@ class Services:
     pool: AsyncConnectionPool
     topology: Topology
     docker: DockerEngine
+    artifacts: ArtifactStore
+    agents: AgentControl
 
 
 def services(request: Request) -> Services:

@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
-from execflow_platform import connect, ensure_streams, schema_conninfo
+from execflow_platform import ArtifactStore, connect, ensure_streams, schema_conninfo
 from execflow_workflows import migrate
 
 from . import errors
+from .agents import AgentControl
 from .docker_engine import DockerEngine
 from .routes import ROUTERS
 from .settings import ApiSettings
@@ -33,12 +34,20 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
         await pool.open()
         docker = DockerEngine(settings.docker_host)
+        agents = AgentControl(js, settings.topology, settings.lease_s)
         app.state.services = Services(
-            nc=nc, js=js, pool=pool, topology=settings.topology, docker=docker
+            nc=nc,
+            js=js,
+            pool=pool,
+            topology=settings.topology,
+            docker=docker,
+            artifacts=ArtifactStore(settings.artifact_store_url),
+            agents=agents,
         )
         try:
             yield
         finally:
+            await agents.close()
             docker.close()
             await pool.close()
             await nc.close()

@@ -3,6 +3,7 @@
 import psycopg
 
 from . import schema_queries
+from .projections import facts
 
 MIGRATION_LOCK = 7_351_001  # pg advisory lock id: one migrator at a time
 
@@ -115,3 +116,4 @@ def migrate(conninfo: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(DDL)
         conn.execute(schema_queries.DDL)
+        conn.execute(facts.DDL)

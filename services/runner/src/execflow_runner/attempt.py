@@ -13,17 +13,23 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from execflow_contracts import (
+    FACT_KINDS,
     Command,
+    ReportStepFacts,
     ReportStepFinished,
     ReportStepProgress,
     ReportStepQuestion,
     ReportStepStarted,
+    StepFact,
     StepWork,
     Topology,
+    parse_fact,
 )
 from execflow_platform import Outgoing, publish_one
 
+from .artifacts import Uploader
 from .backends import Backend
+from .facts import FactBatcher
 from .logs import LogShipper
 from .protocol import Fact, FactReader
 
@@ -40,6 +46,7 @@ class Attempt:
         work: StepWork,
         delivery: int,
         workspace: Path,
+        uploader: Uploader,
     ) -> None:
         self._js = js
         self._topology = topology
@@ -48,11 +55,16 @@ class Attempt:
         self.work = work
         self._delivery = delivery
         self._workspace = workspace
+        self._uploader = uploader
         control = workspace / ".execflow"
         control.mkdir(parents=True, exist_ok=True)
         name = f"{work.step_id}.{work.attempt}.{delivery}"
         self.events_path = control / f"{name}.events.jsonl"
         self.answer_path = control / f"{name}.answer.json"
+        self.log_path = control / f"{name}.log"
+        self._log_file = self.log_path.open("a", encoding="utf-8")
+        self._facts = FactBatcher(self._send_facts)
+        self._declared: dict[str, StepFact] = {}
         self._logs = LogShipper(js, topology, work)
         self._sent: list[asyncio.Future[object]] = []
         self._ordered = asyncio.Lock()
@@ -79,6 +91,8 @@ class Attempt:
         finally:
             done.set()
             await asyncio.gather(*following)
+        self._facts.flush()
+        await self._store_artifacts()
         await self._logs.close()
         error = outcome.error
         if self.work.output == "stdout-json" and outcome.exit_code == 0 and error is None:
@@ -106,6 +120,30 @@ class Attempt:
         if stream == "stdout":
             self._last_stdout = text
         self._logs.add(stream, text)
+        if not self._log_file.closed:
+            self._log_file.write(f"{stream}: {text}\n")
+
+    async def _store_artifacts(self) -> None:
+        """Declared files first (a refusal is logged), then the step's whole log."""
+        for declared in self._declared.values():
+            stored = await self._uploader.upload(self.work, self._workspace, declared)
+            if stored.status == "refused":
+                self._warn(f"execflow: artifact '{declared.name}' refused: {stored.error}")
+            self._facts.add(stored)
+        self._log_file.close()
+        log_fact = StepFact(
+            kind="artifact",
+            at=datetime.now(UTC),
+            name=f"{self.work.step_id}.log",
+            path=str(self.log_path.relative_to(self._workspace)),
+            artifact_kind="log",
+        )
+        self._facts.add(await self._uploader.upload(self.work, self._workspace, log_fact))
+        self._facts.flush()
+
+    def _send_facts(self, facts: list[StepFact]) -> None:
+        self._facts_sent += 1
+        self._send(ReportStepFacts(facts=facts, sequence=self._facts_sent, **self._identity()))
 
     def _on_fact(self, fact: Fact) -> None:
         kind = fact["type"]
@@ -132,12 +170,17 @@ class Attempt:
                 )
             elif kind == "output":
                 self._output = fact.get("value")
-        except (TypeError, ValueError) as exc:
+            elif kind in FACT_KINDS:
+                parsed = parse_fact(fact)
+                if parsed.path is not None:
+                    self._declared[parsed.name] = parsed
+                self._facts.add(parsed)
+        except (TypeError, ValueError, KeyError) as exc:
             self._warn(f"execflow: ignored a malformed {kind} event: {exc}")
 
     def _warn(self, message: str) -> None:
         log.warning("%s/%s: %s", self.work.execution_id, self.work.step_id, message)
-        self._logs.add("stderr", message)
+        self._on_line("stderr", message)
 
     def _identity(self) -> dict[str, Any]:
         return {

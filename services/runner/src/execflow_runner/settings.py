@@ -8,14 +8,14 @@ from typing import Literal
 from pydantic import Field
 
 from execflow_contracts import MemorySize, WorkerId
-from execflow_platform import ServiceSettings
+from execflow_platform import ArtifactSettings, ServiceSettings
 
 
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class RunnerSettings(ServiceSettings):
+class RunnerSettings(ServiceSettings, ArtifactSettings):
     # Comma-separated queues this runner takes work from.
     queues: str = "default"
     # Steps run at once, at most.

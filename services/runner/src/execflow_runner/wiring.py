@@ -11,6 +11,7 @@ from nats.js.kv import KeyValue
 
 from execflow_contracts import BackendName, WorkerInfo
 from execflow_platform import (
+    ArtifactStore,
     connect,
     durable_pull_consumer,
     ensure_registry,
@@ -19,6 +20,7 @@ from execflow_platform import (
     pull_subscription,
 )
 
+from .artifacts import Uploader
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
 from .backends.process import watch_children_with_pidfd
 from .docker_engine import open_docker
@@ -52,6 +54,7 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         settings.lease_s,
         settings.stop_grace_s,
         settings.work_dir.resolve(),
+        Uploader(ArtifactStore(settings.artifact_store_url), settings.artifact_max_bytes),
     )
     registration = Registration(
         kv, describe(settings, backends.names), worker.running_steps, settings.worker_ttl_s

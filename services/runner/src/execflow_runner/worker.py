@@ -27,6 +27,7 @@ from execflow_contracts import (
 )
 from execflow_platform import dead_letter, fetch
 
+from .artifacts import Uploader
 from .attempt import Attempt, hold_lease
 from .backends import AttemptKey, Backend
 
@@ -47,6 +48,7 @@ class Worker:
         lease_s: float,
         stop_grace_s: float,
         work_dir: Path,
+        uploader: Uploader,
     ) -> None:
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
@@ -57,6 +59,7 @@ class Worker:
         self._lease_s = lease_s
         self._stop_grace_s = stop_grace_s
         self._work_dir = work_dir
+        self._uploader = uploader
         self._tasks: set[asyncio.Task[None]] = set()
         self._attempts: dict[AttemptKey, Attempt] = {}
         self._steps: dict[AttemptKey, RunningStep] = {}  # for the registry
@@ -133,6 +136,7 @@ class Worker:
             work,
             message.metadata.num_delivered,
             workspace,
+            self._uploader,
         )
         self._attempts[key] = attempt
         self._steps[key] = RunningStep(

@@ -24,6 +24,7 @@ from execflow_contracts import (
     ExecutionNotFound,
     ExecutionStatus,
     FireTimer,
+    ReportStepFacts,
     ReportStepFinished,
     ReportStepProgress,
     ReportStepQuestion,
@@ -253,6 +254,15 @@ def step_progress(batch: Batch, cmd: ReportStepProgress) -> None:
     )
 
 
+def step_facts(batch: Batch, cmd: ReportStepFacts) -> None:
+    batch.load(cmd.execution_id).record_facts(
+        cmd.step_id,
+        cmd.attempt,
+        cmd.delivery,
+        [fact.model_dump(mode="json", exclude_defaults=True) for fact in cmd.facts],
+    )
+
+
 def step_question(batch: Batch, cmd: ReportStepQuestion) -> None:
     batch.load(cmd.execution_id).ask(
         cmd.step_id, cmd.attempt, cmd.prompt, cmd.input_schema, batch.now
@@ -269,6 +279,7 @@ HANDLERS: dict[type[Any], Callable[[Batch, Any], None]] = {
     ReportStepFinished: step_finished,
     ReportStepProgress: step_progress,
     ReportStepQuestion: step_question,
+    ReportStepFacts: step_facts,
 }
 
 

@@ -1,6 +1,8 @@
 """The API's routers, mounted in `wiring.create_app`."""
 
 from . import (
+    agents,
+    artifacts,
     engine,
     environments,
     executions,
@@ -23,10 +25,12 @@ ROUTERS = [
     lifecycle.router,
     history.router,
     logs.router,
+    artifacts.router,
     live.router,
     engine.router,
     metrics.router,
     workers.router,
+    agents.router,
     environments.router,
     workflows.router,
     schedules.router,

@@ -28,6 +28,7 @@ from execflow_contracts import (
     StepCancelled,
     StepDeliveryLost,
     StepDispatched,
+    StepFactsRecorded,
     StepFailed,
     StepProgressed,
     StepRetryScheduled,
@@ -40,7 +41,7 @@ from execflow_contracts import (
     TransitionType,
 )
 
-from . import listing
+from . import facts, listing
 
 Handler = Callable[[AsyncConnection, Any], Awaitable[None]]
 
@@ -431,6 +432,7 @@ HANDLERS: dict[type[ExecutionEvent], Handler] = {
     StepReused: step_reused,
     StepSkipped: step_skipped,
     StepProgressed: step_progressed,
+    StepFactsRecorded: facts.facts_recorded,
     InputRequested: input_requested,
     InputProvided: input_provided,
 }

@@ -271,6 +271,11 @@ class Execution(Aggregate):
         max: float | None
         message: str
 
+    class StepFactsRecorded(Aggregate.Event):
+        step_id: str
+        attempt: int
+        facts: list[dict[str, Any]]
+
     class InputRequested(Aggregate.Event):
         step_id: str
         prompt: str
@@ -403,6 +408,22 @@ class Execution(Aggregate):
         if state and state.attempt == attempt and state.status is StepStatus.RUNNING:
             self.trigger_event(
                 self.StepProgressed, step_id=step_id, current=current, max=maximum, message=message
+            )
+
+    def record_facts(
+        self, step_id: str, attempt: int, delivery: int, facts: list[dict[str, Any]]
+    ) -> None:
+        """Actions, screenshots, checkpoints and artifacts of the step's current delivery."""
+        state = self.steps.get(step_id)
+        if (
+            state
+            and facts
+            and state.attempt == attempt
+            and state.delivery == delivery
+            and state.status in (StepStatus.RUNNING, StepStatus.AWAITING_INPUT)
+        ):
+            self.trigger_event(
+                self.StepFactsRecorded, step_id=step_id, attempt=attempt, facts=facts
             )
 
     def ask(

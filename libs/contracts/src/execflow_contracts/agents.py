@@ -1,0 +1,59 @@
+"""The remote-agent HTTP protocol (`/api/v1/agent-control`): request and answer bodies."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .specs import QueueName
+from .work import StepWork
+
+
+class AgentRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ClaimRequest(AgentRequest):
+    agent: str = Field(min_length=1, max_length=200)
+    queues: list[QueueName] = Field(min_length=1)
+    capacity: int = Field(default=1, ge=1)
+    # Long poll: wait this long for work before answering 204.
+    wait: float = Field(default=0.0, ge=0.0, le=60.0)
+
+
+class Claim(BaseModel):
+    """A job: one delivery of one step attempt, held while the lease is extended."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    lease_token: str
+    lease_expires_at: datetime
+    lease_s: float
+    step: StepWork
+
+
+class LeaseRequest(AgentRequest):
+    lease_token: str
+
+
+class AgentLogLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stream: Literal["stdout", "stderr"] = "stdout"
+    line: str
+
+
+class LogsRequest(LeaseRequest):
+    lines: list[AgentLogLine] = Field(min_length=1, max_length=1000)
+
+
+class EventsRequest(LeaseRequest):
+    # Step protocol facts, as a step writes them to $EXECFLOW_EVENTS.
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class CompleteRequest(LeaseRequest):
+    exit_code: int | None
+    output: Any = None
+    error: str | None = None

@@ -1,0 +1,82 @@
+"""Step facts: what a running step reports besides progress, questions and its output.
+
+Agent actions and screenshots are counted, checkpoints and artifacts listed on the
+execution. A step declares an artifact while it runs; the runner stores the file after
+the step ends and reports the artifact again, `stored` or `refused` (with the reason).
+"""
+
+import re
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FactKind = Literal["action", "screenshot", "checkpoint", "artifact"]
+ArtifactStatus = Literal["stored", "refused"]
+ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class StepFact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: FactKind
+    at: datetime
+    # The action's or checkpoint's name, or the artifact's.
+    name: str = ""
+    # Further fields of an action (`target`, …).
+    data: dict[str, Any] = Field(default_factory=dict)
+    # A screenshot's or artifact's path, relative to the workspace.
+    path: str | None = None
+    # Artifacts only: their kind (`file`, `video`, `output`, `log`, `screenshot`, …),
+    # whether they were stored, where in the artifact store, how big, or why refused.
+    artifact_kind: str | None = None
+    status: ArtifactStatus | None = None
+    key: str | None = None
+    size: int | None = None
+    error: str | None = None
+
+
+FACT_KINDS = ("action", "screenshot", "checkpoint", "artifact")
+
+
+class MalformedFact(ValueError):
+    pass
+
+
+def parse_fact(raw: dict[str, Any]) -> StepFact:
+    kind = raw["type"]
+    now = datetime.now(UTC)
+    if kind == "action":
+        name = _text(raw, "name")
+        data = {k: v for k, v in raw.items() if k not in ("type", "name")}
+        return StepFact(kind="action", at=now, name=name, data=data)
+    if kind == "checkpoint":
+        return StepFact(kind="checkpoint", at=now, name=_text(raw, "name"))
+    path = _text(raw, "path")
+    if kind == "screenshot":
+        name = str(raw.get("name") or PurePosixPath(path).name)
+        return StepFact(
+            kind="screenshot", at=now, name=_name(name), path=path, artifact_kind="screenshot"
+        )
+    artifact_kind = str(raw.get("kind") or "file")
+    return StepFact(
+        kind="artifact",
+        at=now,
+        name=_name(_text(raw, "name")),
+        path=path,
+        artifact_kind=artifact_kind,
+    )
+
+
+def _text(raw: dict[str, Any], field: str) -> str:
+    value = raw.get(field)
+    if not isinstance(value, str) or not value:
+        raise MalformedFact(f"'{field}' must be a non-empty string")
+    return value
+
+
+def _name(name: str) -> str:
+    if not ARTIFACT_NAME.match(name):
+        raise MalformedFact(f"artifact name {name!r}: letters, digits, '.', '_', '-' only")
+    return name

@@ -1,0 +1,195 @@
+"""A reference remote agent: claims steps over HTTP and runs them as local processes.
+
+It speaks only the API's `/api/v1/agent-control` routes, so it works where NATS is out
+of reach. One step at a time per slot: claim (long poll), run with the step's command,
+env and workdir in a local workspace, extend the lease every third of it, ship output
+lines and step-protocol facts as they come, complete with the exit code. A lease lost
+(409) stops the step: another worker has it now.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from execflow_contracts import Claim
+
+log = logging.getLogger("execflow.agent")
+SHIP_EVERY_S = 0.2
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+
+
+class LeaseLostError(Exception):
+    pass
+
+
+class Job:
+    """One claimed step, run to its end (or until its lease is lost)."""
+
+    def __init__(self, http: httpx.AsyncClient, claim: Claim, work_dir: Path) -> None:
+        self._http = http
+        self.claim = claim
+        self._path = f"/api/v1/agent-control/jobs/{claim.id}"
+        self._workspace = work_dir / str(claim.step.execution_id)
+        self._lines: list[dict[str, str]] = []
+        self._events_offset = 0
+        self._lost = asyncio.Event()
+
+    async def run(self) -> None:
+        self._workspace.mkdir(parents=True, exist_ok=True)
+        events = self._workspace / f".{self.claim.id}.events.jsonl"
+        run = self.claim.step.run
+        env = (
+            {k: v for k, v in os.environ.items() if k in PASSED_ENV}
+            | dict(run.env)
+            | {
+                "EXECFLOW_EXECUTION_ID": str(self.claim.step.execution_id),
+                "EXECFLOW_STEP_ID": self.claim.step.step_id,
+                "EXECFLOW_ATTEMPT": str(self.claim.step.attempt),
+                "EXECFLOW_WORKSPACE": str(self._workspace),
+                "EXECFLOW_EVENTS": str(events),
+                "EXECFLOW_ANSWER": str(self._workspace / f".{self.claim.id}.answer.json"),
+            }
+        )
+        cwd = self._workspace / run.workdir if run.workdir else self._workspace
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *run.command,
+                cwd=cwd,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            await self._post("complete", exit_code=None, error=f"could not start: {exc}")
+            return
+        beating = asyncio.create_task(self._heartbeat())
+        shipping = asyncio.create_task(self._ship_forever(events))
+        try:
+            reading: asyncio.Future[Any] = asyncio.gather(
+                self._read(process.stdout, "stdout"), self._read(process.stderr, "stderr")
+            )
+            lost: asyncio.Future[Any] = asyncio.create_task(self._lost.wait())
+            await asyncio.wait([reading, lost], return_when=asyncio.FIRST_COMPLETED)
+            if self._lost.is_set():
+                process.kill()
+                log.warning("job %s: lease lost, step stopped", self.claim.id)
+                return
+            code = await process.wait()
+            lost.cancel()
+            shipping.cancel()
+            await self._ship(events)
+            await self._post("complete", exit_code=code)
+            log.info("job %s completed with exit code %s", self.claim.id, code)
+        except LeaseLostError:
+            log.warning("job %s: lease lost before completing", self.claim.id)
+        finally:
+            beating.cancel()
+            shipping.cancel()
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+    async def _read(self, stream: asyncio.StreamReader | None, name: str) -> None:
+        assert stream is not None
+        async for raw in stream:
+            self._lines.append({"stream": name, "line": raw.decode(errors="replace").rstrip("\n")})
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.claim.lease_s / 3)
+            try:
+                await self._post("lease")
+            except LeaseLostError:
+                self._lost.set()
+                return
+
+    async def _ship_forever(self, events: Path) -> None:
+        while True:
+            await asyncio.sleep(SHIP_EVERY_S)
+            try:
+                await self._ship(events)
+            except LeaseLostError:
+                self._lost.set()
+                return
+
+    async def _ship(self, events: Path) -> None:
+        lines, self._lines = self._lines, []
+        if lines:
+            await self._post("logs", lines=lines)
+        facts = self._new_facts(events)
+        if facts:
+            await self._post("events", events=facts)
+
+    def _new_facts(self, events: Path) -> list[dict[str, Any]]:
+        try:
+            with events.open("rb") as f:
+                f.seek(self._events_offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        complete = data[: data.rfind(b"\n") + 1]  # a partial last line waits for its end
+        self._events_offset += len(complete)
+        facts: list[dict[str, Any]] = []
+        for line in complete.splitlines():
+            with contextlib.suppress(ValueError):
+                fact = json.loads(line)
+                if isinstance(fact, dict) and isinstance(fact.get("type"), str):
+                    facts.append(fact)
+                    continue
+            self._lines.append({"stream": "stderr", "line": f"execflow: ignored {line[:200]!r}"})
+        return facts
+
+    async def _post(self, what: str, **body: Any) -> None:
+        response = await self._http.post(
+            f"{self._path}/{what}", json={"lease_token": self.claim.lease_token, **body}
+        )
+        if response.status_code in (404, 409):
+            raise LeaseLostError(response.text)
+        response.raise_for_status()
+
+
+async def serve(
+    api: str, name: str, queues: list[str], capacity: int, work_dir: Path, wait_s: float = 10.0
+) -> None:
+    """Claim and run steps until cancelled, `capacity` at once."""
+    async with httpx.AsyncClient(base_url=api, timeout=wait_s + 10) as http:
+        await asyncio.gather(
+            *(_slot(http, name, queues, capacity, work_dir, wait_s) for _ in range(capacity))
+        )
+
+
+async def _slot(
+    http: httpx.AsyncClient,
+    name: str,
+    queues: list[str],
+    capacity: int,
+    work_dir: Path,
+    wait_s: float,
+) -> None:
+    body = {"agent": name, "queues": queues, "capacity": capacity, "wait": wait_s}
+    while True:
+        try:
+            response = await http.post("/api/v1/agent-control/claims/next", json=body)
+        except httpx.TransportError as exc:
+            log.warning("the API is unreachable (%s); retrying", exc)
+            await asyncio.sleep(1)
+            continue
+        if response.status_code == 204:
+            continue
+        if response.status_code != 200:
+            log.warning("claim refused: %s %s", response.status_code, response.text)
+            await asyncio.sleep(1)
+            continue
+        claim = Claim.model_validate(response.json())
+        log.info("job %s: step %s of %s", claim.id, claim.step.step_id, claim.step.execution_id)
+        await Job(http, claim, work_dir).run()
+
+
+def default_work_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "execflow-agent"
