@@ -69,6 +69,8 @@ def test_a_killed_runners_step_runs_again_elsewhere_and_completes(
     assert body["status"] == "completed"
     attempts = [(a["attempt"], a["delivery"], a["status"], a["worker"]) for a in body["attempts"]]
     assert attempts == [(1, 1, "lost", "runner-a"), (1, 2, "succeeded", "runner-b")]
+    # The second runner's lines are kept beside the first's (numbering starts again).
+    logs_until(api, execution_id, lambda lines: [ln["line"] for ln in lines] == ["finished"])
     names = stored_event_names(crash_stack, execution_id)
     assert names.count("StepDeliveryLost") == 1
     assert names.count("StepSucceeded") == 1

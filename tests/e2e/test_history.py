@@ -36,6 +36,7 @@ def test_history_holds_every_event_in_version_order(api: httpx.Client) -> None:
         "StepStarted": 4,
         "ExecutionStarted": 1,
         "StepSucceeded": 4,
+        "StepFactsRecorded": 4,  # each step's log, stored as an artifact
         "ExecutionCompleted": 1,
     }
     assert events[0]["type"] == "ExecutionCreated"

@@ -136,7 +136,8 @@ class ReportStepProgress(StepReport):
 
     @property
     def dedupe_id(self) -> str:
-        return f"progress:{self.execution_id}:{self.step_id}:{self.attempt}:{self.sequence}"
+        where = f"{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
+        return f"progress:{where}:{self.sequence}"
 
 
 class ReportStepQuestion(StepReport):
@@ -147,7 +148,8 @@ class ReportStepQuestion(StepReport):
 
     @property
     def dedupe_id(self) -> str:
-        return f"question:{self.execution_id}:{self.step_id}:{self.attempt}:{self.sequence}"
+        where = f"{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
+        return f"question:{where}:{self.sequence}"
 
 
 class ReportStepFacts(StepReport):

@@ -50,8 +50,12 @@ class LogChunk(BaseModel):
     execution_id: UUID
     step_id: StepId
     attempt: int
+    # Which delivery of the attempt ran: a runner taking over after a lost one starts
+    # its numbering again.
+    delivery: int = 1
     lines: list[LogLine] = Field(min_length=1)
 
     @property
     def dedupe_id(self) -> str:
-        return f"log:{self.execution_id}:{self.step_id}:{self.attempt}:{self.lines[0].seq}"
+        where = f"{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
+        return f"log:{where}:{self.lines[0].seq}"

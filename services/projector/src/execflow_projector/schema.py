@@ -95,11 +95,12 @@ CREATE TABLE IF NOT EXISTS log_lines (
     execution_id uuid NOT NULL,
     step_id text NOT NULL,
     attempt integer NOT NULL,
+    delivery integer NOT NULL DEFAULT 1,
     seq integer NOT NULL,
     stream text NOT NULL,
     at timestamptz NOT NULL,
     line text NOT NULL,
-    PRIMARY KEY (execution_id, step_id, attempt, seq)
+    PRIMARY KEY (execution_id, step_id, attempt, delivery, seq)
 );
 -- Registered workflows (issue 4): which definition an execution runs, and its priority.
 ALTER TABLE executions ADD COLUMN IF NOT EXISTS workflow_id text;

@@ -65,12 +65,13 @@ class Attempt:
         self._log_file = self.log_path.open("a", encoding="utf-8")
         self._facts = FactBatcher(self._send_facts)
         self._declared: dict[str, StepFact] = {}
-        self._logs = LogShipper(js, topology, work)
+        self._logs = LogShipper(js, topology, work, delivery)
         self._sent: list[asyncio.Future[object]] = []
         self._ordered = asyncio.Lock()
         self._facts_sent = 0
         self._output: Any = None
         self._last_stdout: str | None = None
+        self._lines = 0
 
     async def run(self) -> None:
         started_at = datetime.now(UTC)
@@ -120,17 +121,22 @@ class Attempt:
         if stream == "stdout":
             self._last_stdout = text
         self._logs.add(stream, text)
+        self._lines += 1
         if not self._log_file.closed:
             self._log_file.write(f"{stream}: {text}\n")
 
     async def _store_artifacts(self) -> None:
-        """Declared files first (a refusal is logged), then the step's whole log."""
+        """Declared files first (a refusal is logged), then the step's whole log if it
+        wrote anything (a silent step costs no upload and no event)."""
         for declared in self._declared.values():
             stored = await self._uploader.upload(self.work, self._workspace, declared)
             if stored.status == "refused":
                 self._warn(f"execflow: artifact '{declared.name}' refused: {stored.error}")
             self._facts.add(stored)
         self._log_file.close()
+        if self._lines == 0:
+            self._facts.flush()
+            return
         log_fact = StepFact(
             kind="artifact",
             at=datetime.now(UTC),

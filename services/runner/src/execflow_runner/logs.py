@@ -16,7 +16,10 @@ class LogShipper:
     """Lines are numbered across stdout and stderr; a chunk is sent when it is full
     or 50 ms after its first line, so followers see output live."""
 
-    def __init__(self, js: JetStreamContext, topology: Topology, work: StepWork) -> None:
+    def __init__(
+        self, js: JetStreamContext, topology: Topology, work: StepWork, delivery: int = 1
+    ) -> None:
+        self._delivery = delivery
         self._js = js
         self._work = work
         self._subject = topology.log(work.execution_id, work.step_id)
@@ -51,6 +54,7 @@ class LogShipper:
             execution_id=self._work.execution_id,
             step_id=self._work.step_id,
             attempt=self._work.attempt,
+            delivery=self._delivery,
             lines=self._buffer,
         )
         self._buffer = []
