@@ -82,11 +82,19 @@ class Dispatcher:
         self._lock = asyncio.Lock()  # the one connection
         self._wake = asyncio.Event()
         self._limits: dict[str, int] = {}
+        # Executions with recorded slots or gates. Work nothing limits is not recorded, so
+        # an execution outside this set costs the hot path no database statement.
+        self._tracked: set[UUID] = set()
 
     async def start(self) -> None:
         self._conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
         await self._conn.execute(DDL)
         self._limits = await queues.limits(self._conn)
+        cursor = await self._conn.execute(
+            "SELECT execution_id FROM work_slots WHERE finished_at IS NULL"
+            " UNION SELECT execution_id FROM gate_holders"
+        )
+        self._tracked = {row[0] for row in await cursor.fetchall()}
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -96,15 +104,26 @@ class Dispatcher:
         """Record what the events mean for slots; the dedupe ids of the dispatches whose
         work the relay publishes itself (nothing holds them back)."""
         direct: set[str] = set()
+        todo: list[ExecutionEvent] = []
+        if any(isinstance(e, StepDispatched) for e in events):
+            async with self._lock:  # limits set a moment ago apply to this work already
+                self._limits = await queues.limits(self._connection())
+        for event in events:
+            if isinstance(event, StepDispatched):
+                if not event.gates and event.queue not in self._limits:
+                    direct.add(event.dedupe_id)
+                    continue
+                self._tracked.add(event.execution_id)
+            elif event.execution_id not in self._tracked:
+                continue
+            todo.append(event)
+        if not todo:
+            return direct
         async with self._lock, self._connection().transaction():
-            for event in events:
+            for event in todo:
                 if isinstance(event, StepDispatched):
-                    go = not event.gates and event.queue not in self._limits
-                    await self._record(event, released=go)
-                    if go:
-                        direct.add(event.dedupe_id)
-                    else:
-                        self._wake.set()
+                    await self._record(event, released=False)
+                    self._wake.set()
                 elif await self._frees(event):
                     self._wake.set()
         return direct
@@ -225,6 +244,7 @@ class Dispatcher:
         ):
             # An execution that ended holds no gate, and none of its work may start.
             await conn.execute("DELETE FROM gate_holders WHERE execution_id = %s", params)
+            self._tracked.discard(event.execution_id)
         else:
             return False
         cursor = await conn.execute(
