@@ -83,6 +83,21 @@ class Client:
         items: list[dict[str, Any]] = result["items"] if isinstance(result, dict) else result
         return items
 
+    def register_workflow(self, content: bytes, content_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", f"{API}/workflows", content=content, headers={"content-type": content_type}
+        )
+        return result
+
+    def workflows(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", f"{API}/workflows")["items"]
+        return result
+
+    def workflow(self, workflow_id: str, version: int | None = None) -> dict[str, Any]:
+        params = {"version": version} if version is not None else {}
+        result: dict[str, Any] = self._call("GET", f"{API}/workflows/{workflow_id}", params=params)
+        return result
+
     def metrics(self, params: dict[str, str]) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"{API}/metrics", params=params)
         return result
