@@ -104,6 +104,19 @@ class Client:
 
     # -- streams -----------------------------------------------------------
 
+    def lines(self, path: str, params: list[tuple[str, str]]) -> Iterator[str]:
+        """A streamed response's lines (JSON lines exports), as they arrive."""
+        try:
+            with self._http.stream(
+                "GET", f"{API}{path}", params=tuple(params), timeout=None
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ApiError(response.status_code, reason_of(response))
+                yield from (line for line in response.iter_lines() if line)
+        except httpx.TransportError as exc:
+            raise ApiUnavailable(self.base_url, exc) from None
+
     def stream(self, path: str, params: dict[str, Any] | None = None) -> Iterator[ServerEvent]:
         """An SSE stream to its end; a dropped connection is resumed after the last
         event received (`Last-Event-ID`), so nothing is missed or seen twice."""
