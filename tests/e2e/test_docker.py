@@ -118,12 +118,13 @@ def test_a_memory_limit_is_enforced(api: httpx.Client, busybox_image: str) -> No
     )
     body = wait_finished(api, execution_id)
     assert body["status"] == "failed"
-    assert body["error"] == {
-        "step_id": "hog",
-        "exit_code": 137,
-        "message": "out of memory: killed at its memory limit (16m)",
-        "kind": "signal",
-    }
+    assert (body["error"]["step_id"], body["error"]["exit_code"]) == ("hog", 137)
+    # The engine says OOMKilled when the kernel killed the container's main process; when
+    # it killed a child of the shell first, the shell exits 137 and only that is known.
+    assert body["error"]["message"] in (
+        "out of memory: killed at its memory limit (16m)",
+        "exited with code 137",
+    )
     assert "survived" not in logs(api, execution_id, "hog")
 
 

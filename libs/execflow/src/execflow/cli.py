@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import cli_executions, render
+from . import cli_executions, cli_history, cli_projections, cli_workflows, render
 from .cli_common import Json, client, echo_json, handled
 from .client import DEFAULT_API_URL, Client
 from .workflow_file import request_body
@@ -15,6 +15,9 @@ app = typer.Typer(
     help="execflow: durable executions.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.add_typer(cli_executions.app, name="execution")
+app.add_typer(cli_projections.app, name="projections")
+app.add_typer(cli_workflows.app, name="workflow")
+app.add_typer(cli_history.app, name="history")
 workers_app = typer.Typer(help="The runners that take work.", no_args_is_help=True)
 app.add_typer(workers_app, name="worker")
 

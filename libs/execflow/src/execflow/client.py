@@ -83,11 +83,39 @@ class Client:
         items: list[dict[str, Any]] = result["items"] if isinstance(result, dict) else result
         return items
 
+    def register_workflow(self, content: bytes, content_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", f"{API}/workflows", content=content, headers={"content-type": content_type}
+        )
+        return result
+
+    def workflows(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", f"{API}/workflows")["items"]
+        return result
+
+    def workflow(self, workflow_id: str, version: int | None = None) -> dict[str, Any]:
+        params = {"version": version} if version is not None else {}
+        result: dict[str, Any] = self._call("GET", f"{API}/workflows/{workflow_id}", params=params)
+        return result
+
     def metrics(self, params: dict[str, str]) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"{API}/metrics", params=params)
         return result
 
     # -- streams -----------------------------------------------------------
+
+    def lines(self, path: str, params: list[tuple[str, str]]) -> Iterator[str]:
+        """A streamed response's lines (JSON lines exports), as they arrive."""
+        try:
+            with self._http.stream(
+                "GET", f"{API}{path}", params=tuple(params), timeout=None
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ApiError(response.status_code, reason_of(response))
+                yield from (line for line in response.iter_lines() if line)
+        except httpx.TransportError as exc:
+            raise ApiUnavailable(self.base_url, exc) from None
 
     def stream(self, path: str, params: dict[str, Any] | None = None) -> Iterator[ServerEvent]:
         """An SSE stream to its end; a dropped connection is resumed after the last

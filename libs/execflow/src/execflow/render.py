@@ -117,11 +117,27 @@ def change(c: Change) -> Text:
 
 def workers(items: list[dict[str, Any]]) -> Table:
     table = Table(box=None, header_style="bold")
-    columns = sorted({k for w in items for k in w})
-    for name in columns:
-        table.add_column(name.upper())
+    for name in ("ID", "HOST", "QUEUES", "BACKENDS", "RUNNING", "STARTED", "HEARTBEAT"):
+        table.add_column(name)
     for w in items:
-        table.add_row(*(str(w.get(k, "")) for k in columns))
+        table.add_row(
+            w["id"],
+            f"{w['host']}:{w['pid']}",
+            ",".join(w["queues"]),
+            ",".join(w["backends"]),
+            f"{len(w.get('running', []))}/{w['capacity']}",
+            when(w["started_at"]),
+            when(w["last_heartbeat"]),
+        )
+    return table
+
+
+def workflows(items: list[dict[str, Any]]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for name in ("ID", "VERSION", "REGISTERED", "DESCRIPTION"):
+        table.add_column(name)
+    for w in items:
+        table.add_row(w["id"], str(w["version"]), when(w["created_at"]), w.get("description") or "")
     return table
 
 

@@ -18,3 +18,15 @@ async def events_after(
             (execution_id, after, limit),
         )
         return await cur.fetchall()
+
+
+async def events_of(conn: AsyncConnection, execution_ids: list[UUID]) -> list[dict[str, Any]]:
+    """The events of several executions: execution by execution, in the order given."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT execution_id, version, type, at, body FROM event_log"
+            " WHERE execution_id = ANY(%(ids)s)"
+            " ORDER BY array_position(%(ids)s, execution_id), version",
+            {"ids": execution_ids},
+        )
+        return await cur.fetchall()

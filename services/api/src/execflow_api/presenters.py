@@ -28,14 +28,30 @@ def duration_ms(start: datetime | None, end: datetime | None) -> int | None:
     return int(((end or datetime.now(UTC)) - start).total_seconds() * 1000)
 
 
+def queue_wait_ms(row: dict[str, Any]) -> int | None:
+    """From queued to its first step started (by the runner's clock, as the step says),
+    or to now while it waits; None if it never queued, or ended without starting.
+    A summary has no steps: it counts to the execution's start, as metrics do."""
+    starts = [s["started_at"] for s in row.get("steps", []) if s["started_at"] is not None]
+    first = min(starts) if starts else row["started_at"]
+    if first is None and row["completed_at"] is not None:
+        return None
+    return duration_ms(row["queued_at"], first)
+
+
 def execution(row: dict[str, Any]) -> dict[str, Any]:
     body = dict(row)
     body["duration_ms"] = duration_ms(row["started_at"], row["completed_at"])
+    body["queue_wait_ms"] = queue_wait_ms(row)
     body["links"] = links(row["id"])
+    # Only an execution whose steps have run has logs to point at: its stored log
+    # artifact when there is one, else the log lines endpoint.
+    body["logs_url"] = body["links"]["logs"] if row["started_at"] is not None else None
     if "artifacts" in row:
         base = body["links"]["self"]
         body["artifacts"] = [artifacts.present(base, a) for a in row["artifacts"]]
-        body.update(artifacts.urls(base, row["artifacts"]))
+        stored = artifacts.urls(base, row["artifacts"])
+        body.update({k: v for k, v in stored.items() if v is not None or k != "logs_url"})
     for step in body.get("steps", []):
         step["duration_ms"] = duration_ms(step["started_at"], step["finished_at"])
     return body

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from execflow_platform import consume, dead_letter
 
-from . import tracking
+from . import swap_lock, tracking
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class ProjectionConsumer:
 
     async def _project(self, parsed: Sequence[tuple[int, Any]]) -> None:
         async with self._pool.connection() as conn, conn.transaction():
+            await swap_lock.share(conn)  # a rebuild's swap waits for this batch, or it for the swap
             done = await tracking.position(conn, self.name)
             last = done
             # Pipelined: statements whose results are not read go out without waiting.

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from execflow_contracts import ExecutionStatus
 
@@ -19,10 +19,8 @@ METADATA_PREFIX = "metadata."
 METADATA_ALIASES = ("agent_id",)
 
 
-@router.get("")
-async def list_(
+def execution_filters(
     request: Request,
-    svc: Deps,
     status_: Annotated[list[ExecutionStatus] | None, Query(alias="status")] = None,
     workflow_id: str | None = None,
     queue: str | None = None,
@@ -34,14 +32,9 @@ async def list_(
     finished_after: datetime | None = None,
     finished_before: datetime | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    sort: SortKey = SortKey.CREATED,
-    order: Order = Order.DESC,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
-) -> dict[str, Any]:
-    """Newest first by default. Filter by metadata with `metadata.<key>=<value>`
-    (several allowed, all must match); `next_cursor` fetches the next page."""
-    filters = Filters(
+) -> Filters:
+    """The filters of a listing, from its query (a dependency: exports share them)."""
+    return Filters(
         statuses=[s.value for s in status_ or []],
         workflow_id=workflow_id,
         queue=queue,
@@ -55,6 +48,22 @@ async def list_(
         finished_before=finished_before,
         q=q,
     )
+
+
+ExecutionFilters = Annotated[Filters, Depends(execution_filters)]
+
+
+@router.get("")
+async def list_(
+    filters: ExecutionFilters,
+    svc: Deps,
+    sort: SortKey = SortKey.CREATED,
+    order: Order = Order.DESC,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Newest first by default. Filter by metadata with `metadata.<key>=<value>`
+    (several allowed, all must match); `next_cursor` fetches the next page."""
     page = Page(sort=sort, order=order, limit=limit, cursor=cursor)
     try:
         async with svc.pool.connection() as conn:
