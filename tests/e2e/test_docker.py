@@ -15,7 +15,7 @@ import pytest
 from execflow_contracts import DEPLOYMENT_LABEL, EXECUTION_LABEL
 from execflow_devstack import ServiceProcess, Stack
 
-from .conftest import running_stack, wait_finished
+from .conftest import running_stack, wait_finished, wait_status
 
 T = TypeVar("T")
 TTL_S = 3.0
@@ -267,3 +267,17 @@ def test_workers_lists_live_runners_and_forgets_stopped_and_killed_ones(
         eventually(expired, what="expiry")
         silent_s = (datetime.now(UTC) - max(seen)).total_seconds()
         assert TTL_S <= silent_s <= TTL_S + 4
+
+
+def test_cancelling_a_container_step_stops_and_removes_its_container(
+    api: httpx.Client, docker_client: docker.DockerClient, busybox_image: str
+) -> None:
+    execution_id = create(api, container_step("long", busybox_image, "sleep 300"))
+    label = f"{EXECUTION_LABEL}={execution_id}"
+    eventually(lambda: containers(docker_client, label) or None, what="the step's container")
+    wait_status(api, execution_id, "running")
+    assert api.post(f"/api/v1/executions/{execution_id}/cancel").status_code == 202
+    body = wait_finished(api, execution_id)
+    assert body["status"] == "cancelled"
+    assert body["stopped_steps"] == ["long"]
+    eventually(lambda: containers(docker_client, label) == [] or None, what="the container removed")

@@ -1,6 +1,9 @@
 """Listing through the API: columns filled from events, filters, and refusals."""
 
+from datetime import datetime, timedelta
+
 import httpx
+import pytest
 
 from .conftest import wait_finished
 from .test_executions import create, step
@@ -63,3 +66,25 @@ def test_metrics_count_a_finished_run_and_refuse_bad_ranges(api: httpx.Client) -
     assert "before" in api.get("/api/v1/metrics", params=backwards).text
     too_many = {"from": "2000-01-01T00:00:00Z", "bucket": "minute"}
     assert api.get("/api/v1/metrics", params=too_many).status_code == 400
+
+
+def test_worker_utilisation_is_its_busy_time_over_the_window_and_its_capacity(
+    api: httpx.Client,
+) -> None:
+    execution_id = create(api, {"workflow": {"steps": [step("a", "sleep 0.5")]}})
+    done = wait_finished(api, execution_id)
+    attempt = done["attempts"][0]
+    started = datetime.fromisoformat(attempt["started_at"])
+    finished = datetime.fromisoformat(attempt["finished_at"])
+    window = {
+        "from": (started - timedelta(seconds=1)).isoformat(),
+        "to": (finished + timedelta(seconds=1)).isoformat(),
+        "bucket": "minute",
+    }
+    body = api.get("/api/v1/metrics", params=window).json()
+    worker = next(w for w in body["workers"] if w["worker"] == attempt["worker"])
+    busy = (finished - started).total_seconds()
+    seconds = (finished - started).total_seconds() + 2
+    assert worker["busy_s"] == pytest.approx(busy, abs=0.02)
+    assert worker["capacity"] == 16
+    assert worker["utilisation"] == pytest.approx(busy / seconds / 16, abs=0.002)

@@ -98,3 +98,40 @@ def present(row: dict[str, Any], group_by: GroupBy | None) -> dict[str, Any]:
 
 def number(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
+
+
+# Seconds each worker spent running steps within [from, to): the overlap of every
+# attempt's run with the window (an attempt still running counts up to now).
+BUSY = """
+SELECT worker, sum(extract(epoch FROM
+           least(coalesce(finished_at, now()), %(to)s) - greatest(started_at, %(from)s)))
+       AS busy_s
+FROM attempts
+WHERE worker IS NOT NULL AND started_at < %(to)s AND coalesce(finished_at, now()) > %(from)s
+GROUP BY worker ORDER BY worker
+"""
+
+
+async def worker_utilisation(
+    conn: AsyncConnection, start: datetime, end: datetime, capacity: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Per worker: busy seconds, steps running on average, and that over its capacity
+    (for live workers, whose capacity the registry knows)."""
+    window = (end - start).total_seconds()
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(BUSY, {"from": start, "to": end})
+        rows = await cur.fetchall()
+    result = []
+    for row in rows:
+        running = float(row["busy_s"]) / window
+        slots = capacity.get(row["worker"])
+        result.append(
+            {
+                "worker": row["worker"],
+                "busy_s": round(float(row["busy_s"]), 3),
+                "avg_running_steps": round(running, 4),
+                "capacity": slots,
+                "utilisation": round(running / slots, 4) if slots else None,
+            }
+        )
+    return result

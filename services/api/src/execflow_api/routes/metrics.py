@@ -5,8 +5,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from execflow_platform import live_workers, open_registry
+
 from ..listing import utc
-from ..metrics import Bucket, GroupBy, metrics
+from ..metrics import Bucket, GroupBy, metrics, worker_utilisation
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
@@ -29,7 +31,8 @@ async def get_metrics(
 ) -> dict[str, Any]:
     """Per bucket (UTC) of `[from, to)` — by default the last 24 hours — and group:
     executions started, completed, failed, cancelled, timed out; success rate of those
-    that ended; duration min/avg/p50/p95/max and queue wait avg/p95, in ms."""
+    that ended; duration min/avg/p50/p95/max and queue wait avg/p95, in ms. And per
+    worker, its utilisation over the whole window: steps running on average / capacity."""
     end = utc(to) if to else datetime.now(UTC)
     start = utc(from_) if from_ else end - timedelta(days=1)
     if start >= end:
@@ -39,6 +42,16 @@ async def get_metrics(
             status.HTTP_400_BAD_REQUEST,
             f"more than {MAX_BUCKETS} {bucket.value} buckets: choose a larger bucket",
         )
+    registry = await open_registry(svc.js, svc.topology)
+    live = await live_workers(registry) if registry is not None else []
     async with svc.pool.connection() as conn:
         items = await metrics(conn, start, end, bucket, group_by)
-    return {"from": start, "to": end, "bucket": bucket, "group_by": group_by, "items": items}
+        workers = await worker_utilisation(conn, start, end, {w.id: w.capacity for w in live})
+    return {
+        "from": start,
+        "to": end,
+        "bucket": bucket,
+        "group_by": group_by,
+        "items": items,
+        "workers": workers,
+    }
