@@ -87,7 +87,14 @@ from .events import (
     StepSucceeded,
     parse_event,
 )
-from .facts import FACT_KINDS, ArtifactStatus, FactKind, MalformedFact, StepFact, parse_fact
+from .facts import (
+    FACT_KINDS,
+    ArtifactStatus,
+    FactKind,
+    MalformedFact,
+    StepFact,
+    parse_fact,
+)
 from .labels import (
     ATTEMPT_LABEL,
     DEPLOYMENT_LABEL,
@@ -127,6 +134,7 @@ from .statuses import (
     StepStatus,
     TransitionType,
 )
+from .step_reports import progress_report, question_report
 from .subjects import DLQ_REASON_HEADER, MSG_ID_HEADER, REPLY_TO_HEADER, Topology
 from .work import LogChunk, LogLine, StepWork
 from .workers import RunningStep, WorkerId, WorkerInfo
@@ -259,4 +267,6 @@ __all__ = [
     "parse_duration",
     "parse_event",
     "parse_fact",
+    "progress_report",
+    "question_report",
 ]

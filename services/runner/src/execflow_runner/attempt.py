@@ -17,13 +17,13 @@ from execflow_contracts import (
     Command,
     ReportStepFacts,
     ReportStepFinished,
-    ReportStepProgress,
-    ReportStepQuestion,
     ReportStepStarted,
     StepFact,
     StepWork,
     Topology,
     parse_fact,
+    progress_report,
+    question_report,
 )
 from execflow_platform import Outgoing, publish_one
 
@@ -156,24 +156,9 @@ class Attempt:
         self._facts_sent += 1
         try:
             if kind == "progress":
-                self._send(
-                    ReportStepProgress(
-                        current=float(fact.get("current", 0)),
-                        max=float(fact["max"]) if fact.get("max") is not None else None,
-                        message=str(fact.get("message", "")),
-                        sequence=self._facts_sent,
-                        **self._identity(),
-                    )
-                )
+                self._send(progress_report(fact, self._facts_sent, **self._identity()))
             elif kind == "question":
-                self._send(
-                    ReportStepQuestion(
-                        prompt=str(fact.get("prompt", "")),
-                        input_schema=fact.get("schema"),
-                        sequence=self._facts_sent,
-                        **self._identity(),
-                    )
-                )
+                self._send(question_report(fact, self._facts_sent, **self._identity()))
             elif kind == "output":
                 self._output = fact.get("value")
             elif kind in FACT_KINDS:

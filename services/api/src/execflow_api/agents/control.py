@@ -25,13 +25,13 @@ from execflow_contracts import (
     LogLine,
     ReportStepFacts,
     ReportStepFinished,
-    ReportStepProgress,
-    ReportStepQuestion,
     ReportStepStarted,
     StepFact,
     StepWork,
     Topology,
     parse_fact,
+    progress_report,
+    question_report,
 )
 from execflow_platform import (
     Outgoing,
@@ -157,26 +157,10 @@ class AgentControl:
         kind = fact["type"]
         if kind == "progress":
             lease.facts_sent += 1
-            maximum = fact.get("max")
-            await self._send(
-                ReportStepProgress(
-                    current=float(fact.get("current", 0)),
-                    max=float(maximum) if maximum is not None else None,
-                    message=str(fact.get("message", "")),
-                    sequence=lease.facts_sent,
-                    **_who(lease),
-                )
-            )
+            await self._send(progress_report(fact, lease.facts_sent, **_who(lease)))
         elif kind == "question":
             lease.facts_sent += 1
-            await self._send(
-                ReportStepQuestion(
-                    prompt=str(fact.get("prompt", "")),
-                    input_schema=fact.get("schema"),
-                    sequence=lease.facts_sent,
-                    **_who(lease),
-                )
-            )
+            await self._send(question_report(fact, lease.facts_sent, **_who(lease)))
         elif kind == "output":
             lease.output = fact.get("value")
         elif kind in FACT_KINDS:
