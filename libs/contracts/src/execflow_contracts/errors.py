@@ -83,19 +83,7 @@ class LeaseLost(ExecflowError):
     code = ErrorCode.LEASE_LOST
 
 
+# Every condition above, by its code: how a refusal travels as data and back.
 ERRORS_BY_CODE: dict[str, type[ExecflowError]] = {
-    cls.code.value: cls
-    for cls in (
-        InvalidWorkflow,
-        ExecutionNotFound,
-        IllegalTransition,
-        MalformedMessage,
-        InvalidInput,
-        IdempotencyConflict,
-        WorkflowNotFound,
-        ScheduleNotFound,
-        ArtifactNotFound,
-        JobNotFound,
-        LeaseLost,
-    )
+    cls.code.value: cls for cls in ExecflowError.__subclasses__()
 }

@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -62,7 +62,8 @@ class Attempt:
         self.events_path = control / f"{name}.events.jsonl"
         self.answer_path = control / f"{name}.answer.json"
         self.log_path = control / f"{name}.log"
-        self._log_file = self.log_path.open("a", encoding="utf-8")
+        # Opened with the first line: a silent step writes no file.
+        self._log_file: TextIO | None = None
         self._facts = FactBatcher(self._send_facts)
         self._declared: dict[str, StepFact] = {}
         self._logs = LogShipper(js, topology, work, delivery)
@@ -71,7 +72,6 @@ class Attempt:
         self._facts_sent = 0
         self._output: Any = None
         self._last_stdout: str | None = None
-        self._lines = 0
 
     async def run(self) -> None:
         started_at = datetime.now(UTC)
@@ -121,9 +121,9 @@ class Attempt:
         if stream == "stdout":
             self._last_stdout = text
         self._logs.add(stream, text)
-        self._lines += 1
-        if not self._log_file.closed:
-            self._log_file.write(f"{stream}: {text}\n")
+        if self._log_file is None:
+            self._log_file = self.log_path.open("a", encoding="utf-8")
+        self._log_file.write(f"{stream}: {text}\n")
 
     async def _store_artifacts(self) -> None:
         """Declared files first (a refusal is logged), then the step's whole log if it
@@ -133,10 +133,10 @@ class Attempt:
             if stored.status == "refused":
                 self._warn(f"execflow: artifact '{declared.name}' refused: {stored.error}")
             self._facts.add(stored)
-        self._log_file.close()
-        if self._lines == 0:
+        if self._log_file is None:
             self._facts.flush()
             return
+        self._log_file.close()
         log_fact = StepFact(
             kind="artifact",
             at=datetime.now(UTC),
