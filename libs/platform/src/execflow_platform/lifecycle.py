@@ -8,6 +8,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import uvloop
+
 from .settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -35,6 +37,11 @@ def run_service(
     settings: S,
     serve: Callable[[S, asyncio.Event], Awaitable[None]],
 ) -> None:
-    """A service's `main`: log, then serve until SIGTERM or SIGINT."""
+    """A service's `main`: log, then serve until SIGTERM or SIGINT, on the event loop
+    its settings name."""
     configure_logging(settings.log_level, name)
-    asyncio.run(run_until_stopped(functools.partial(serve, settings)))
+    main = run_until_stopped(functools.partial(serve, settings))
+    if settings.event_loop == "uvloop":
+        uvloop.run(main)
+    else:
+        asyncio.run(main)

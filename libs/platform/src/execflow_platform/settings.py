@@ -1,5 +1,7 @@
 """The settings every service shares; each service extends them with its own."""
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from execflow_contracts import Topology
@@ -17,6 +19,8 @@ class ServiceSettings(BaseSettings):
     # Prefix of every stream and subject, so deployments can share a NATS server.
     bus_prefix: str = "execflow"
     log_level: str = "INFO"
+    # The asyncio event loop implementation: libuv's (uvloop) or the standard library's.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     @property
     def topology(self) -> Topology:

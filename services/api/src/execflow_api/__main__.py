@@ -18,6 +18,7 @@ def main() -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,
+        loop="uvloop" if settings.event_loop == "uvloop" else "asyncio",
     )
 
 

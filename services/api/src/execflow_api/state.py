@@ -26,7 +26,8 @@ class Services:
     agents: AgentControl
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: a plain function would be run in a worker thread on every request.
     svc: Services = request.app.state.services
     return svc
 

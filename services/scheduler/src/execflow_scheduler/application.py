@@ -56,10 +56,14 @@ class Batch:
     careful: bool = False
     touched: dict[UUID, Execution] = field(default_factory=dict)
     reacted: dict[UUID, int] = field(default_factory=dict)
+    # Loaded since the last `react`: only these can have new events to react to, so a
+    # batch of hundreds of commands does not rescan every execution after each one.
+    fresh: dict[UUID, None] = field(default_factory=dict)
 
     def load(self, execution_id: UUID) -> Execution:
         if execution_id not in self.touched:
             self.touched[execution_id] = self.app.get(execution_id)
+        self.fresh[execution_id] = None
         return self.touched[execution_id]
 
     def exists(self, execution_id: UUID) -> bool:
@@ -71,16 +75,19 @@ class Batch:
 
     def add(self, execution: Execution) -> None:
         self.touched[execution.id] = execution
+        self.fresh[execution.id] = None
 
     def react(self) -> None:
         """Apply what new events mean for other executions, until nothing new happens."""
         for _ in range(100):
+            executions = [self.touched[execution_id] for execution_id in self.fresh]
+            self.fresh = {}
             fresh = [
                 (execution, event)
-                for execution in list(self.touched.values())
+                for execution in executions
                 for event in execution.pending_events[self.reacted.get(execution.id, 0) :]
             ]
-            for execution in list(self.touched.values()):
+            for execution in executions:
                 self.reacted[execution.id] = len(execution.pending_events)
             if not fresh:
                 return

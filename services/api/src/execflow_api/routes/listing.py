@@ -19,7 +19,7 @@ METADATA_PREFIX = "metadata."
 METADATA_ALIASES = ("agent_id",)
 
 
-def execution_filters(
+async def execution_filters(
     request: Request,
     status_: Annotated[list[ExecutionStatus] | None, Query(alias="status")] = None,
     workflow_id: str | None = None,
