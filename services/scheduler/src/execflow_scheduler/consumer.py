@@ -1,15 +1,24 @@
-"""The command loop: fetch a batch, apply it, save it, publish it, then acknowledge."""
+"""The command loop: fetch a batch, apply and save it, then publish and acknowledge it
+while the next batch is fetched and applied."""
 
 import asyncio
 import logging
 from collections.abc import Sequence
+from uuid import UUID
 
+from eventsourcing.persistence import Recording
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
-from execflow_contracts import REPLY_TO_HEADER, AnyCommand, Topology, parse_command
+from execflow_contracts import (
+    REPLY_TO_HEADER,
+    AnyCommand,
+    CommandOutcome,
+    Topology,
+    parse_command,
+)
 from execflow_platform import consume, dead_letter
 
 from .application import ExecutionsApplication
@@ -37,9 +46,14 @@ class CommandConsumer:
         self._relay = relay
         self._topology = topology
         self._batch_size = batch_size
+        self._publishing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._publishing.set_result(None)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await consume(self._subscription, self._batch_size, self.process, stop)
+        try:
+            await consume(self._subscription, self._batch_size, self.process, stop)
+        finally:
+            await self._publishing  # the last batch's events are out before we stop
 
     async def process(self, messages: Sequence[Msg]) -> None:
         commands: list[AnyCommand] = []
@@ -56,15 +70,36 @@ class CommandConsumer:
             return
         try:
             recordings, outcomes = await asyncio.to_thread(self._app.handle, commands)
+        except Exception:
+            await self._give_back(accepted, len(commands))
+            return
+        # This batch is published and acknowledged while the next one is fetched and
+        # applied; batches still go out in order, each acked after its own events.
+        self._publishing = asyncio.create_task(
+            self._publish_then_ack(self._publishing, recordings, accepted, outcomes)
+        )
+
+    async def _publish_then_ack(
+        self,
+        previous: "asyncio.Future[None]",
+        recordings: list[Recording[UUID]],
+        accepted: list[Msg],
+        outcomes: list[CommandOutcome],
+    ) -> None:
+        await previous
+        try:
             await self._relay.publish(recordings)
         except Exception:
-            # Nothing is acknowledged: the batch comes back and applying it is idempotent.
-            log.exception("batch of %d commands failed; will be redelivered", len(commands))
-            for message in accepted:
-                await message.nak(delay=RETRY_DELAY_S)
+            await self._give_back(accepted, len(accepted))
             return
         for message, outcome in zip(accepted, outcomes, strict=True):
             await message.ack()
             reply_to = (message.headers or {}).get(REPLY_TO_HEADER)
             if reply_to:
                 await self._nc.publish(reply_to, outcome.model_dump_json().encode())
+
+    async def _give_back(self, messages: list[Msg], count: int) -> None:
+        # Nothing is acknowledged: the batch comes back and applying it is idempotent.
+        log.exception("batch of %d commands failed; will be redelivered", count)
+        for message in messages:
+            await message.nak(delay=RETRY_DELAY_S)
