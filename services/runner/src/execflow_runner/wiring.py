@@ -22,7 +22,6 @@ from execflow_platform import (
 
 from .artifacts import Uploader
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
-from .backends.process import watch_children_with_pidfd
 from .docker_engine import open_docker
 from .reaper import Reaper
 from .registry import Registration
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 
 async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
     topology = settings.topology
-    watch_children_with_pidfd()
     nc = await connect(settings.nats_url, f"execflow-runner-{settings.worker_id}")
     js = nc.jetstream()
     await ensure_streams(js, topology)
