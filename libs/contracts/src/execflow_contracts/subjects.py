@@ -90,6 +90,7 @@ class Topology:
 
     @property
     def projector_events_consumer(self) -> str:
+        """Feeds the executions and the event log, in one transaction per batch."""
         return "projector-events"
 
     @property
@@ -98,6 +99,8 @@ class Topology:
 
     @property
     def projector_event_log_consumer(self) -> str:
+        """Retired: the event log's own consumer before it joined the events consumer.
+        Named still so that a projector can find what an earlier version left, and remove it."""
         return "projector-event-log"
 
     def runner_consumer(self, queue: str) -> str:

@@ -19,8 +19,13 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAY_S = 1.0
 
+# Applies a batch of parsed messages to one read model, without reading results.
+BatchApplier = Callable[[AsyncConnection, Sequence[Any]], Awaitable[None]]
+
 
 class ProjectionConsumer:
+    """One durable consumer feeding one or more read models, all in one transaction."""
+
     def __init__(
         self,
         name: str,
@@ -28,7 +33,7 @@ class ProjectionConsumer:
         js: JetStreamContext,
         pool: AsyncConnectionPool,
         parse: Callable[[bytes], Any],
-        apply: Callable[[AsyncConnection, Any], Awaitable[None]],
+        appliers: Sequence[BatchApplier],
         dead_letter_subject: str,
         batch_size: int,
     ) -> None:
@@ -37,7 +42,7 @@ class ProjectionConsumer:
         self._js = js
         self._pool = pool
         self._parse = parse
-        self._apply = apply
+        self._appliers = appliers
         self._dead_letter_subject = dead_letter_subject
         self._batch_size = batch_size
 
@@ -62,16 +67,16 @@ class ProjectionConsumer:
             await message.ack()
 
     async def _project(self, parsed: Sequence[tuple[int, Any]]) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
+        # Pipelined: nothing waits for the server but the reads (the position, and what
+        # the appliers read at their start) and the commit.
+        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
             await swap_lock.share(conn)  # a rebuild's swap waits for this batch, or it for the swap
             done = await tracking.position(conn, self.name)
-            last = done
-            # Pipelined: statements whose results are not read go out without waiting.
-            async with conn.pipeline():
-                for sequence, item in parsed:
-                    if sequence <= done:
-                        continue  # applied in an earlier transaction, redelivered since
-                    await self._apply(conn, item)
-                    last = max(last, sequence)
-                if last > done:
-                    await tracking.advance(conn, self.name, last)
+            # Applied in an earlier transaction, and redelivered since: skipped.
+            fresh = [(sequence, item) for sequence, item in parsed if sequence > done]
+            if not fresh:
+                return
+            items = [item for _, item in fresh]
+            for apply in self._appliers:
+                await apply(conn, items)
+            await tracking.advance(conn, self.name, max(sequence for sequence, _ in fresh))

@@ -15,11 +15,12 @@ Log lines are not in the event store (they come from the LOGS stream), so they a
 not rebuilt: the live `log_lines` table stays in place.
 """
 
+import itertools
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import psycopg
 from psycopg import AsyncConnection, sql
@@ -28,10 +29,9 @@ from execflow_contracts import ExecutionEvent
 from execflow_platform import ensure_schema, schema_conninfo
 
 from . import swap_lock
+from .consumer import BatchApplier
 from .projections import event_log, executions
 from .schema import migrate
-
-Applier = Callable[[AsyncConnection, Any], Awaitable[None]]
 
 
 class EventStore(Protocol):
@@ -45,14 +45,16 @@ class EventStore(Protocol):
 @dataclass(frozen=True)
 class ReadModel:
     tables: tuple[str, ...]
-    apply: Applier
+    apply: BatchApplier
 
 
 READ_MODELS = {
-    "executions": ReadModel(("executions", "steps", "attempts", "transitions"), executions.apply),
-    "event_log": ReadModel(("event_log",), event_log.apply),
+    "executions": ReadModel(
+        ("executions", "steps", "attempts", "transitions"), executions.apply_batch
+    ),
+    "event_log": ReadModel(("event_log",), event_log.apply_batch),
 }
-COMMIT_EVERY = 1000
+BATCH = 1000  # events applied, and committed, at a time
 
 
 class UnknownReadModel(ValueError):
@@ -114,18 +116,19 @@ async def replay(
     models: Iterable[ReadModel],
     commit: bool = True,
 ) -> tuple[int, int]:
-    """Apply the events after notification `after` up to the head; how many, and the
-    head. The store is read synchronously: a rebuild is a one-off, alone in its process."""
+    """Apply the events after notification `after` up to the head, in batches as the live
+    projector does; how many, and the head. The store is read synchronously: a rebuild
+    is a one-off, alone in its process."""
     appliers = [m.apply for m in models]
     count, head = 0, store.head()
-    for _, event in store.events(after, head):
-        for apply in appliers:
-            await apply(conn, event)
-        count += 1
-        if commit and count % COMMIT_EVERY == 0:
+    events = (event for _, event in store.events(after, head))
+    while batch := list(itertools.islice(events, BATCH)):
+        async with conn.pipeline():
+            for apply in appliers:
+                await apply(conn, batch)
+        count += len(batch)
+        if commit:
             await conn.commit()
-    if commit:
-        await conn.commit()
     return count, head
 
 

@@ -17,3 +17,12 @@ async def advance(conn: AsyncConnection, name: str, to: int) -> None:
         "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
         (name, to),
     )
+
+
+async def recorded(conn: AsyncConnection, name: str) -> bool:
+    cursor = await conn.execute("SELECT 1 FROM projection_positions WHERE name = %s", (name,))
+    return await cursor.fetchone() is not None
+
+
+async def forget(conn: AsyncConnection, name: str) -> None:
+    await conn.execute("DELETE FROM projection_positions WHERE name = %s", (name,))

@@ -2,10 +2,9 @@
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import LogChunk, parse_event
@@ -18,15 +17,15 @@ from execflow_platform import (
     schema_conninfo,
 )
 
-from .consumer import ProjectionConsumer
+from .consumer import BatchApplier, ProjectionConsumer
 from .projections import event_log, executions, logs
+from .retired import retire_event_log_consumer
 from .schema import migrate
 from .settings import ProjectorSettings
 
 log = logging.getLogger(__name__)
 
 Parser = Callable[[bytes], Any]
-Applier = Callable[[AsyncConnection, Any], Awaitable[None]]
 
 
 async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
@@ -39,9 +38,10 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     await ensure_streams(js, topology)
     pool = AsyncConnectionPool(conninfo, min_size=2, max_size=4, open=False)
     await pool.open(wait=True)
+    await retire_event_log_consumer(js, pool, topology)
 
     async def consumer(
-        name: str, stream: str, subject: str, parse: Parser, apply: Applier
+        name: str, stream: str, subject: str, parse: Parser, appliers: Sequence[BatchApplier]
     ) -> ProjectionConsumer:
         config = durable_pull_consumer(name, subject, settings.ack_wait_s)
         return ProjectionConsumer(
@@ -50,33 +50,26 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
             js,
             pool,
             parse,
-            apply,
+            appliers,
             topology.dead_letter(name),
             settings.batch_size,
         )
 
-    events, logs_ = topology.events_stream, topology.logs_stream
     consumers = [
+        # Both read models of events in one transaction: each event parsed once, one position.
         await consumer(
             topology.projector_events_consumer,
-            events,
+            topology.events_stream,
             topology.all_events,
             parse_event,
-            executions.apply,
+            (executions.apply_batch, event_log.apply_batch),
         ),
         await consumer(
             topology.projector_logs_consumer,
-            logs_,
+            topology.logs_stream,
             topology.all_logs,
             LogChunk.model_validate_json,
-            logs.apply,
-        ),
-        await consumer(
-            topology.projector_event_log_consumer,
-            events,
-            topology.all_events,
-            parse_event,
-            event_log.apply,
+            (logs.apply_batch,),
         ),
     ]
     log.info("projector ready")

@@ -1,5 +1,5 @@
-"""The projections: each applies one kind of message to its read model."""
+"""The projections: each applies a batch of one kind of message to its read model."""
 
-from . import event_log, executions, listing, logs
+from . import batch, event_log, executions, listing, logs, rows, steps
 
-__all__ = ["event_log", "executions", "listing", "logs"]
+__all__ = ["batch", "event_log", "executions", "listing", "logs", "rows", "steps"]

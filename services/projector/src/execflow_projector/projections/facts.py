@@ -27,23 +27,24 @@ async def facts_recorded(conn: AsyncConnection, event: StepFactsRecorded) -> Non
     artifacts = [
         artifact(event.step_id, fact) for fact in event.facts if fact["kind"] == "artifact"
     ]
-    cursor = await conn.execute(
-        "SELECT artifacts FROM executions WHERE id = %s", (event.execution_id,)
-    )
-    row = await cursor.fetchone()
-    names = {a["name"] for a in artifacts}
-    kept = [a for a in (row[0] if row else []) if a["name"] not in names]
+    # The artifacts are merged in SQL rather than read and rewritten, so that the batch's
+    # pipeline need not wait for a result here.
     await conn.execute(
-        "UPDATE executions SET n_agent_actions = n_agent_actions + %s,"
-        " n_screenshots = n_screenshots + %s, checkpoints = checkpoints || %s,"
-        " artifacts = %s WHERE id = %s",
-        (
-            kinds.count("action"),
-            kinds.count("screenshot"),
-            Jsonb(checkpoints),
-            Jsonb(kept + artifacts),
-            event.execution_id,
-        ),
+        "UPDATE executions SET n_agent_actions = n_agent_actions + %(actions)s,"
+        " n_screenshots = n_screenshots + %(screenshots)s,"
+        " checkpoints = checkpoints || %(checkpoints)s, artifacts = coalesce("
+        "(SELECT jsonb_agg(a ORDER BY i) FROM jsonb_array_elements(artifacts)"
+        " WITH ORDINALITY AS kept(a, i)"
+        " WHERE NOT coalesce(a->>'name' = ANY(%(names)s::text[]), false)), '[]')"
+        " || %(artifacts)s WHERE id = %(id)s",
+        {
+            "actions": kinds.count("action"),
+            "screenshots": kinds.count("screenshot"),
+            "checkpoints": Jsonb(checkpoints),
+            "names": [a["name"] for a in artifacts],
+            "artifacts": Jsonb(artifacts),
+            "id": event.execution_id,
+        },
     )
 
 

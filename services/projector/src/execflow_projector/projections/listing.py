@@ -5,26 +5,17 @@ workflow's id and name, parent and schedule come with later versions of the
 events; until then they stay empty.
 """
 
-from psycopg import AsyncConnection
+from typing import Any
 
 from execflow_contracts import AnyEvent, ExecutionCreated, StepDispatched, StepStarted
 
 
-async def apply(conn: AsyncConnection, event: AnyEvent) -> None:
-    """Called once per newly applied event (after the executions projection's claim)."""
+def columns(event: AnyEvent) -> dict[str, Any]:
+    """The listing columns an event sets on its execution's row (most set none)."""
     if isinstance(event, ExecutionCreated):
-        await conn.execute(
-            "UPDATE executions SET name = %s WHERE id = %s",
-            (
-                getattr(event.workflow, "name", None) or event.workflow_id,
-                event.execution_id,
-            ),
-        )
-    elif isinstance(event, StepDispatched):
-        await conn.execute(
-            "UPDATE executions SET queue = %s WHERE id = %s", (event.queue, event.execution_id)
-        )
-    elif isinstance(event, StepStarted):
-        await conn.execute(
-            "UPDATE executions SET worker = %s WHERE id = %s", (event.worker, event.execution_id)
-        )
+        return {"name": getattr(event.workflow, "name", None) or event.workflow_id}
+    if isinstance(event, StepDispatched):
+        return {"queue": event.queue}
+    if isinstance(event, StepStarted):
+        return {"worker": event.worker}
+    return {}
