@@ -12,6 +12,7 @@ from .bus import (
     publish_all,
     publish_one,
     pull_subscription,
+    resuming_pull_consumer,
     stream_configs,
 )
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
@@ -41,6 +42,7 @@ __all__ = [
     "publish_one",
     "pull_subscription",
     "register",
+    "resuming_pull_consumer",
     "run_service",
     "run_until_stopped",
     "schema_conninfo",

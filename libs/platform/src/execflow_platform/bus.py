@@ -79,6 +79,23 @@ def durable_pull_consumer(durable: str, subject: str, ack_wait_s: float) -> Cons
     )
 
 
+def resuming_pull_consumer(
+    durable: str, subject: str, start_sequence: int, ack_wait_s: float
+) -> ConsumerConfig:
+    """A durable pull consumer for a reader that keeps its own position (a projection):
+    it starts at `start_sequence`, and one ack settles a whole batch."""
+    return ConsumerConfig(
+        durable_name=durable,
+        filter_subject=subject,
+        ack_policy=AckPolicy.ALL,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=max(start_sequence, 1),
+        ack_wait=ack_wait_s,
+        max_deliver=-1,
+        max_ack_pending=10_000,
+    )
+
+
 async def pull_subscription(
     js: JetStreamContext, stream: str, config: ConsumerConfig, attempts: int = 10
 ) -> JetStreamContext.PullSubscription:

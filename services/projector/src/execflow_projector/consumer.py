@@ -1,17 +1,28 @@
-"""A projection's loop: a batch of messages, one transaction with its position, then acks."""
+"""A projection's loop: its stream read from the position stored with its data, each
+batch applied in one transaction with the new position, then settled with one ack.
+
+The stored position, not the bus's delivery state, says what comes next. At start the
+consumer is re-created to begin right after it; a batch that fails is retried in place,
+so later messages never overtake it; and a batch that does not follow the one before
+(messages lost on the way, say in a reconnect) makes the consumer start over from the
+position. Otherwise a batch redelivered after later ones were applied would be taken
+for applied, and its events would never reach the read models.
+"""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
-from execflow_platform import consume, dead_letter
+from execflow_platform import dead_letter, fetch, pull_subscription, resuming_pull_consumer
 
 from . import swap_lock, tracking
 
@@ -23,50 +34,97 @@ RETRY_DELAY_S = 1.0
 BatchApplier = Callable[[AsyncConnection, Sequence[Any]], Awaitable[None]]
 
 
+class Gap(Exception):
+    """A batch begins after the message that should come next."""
+
+
 class ProjectionConsumer:
     """One durable consumer feeding one or more read models, all in one transaction."""
 
     def __init__(
         self,
         name: str,
-        subscription: JetStreamContext.PullSubscription,
         js: JetStreamContext,
+        stream: str,
+        subject: str,
         pool: AsyncConnectionPool,
         parse: Callable[[bytes], Any],
         appliers: Sequence[BatchApplier],
         dead_letter_subject: str,
         batch_size: int,
+        ack_wait_s: float,
     ) -> None:
         self.name = name
-        self._subscription = subscription
         self._js = js
+        self._stream = stream
+        self._subject = subject
         self._pool = pool
         self._parse = parse
         self._appliers = appliers
         self._dead_letter_subject = dead_letter_subject
         self._batch_size = batch_size
+        self._ack_wait_s = ack_wait_s
+        self._next: int | None = None  # the stream sequence the next batch begins at
 
     async def run(self, stop: asyncio.Event) -> None:
-        await consume(self._subscription, self._batch_size, self.process, stop)
+        while not stop.is_set():
+            try:
+                subscription = await self._subscribe()
+            except Exception:
+                log.exception("%s: cannot open its consumer; trying again", self.name)
+                await asyncio.sleep(RETRY_DELAY_S)
+                continue
+            try:
+                while not stop.is_set():
+                    messages = await fetch(subscription, self._batch_size)
+                    if messages:
+                        await self.process(messages, stop)
+            except Gap as gap:
+                log.warning("%s: %s; reading again from its position", self.name, gap)
+            except Exception:
+                log.exception("%s: reading its stream failed; reading again", self.name)
+                await asyncio.sleep(RETRY_DELAY_S)
+            finally:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
 
-    async def process(self, messages: Sequence[Msg]) -> None:
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        async with self._pool.connection() as conn:
+            done = await tracking.position(conn, self.name)
+        with contextlib.suppress(NotFoundError):
+            await self._js.delete_consumer(self._stream, self.name)
+        self._next = None  # the first batch begins wherever the stream has messages
+        config = resuming_pull_consumer(self.name, self._subject, done + 1, self._ack_wait_s)
+        return await pull_subscription(self._js, self._stream, config)
+
+    async def process(self, messages: Sequence[Msg], stop: asyncio.Event) -> None:
+        first = messages[0].metadata.sequence.stream
+        if self._next is not None and first > self._next:
+            raise Gap(f"a batch begins at {first}, but {self._next} has not come")
         parsed: list[tuple[int, Any]] = []
+        settled: Msg | None = None  # the last message the batch's ack settles
         for message in messages:
             try:
                 parsed.append((message.metadata.sequence.stream, self._parse(message.data)))
+                settled = message
             except ValidationError as exc:
                 await dead_letter(self._js, self._dead_letter_subject, message, str(exc))
-        try:
-            await self._project(parsed)
-        except Exception:
-            log.exception("%s: batch of %d failed; will be redelivered", self.name, len(parsed))
-            for message in messages:
-                await message.nak(delay=RETRY_DELAY_S)
-            return
-        for message in messages:
-            await message.ack()
+        while True:
+            try:
+                await self._project(parsed)
+                break
+            except Exception:
+                log.exception("%s: batch of %d failed; trying it again", self.name, len(parsed))
+                if stop.is_set():
+                    raise  # unacknowledged: the next start reads it again from the position
+                await asyncio.sleep(RETRY_DELAY_S)
+        self._next = max(self._next or 0, messages[-1].metadata.sequence.stream + 1)
+        if settled is not None:
+            await settled.ack()  # acks every message before it too
 
     async def _project(self, parsed: Sequence[tuple[int, Any]]) -> None:
+        if not parsed:
+            return
         # Pipelined: nothing waits for the server but the reads (the position, and what
         # the appliers read at their start) and the commit.
         async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():

@@ -10,10 +10,8 @@ from psycopg_pool import AsyncConnectionPool
 from execflow_contracts import LogChunk, parse_event
 from execflow_platform import (
     connect,
-    durable_pull_consumer,
     ensure_schema,
     ensure_streams,
-    pull_subscription,
     schema_conninfo,
 )
 
@@ -40,31 +38,32 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     await pool.open(wait=True)
     await retire_event_log_consumer(js, pool, topology)
 
-    async def consumer(
+    def consumer(
         name: str, stream: str, subject: str, parse: Parser, appliers: Sequence[BatchApplier]
     ) -> ProjectionConsumer:
-        config = durable_pull_consumer(name, subject, settings.ack_wait_s)
         return ProjectionConsumer(
             name,
-            await pull_subscription(js, stream, config),
             js,
+            stream,
+            subject,
             pool,
             parse,
             appliers,
             topology.dead_letter(name),
             settings.batch_size,
+            settings.ack_wait_s,
         )
 
     consumers = [
         # Both read models of events in one transaction: each event parsed once, one position.
-        await consumer(
+        consumer(
             topology.projector_events_consumer,
             topology.events_stream,
             topology.all_events,
             parse_event,
             (executions.apply_batch, event_log.apply_batch),
         ),
-        await consumer(
+        consumer(
             topology.projector_logs_consumer,
             topology.logs_stream,
             topology.all_logs,
