@@ -93,6 +93,9 @@ class Worker:
             async with self._fetching:
                 free = self._capacity - len(self._tasks)
                 if free <= 0:
+                    # A fetch can bring more than it asked for (messages of an earlier
+                    # pull that arrived late): wait for a slot, never spin.
+                    self._slot_free.clear()
                     continue
                 try:
                     messages = await fetch(subscription, free)
