@@ -114,7 +114,9 @@ class RssSampler:
             for name, pid in self._pids.items():
                 try:
                     root = psutil.Process(pid)
-                    tree = [root, *root.children(recursive=name == "postgres")]
+                    # PostgreSQL's memory is its backends'; a runner's children are the
+                    # steps (and, for a moment after each start, a copy of the runner).
+                    tree = [root, *(root.children(recursive=True) if name == "postgres" else [])]
                     rss = sum(p.memory_info().rss for p in tree) / 2**20
                 except psutil.Error:
                     continue
