@@ -68,6 +68,7 @@ class CommandConsumer:
                 )
         if not commands:
             return
+        self._relay.prepare()
         try:
             recordings, outcomes = await asyncio.to_thread(self._app.handle, commands)
         except Exception:

@@ -82,6 +82,7 @@ class Dispatcher:
         self._lock = asyncio.Lock()  # the one connection
         self._wake = asyncio.Event()
         self._limits: dict[str, int] = {}
+        self._limits_read: asyncio.Task[dict[str, int]] | None = None
         # Executions with recorded slots or gates. Work nothing limits is not recorded, so
         # an execution outside this set costs the hot path no database statement.
         self._tracked: set[UUID] = set()
@@ -105,9 +106,13 @@ class Dispatcher:
         work the relay publishes itself (nothing holds them back)."""
         direct: set[str] = set()
         todo: list[ExecutionEvent] = []
+        # Limits set a moment ago apply to this work already: they are read after its
+        # batch of commands was fetched (by `read_limits_soon`, or here).
+        reading, self._limits_read = self._limits_read, None
         if any(isinstance(e, StepDispatched) for e in events):
-            async with self._lock:  # limits set a moment ago apply to this work already
-                self._limits = await queues.limits(self._connection())
+            self._limits = await (reading if reading is not None else self._read_limits())
+        elif reading is not None:  # not needed: a failure to read is not worth a warning
+            reading.add_done_callback(lambda task: task.cancelled() or task.exception())
         for event in events:
             if isinstance(event, StepDispatched):
                 if not event.gates and event.queue not in self._limits:
@@ -127,6 +132,16 @@ class Dispatcher:
                 elif await self._frees(event):
                     self._wake.set()
         return direct
+
+    def read_limits_soon(self) -> None:
+        """Start reading the queues' limits for the next `track` (a batch of commands has
+        just come), so that publishing its work does not wait for the database."""
+        if self._limits_read is None:
+            self._limits_read = asyncio.create_task(self._read_limits())
+
+    async def _read_limits(self) -> dict[str, int]:
+        async with self._lock:
+            return await queues.limits(self._connection())
 
     async def run(self, stop: asyncio.Event, tick_s: float = 0.25) -> None:
         passes = 0

@@ -69,6 +69,11 @@ class Relay:
                 await self._send([r.domain_event for r in recordings], ids[-1])
             await self._maybe_save_position()
 
+    def prepare(self) -> None:
+        """A batch of commands has come: what publishing its events needs can be read
+        while it is applied."""
+        self._dispatcher.read_limits_soon()
+
     async def catch_up(self) -> None:
         async with self._lock:
             await self._catch_up_locked()
