@@ -1,7 +1,7 @@
 """`make bench`: execflow's throughput and latency, beside the machine's own limits.
 
     .tools/bin/uv run --frozen --all-packages python bench/run.py [--quick] [--n N]
-        [--concurrency C] [--steps S] [--runners R] [--schedulers K]
+        [--concurrency C] [--steps S] [--runners R]
 
 Starts embedded NATS and PostgreSQL in a temporary folder and the four services as
 processes (as `make run` does), then measures, in one run:
@@ -323,7 +323,8 @@ async def measure(
         "fanout_width": args.fanout,
         "limits": limits,
         "peak_rss_mb": rss.peak_mb,
-        "setup": {"runners": args.runners, "schedulers": args.schedulers},
+        # One scheduler always: it is the event store's single writer.
+        "setup": {"runners": args.runners, "schedulers": 1},
         "machine": machine(),
     }
 
@@ -355,7 +356,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--runners", type=int, default=1)
-    parser.add_argument("--schedulers", type=int, default=1)
     args = parser.parse_args()
     args.latency_n, args.fanout = 200, 200
     args.js_n, args.pg_n, args.proc_n = 50_000, 2_000, 2_000
@@ -380,9 +380,8 @@ def main() -> None:
     )
     stack = Stack(config).start()
     extra = [
-        ServiceProcess(name, config, {"EXECFLOW_WORKER_ID": f"{name}-{i}"}).start()
-        for name, count in (("runner", args.runners), ("scheduler", args.schedulers))
-        for i in range(1, count)
+        ServiceProcess("runner", config, {"EXECFLOW_WORKER_ID": f"runner-{i}"}).start()
+        for i in range(1, args.runners)
     ]
     try:
         stack.wait_ready()
