@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import uvloop
 
-from .settings import ServiceSettings
+from .settings import EventLoop, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -36,12 +36,13 @@ def run_service(
     name: str,
     settings: S,
     serve: Callable[[S, asyncio.Event], Awaitable[None]],
+    event_loop: EventLoop | None = None,
 ) -> None:
-    """A service's `main`: log, then serve until SIGTERM or SIGINT, on the event loop
-    its settings name."""
+    """A service's `main`: log, then serve until SIGTERM or SIGINT, on `event_loop` or
+    else the one its settings name."""
     configure_logging(settings.log_level, name)
     main = run_until_stopped(functools.partial(serve, settings))
-    if settings.event_loop == "uvloop":
+    if (event_loop or settings.event_loop) == "uvloop":
         uvloop.run(main)
     else:
         asyncio.run(main)

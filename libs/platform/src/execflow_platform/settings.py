@@ -6,6 +6,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from execflow_contracts import Topology
 
+EventLoop = Literal["uvloop", "asyncio"]
+
 
 class ServiceSettings(BaseSettings):
     """Read once at start from `EXECFLOW_*` variables; tests pass their own values."""
@@ -20,7 +22,7 @@ class ServiceSettings(BaseSettings):
     bus_prefix: str = "execflow"
     log_level: str = "INFO"
     # The asyncio event loop implementation: libuv's (uvloop) or the standard library's.
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    event_loop: EventLoop = "uvloop"
 
     @property
     def topology(self) -> Topology:

@@ -7,7 +7,10 @@ from .wiring import serve
 
 
 def main() -> None:
-    run_service("runner", RunnerSettings(), serve)
+    # Always asyncio's loop, whatever EXECFLOW_EVENT_LOOP says: the process backend reads
+    # step output through pipe transports and waits on pidfds, and uvloop can still hold
+    # a closed pipe's descriptor when the kernel hands its number out again.
+    run_service("runner", RunnerSettings(), serve, event_loop="asyncio")
 
 
 if __name__ == "__main__":

@@ -24,11 +24,6 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     lease_s: float = 30.0
     # Each execution gets a workspace folder here, shared by its steps.
     work_dir: Path = Path(".execflow/workspaces")
-    # asyncio's loop starts child processes with vfork, about three times faster here
-    # than uvloop's fork; so the runner has its own variable and default.
-    event_loop: Literal["uvloop", "asyncio"] = Field(
-        default="asyncio", validation_alias="EXECFLOW_RUNNER_EVENT_LOOP"
-    )
     # A stopped step gets SIGTERM, then SIGKILL after this long.
     stop_grace_s: float = 10.0
     # Also this runner's key in the registry and the `execflow.worker` label of its
