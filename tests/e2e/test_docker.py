@@ -15,7 +15,7 @@ import pytest
 from execflow_contracts import DEPLOYMENT_LABEL, EXECUTION_LABEL
 from execflow_devstack import ServiceProcess, Stack
 
-from .conftest import running_stack, wait_finished, wait_status
+from .conftest import logs_until, running_stack, wait_finished, wait_status
 
 T = TypeVar("T")
 TTL_S = 3.0
@@ -106,6 +106,8 @@ def test_container_steps_share_the_executions_workspace(
     print(f"two container steps, submit to completed: {time.monotonic() - began:.2f}s")
 
     assert body["status"] == "completed", body
+    # Log lines are projected apart from events: they may come a moment after the end.
+    logs_until(api, execution_id, lambda lines: len(lines) >= 3)
     write, read = logs(api, execution_id, "write"), logs(api, execution_id, "read")
     assert read[0] == "hello from write"
     assert write[-1] != read[-1], "both steps ran in the same container"
