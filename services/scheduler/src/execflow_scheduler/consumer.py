@@ -76,7 +76,7 @@ class CommandConsumer:
         try:
             recordings, outcomes = await asyncio.to_thread(self._app.handle, commands)
         except Exception:
-            await self._give_back(accepted, len(commands))
+            await self._give_back(accepted)
             return
         # This batch is published and acknowledged while the next one is fetched and
         # applied; batches still go out in order, each acked after its own events.
@@ -107,7 +107,7 @@ class CommandConsumer:
         try:
             await self._relay.publish(recordings)
         except Exception:
-            await self._give_back(accepted, len(accepted))
+            await self._give_back(accepted)
             return
         for message, outcome in zip(accepted, outcomes, strict=True):
             await message.ack()
@@ -115,8 +115,8 @@ class CommandConsumer:
             if reply_to:
                 await self._nc.publish(reply_to, outcome.model_dump_json().encode())
 
-    async def _give_back(self, messages: list[Msg], count: int) -> None:
+    async def _give_back(self, messages: list[Msg]) -> None:
         # Nothing is acknowledged: the batch comes back and applying it is idempotent.
-        log.exception("batch of %d commands failed; will be redelivered", count)
+        log.exception("batch of %d commands failed; will be redelivered", len(messages))
         for message in messages:
             await message.nak(delay=RETRY_DELAY_S)

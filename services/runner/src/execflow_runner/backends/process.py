@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,9 +99,16 @@ class ProcessBackend:
 
     def _watch_exit(self, popen: "subprocess.Popen[bytes]") -> "asyncio.Future[int]":
         loop = asyncio.get_running_loop()
-        if not hasattr(os, "pidfd_open"):  # no pidfd: a thread waits for it
-            return asyncio.ensure_future(loop.run_in_executor(None, popen.wait))
         exited: asyncio.Future[int] = loop.create_future()
+        if not hasattr(os, "pidfd_open"):
+            # No pidfd: a thread of its own waits for each child (a shared pool would let
+            # long steps hold every thread while short ones' exits go unseen).
+            def wait() -> None:
+                code = popen.wait()
+                loop.call_soon_threadsafe(exited.set_result, code)
+
+            threading.Thread(target=wait, daemon=True).start()
+            return exited
         # A child that has already exited is a zombie until reaped: its pidfd is readable.
         pidfd = os.pidfd_open(popen.pid)
 
