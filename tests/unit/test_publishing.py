@@ -1,7 +1,11 @@
 """Every stored domain event has a public shape, and becomes the right messages."""
 
+import json
 from datetime import UTC, datetime
 from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
 
 from execflow_contracts import (
     EVENT_TYPES,
@@ -62,3 +66,26 @@ def test_a_dispatched_step_also_becomes_work_on_its_queue() -> None:
     ]
     work = StepWork.model_validate_json(messages[1].payload)
     assert work.run.command == ["true"]
+
+
+def test_executions_of_one_workflow_share_its_parsed_spec() -> None:
+    workflow = {"steps": [{"id": "a", "run": {"command": ["true"]}}]}
+    first, second = (
+        Execution(execution_id=uuid4(), workflow=workflow, input=None, metadata={}, actor="t")
+        for _ in range(2)
+    )
+    assert first.spec is second.spec
+    events = [to_contract(e) for x in (first, second) for e in x.collect_events()[:1]]
+    assert all(isinstance(e, ExecutionCreated) and e.workflow is first.spec for e in events)
+
+
+def test_a_stored_workflow_is_still_checked_when_read() -> None:
+    cyclic = {
+        "steps": [
+            {"id": "a", "needs": ["b"], "run": {"command": ["true"]}},
+            {"id": "b", "needs": ["a"], "run": {"command": ["true"]}},
+        ]
+    }
+    created = {"type": "ExecutionCreated", "execution_id": str(uuid4()), "version": 1}
+    with pytest.raises(ValidationError, match="cycle"):
+        parse_event(json.dumps(created | {"at": NOW.isoformat(), "workflow": cyclic}).encode())

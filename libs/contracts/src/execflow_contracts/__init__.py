@@ -126,6 +126,7 @@ from .specs import (
     Ttl,
     WorkflowId,
     WorkflowSpec,
+    stored_workflow,
 )
 from .statuses import (
     FINISHED_STEP_STATUSES,
@@ -269,4 +270,5 @@ __all__ = [
     "parse_fact",
     "progress_report",
     "question_report",
+    "stored_workflow",
 ]

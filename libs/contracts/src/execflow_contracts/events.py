@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
-from .specs import OutputMode, QueueName, RunSpec, StepId, WorkflowSpec
+from .specs import OutputMode, QueueName, RunSpec, StepId, WorkflowSpec, stored_workflow
 from .statuses import ExecutionStatus, TransitionType
 
 
@@ -38,9 +38,15 @@ class ExecutionEvent(BaseModel):
         return f"{self.execution_id}:{self.version}"
 
 
+def _shared_workflow(value: Any) -> Any:
+    # Stored workflows were checked when they were created; executions of one workflow
+    # share its parsed spec rather than each checking the graph again.
+    return stored_workflow(value) if isinstance(value, dict) else value
+
+
 class ExecutionCreated(ExecutionEvent):
     type: Literal["ExecutionCreated"] = "ExecutionCreated"
-    workflow: WorkflowSpec
+    workflow: Annotated[WorkflowSpec, BeforeValidator(_shared_workflow)]
     input: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     actor: str = "system"

@@ -1,5 +1,8 @@
 """What a user asks to run: workflow, steps, and how each step runs, retries and times out."""
 
+import json
+from collections.abc import Mapping
+from functools import lru_cache
 from graphlib import CycleError, TopologicalSorter
 from typing import Annotated, Any, Literal, Self
 
@@ -179,6 +182,17 @@ class WorkflowSpec(Spec):
 
     def queue(self, step: StepSpec) -> str:
         return step.queue or self.defaults.queue
+
+
+def stored_workflow(data: Mapping[str, Any]) -> WorkflowSpec:
+    """A workflow as stored in an event, validated once per distinct workflow: its
+    executions share one (frozen) spec instead of each checking the graph again."""
+    return _workflow_from_json(json.dumps(data, sort_keys=True, separators=(",", ":")))
+
+
+@lru_cache(maxsize=512)
+def _workflow_from_json(text: str) -> WorkflowSpec:
+    return WorkflowSpec.model_validate_json(text)
 
 
 def check_graph(steps: list[StepSpec]) -> None:

@@ -22,7 +22,7 @@ from execflow_contracts import (
     InvalidInput,
     StepSpec,
     StepStatus,
-    WorkflowSpec,
+    stored_workflow,
 )
 
 from .lifecycle import can_move, status_called_for, transition_type
@@ -70,7 +70,7 @@ class Execution(Aggregate):
         priority: int | None = None,
     ) -> None:
         self.status = ExecutionStatus.PENDING
-        self.spec = WorkflowSpec.model_validate(workflow)
+        self.spec = stored_workflow(workflow)
         self.input = input
         self.parent_id = parent_id
         self.parent_step = parent_step
