@@ -1,6 +1,7 @@
 """The four services as separate processes, on the test servers, behind a real API."""
 
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -95,6 +96,16 @@ def create(api: httpx.Client, body: dict[str, Any], **headers: str) -> str:
 def sh(step_id: str, script: str, *needs: str, **extra: Any) -> dict[str, Any]:
     """A step running `script` with sh."""
     return {"id": step_id, "needs": list(needs), "run": {"command": ["sh", "-c", script]}, **extra}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes: its parent has not reaped it yet.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 20, what: str = "") -> None:

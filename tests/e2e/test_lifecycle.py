@@ -1,7 +1,6 @@
 """The execution lifecycle end to end: retries, timeouts, cancel, input, retry-as-new,
 children, idempotency, progress, TTL — through the API, the services as processes."""
 
-import os
 import time
 import uuid
 from pathlib import Path
@@ -11,7 +10,7 @@ import httpx
 
 from execflow_devstack import Stack
 
-from .conftest import create, logs_until, sh, wait_finished, wait_for, wait_status
+from .conftest import alive, create, logs_until, sh, wait_finished, wait_for, wait_status
 
 # A step that records its pid in the workspace, so tests can see its process end.
 PID_THEN_SLEEP = "echo $$ > {name}.pid; exec sleep 60"
@@ -21,16 +20,6 @@ def pid_of(stack: Stack, execution_id: str, name: str) -> int:
     path = stack.config.work_dir / execution_id / f"{name}.pid"
     wait_for(lambda: path.exists() and path.read_text().strip() != "", what=f"{path}")
     return int(path.read_text())
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is gone for our purposes: its runner has not reaped it yet.
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 def moves(api: httpx.Client, execution_id: str) -> list[tuple[str, str | None, str]]:

@@ -12,7 +12,17 @@ import pytest
 
 from execflow_devstack import Stack
 
-from .conftest import STACK_ENV, create, logs_until, sh, wait_finished, wait_until
+from .conftest import (
+    STACK_ENV,
+    alive,
+    create,
+    logs_until,
+    sh,
+    wait_finished,
+    wait_for,
+    wait_status,
+    wait_until,
+)
 
 EXECFLOW = str(Path(sys.executable).parent / "execflow")
 LEASE_S = float(STACK_ENV["EXECFLOW_LEASE_S"])
@@ -121,6 +131,89 @@ def test_an_expired_lease_goes_to_another_claimant_and_the_late_report_is_refuse
     assert api.get(f"/api/v1/executions/{execution_id}").json()["steps"][0]["worker"] == (
         "agent-two"
     )
+
+
+def test_cancel_stops_the_step_on_the_agent(
+    api: httpx.Client,
+    stack: Stack,
+    queue: str,
+    agents: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    steps = [
+        on_queue(sh("long", "echo $$ > long.pid; exec sleep 60"), queue),
+        sh("after", "true", "long"),
+    ]
+    execution_id = create(api, {"workflow": {"steps": steps}})
+    agents.append(start_agent(stack, queue, "agent-stop", tmp_path))
+    pid_file = tmp_path / execution_id / "long.pid"
+    wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "", 20, str(pid_file))
+    pid = int(pid_file.read_text())
+
+    response = api.post(f"/api/v1/executions/{execution_id}/cancel", json={"reason": "enough"})
+    assert response.status_code == 202, response.text
+    wait_for(lambda: not alive(pid), 10, "the agent's process to be stopped")
+    body = wait_status(api, execution_id, "cancelled")
+    assert body["stopped_steps"] == ["long"]
+    assert {s["id"]: s["status"] for s in body["steps"]} == {
+        "long": "cancelled",
+        "after": "cancelled",
+    }
+    assert body["steps"][0]["worker"] == "agent-stop"
+
+
+def test_an_answer_reaches_the_step_on_the_agent(
+    api: httpx.Client,
+    stack: Stack,
+    queue: str,
+    agents: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    script = (
+        """echo '{"type":"question","prompt":"go on?"}' >> "$EXECFLOW_EVENTS"; """
+        'while [ ! -s "$EXECFLOW_ANSWER" ]; do sleep 0.05; done; '
+        """printf '{"type":"output","value":%s}\\n' "$(cat "$EXECFLOW_ANSWER")" """
+        '>> "$EXECFLOW_EVENTS"'
+    )
+    execution_id = create(api, {"workflow": {"steps": [on_queue(sh("ask", script), queue)]}})
+    agents.append(start_agent(stack, queue, "agent-ask", tmp_path))
+    asking = wait_status(api, execution_id, "awaiting_input")
+    assert asking["steps"][0]["prompt"] == "go on?"
+    answer = {"input": {"go": True}}
+    assert api.post(f"/api/v1/executions/{execution_id}/resume", json=answer).is_success
+    body = wait_finished(api, execution_id, timeout_s=30)
+    assert body["status"] == "completed", body
+    assert body["output"] == {"ask": {"go": True}}
+
+
+def test_a_jobs_signals_tell_its_holder_to_stop(api: httpx.Client, queue: str) -> None:
+    execution_id = create(api, {"workflow": {"steps": [on_queue(sh("s", "true"), queue)]}})
+    claimed = api.post(CLAIM, json={"agent": "raw", "queues": [queue], "wait": 10})
+    assert claimed.status_code == 200, claimed.text
+    job = claimed.json()
+    signals = f"/api/v1/agent-control/jobs/{job['id']}/signals"
+    token = {"lease_token": job["lease_token"]}
+    quiet = api.post(signals, json=token | {"wait": 0.2})
+    assert quiet.status_code == 200, quiet.text
+    assert quiet.json() == {"stop": None, "answered": False, "answer": None}
+    assert api.post(signals, json={"lease_token": "forged"}).status_code == 409
+
+    api.post(f"/api/v1/executions/{execution_id}/cancel", json={"reason": "no longer needed"})
+    asked = time.monotonic()
+    told = api.post(signals, json=token | {"wait": 10})
+    assert told.status_code == 200, told.text
+    assert told.json()["stop"] == "execution cancelled: no longer needed"
+    assert time.monotonic() - asked < 5  # the long poll ends when the stop comes
+    extended = api.post(f"/api/v1/agent-control/jobs/{job['id']}/lease", json=token)
+    assert extended.json()["signals"]["stop"] == told.json()["stop"]
+
+    done = api.post(
+        f"/api/v1/agent-control/jobs/{job['id']}/complete", json=token | {"exit_code": -15}
+    )
+    assert done.status_code == 200, done.text
+    body = wait_status(api, execution_id, "cancelled")
+    assert body["stopped_steps"] == ["s"]
+    assert body["attempts"][0]["error"] == "killed by SIGTERM"
 
 
 def test_nothing_to_claim_is_a_204_after_the_wait(api: httpx.Client, queue: str) -> None:

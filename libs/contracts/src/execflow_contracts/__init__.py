@@ -6,8 +6,10 @@ from .agents import (
     ClaimRequest,
     CompleteRequest,
     EventsRequest,
+    JobSignals,
     LeaseRequest,
     LogsRequest,
+    SignalsRequest,
 )
 from .commands import (
     AnyCommand,
@@ -210,6 +212,7 @@ __all__ = [
     "InvalidInput",
     "InvalidWorkflow",
     "JobNotFound",
+    "JobSignals",
     "LeaseLost",
     "LeaseRequest",
     "LogChunk",
@@ -236,6 +239,7 @@ __all__ = [
     "RunningStep",
     "ScheduleNotFound",
     "ScheduleRequest",
+    "SignalsRequest",
     "StatusChanged",
     "StepCancelled",
     "StepDeliveryLost",

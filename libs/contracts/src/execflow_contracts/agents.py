@@ -57,3 +57,19 @@ class CompleteRequest(LeaseRequest):
     exit_code: int | None
     output: Any = None
     error: str | None = None
+
+
+class SignalsRequest(LeaseRequest):
+    # Long poll: wait this long for a signal before answering with none.
+    wait: float = Field(default=0.0, ge=0.0, le=60.0)
+
+
+class JobSignals(BaseModel):
+    """What the agent must act on for a job: stop its step (and why), or hand the step
+    the answer to its question (`answered`, since an answer may itself be null)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stop: str | None = None
+    answered: bool = False
+    answer: Any = None

@@ -4,7 +4,9 @@ It speaks only the API's `/api/v1/agent-control` routes, so it works where NATS 
 of reach. One step at a time per slot: claim (long poll), run with the step's command,
 env and workdir in a local workspace, extend the lease every third of it, ship output
 lines and step-protocol facts as they come, complete with the exit code. A lease lost
-(409) stops the step: another worker has it now.
+(409) stops the step: another worker has it now. The job's signals (a long poll) stop
+the step when its execution is cancelled or its attempt times out, and hand it the
+answer to its question.
 """
 
 import asyncio
@@ -12,16 +14,19 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from execflow_contracts import Claim
+from execflow_contracts import Claim, JobSignals
 
 log = logging.getLogger("execflow.agent")
 SHIP_EVERY_S = 0.2
+SIGNALS_WAIT_S = 5.0
+DEFAULT_STOP_GRACE_S = 10.0
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
@@ -32,11 +37,19 @@ class LeaseLostError(Exception):
 class Job:
     """One claimed step, run to its end (or until its lease is lost)."""
 
-    def __init__(self, http: httpx.AsyncClient, claim: Claim, work_dir: Path) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        claim: Claim,
+        work_dir: Path,
+        stop_grace_s: float = DEFAULT_STOP_GRACE_S,
+    ) -> None:
         self._http = http
         self.claim = claim
         self._path = f"/api/v1/agent-control/jobs/{claim.id}"
         self._workspace = work_dir / str(claim.step.execution_id)
+        self._answer = self._workspace / f".{claim.id}.answer.json"
+        self._stop_grace_s = stop_grace_s
         self._lines: list[dict[str, str]] = []
         self._events_offset = 0
         self._lost = asyncio.Event()
@@ -54,7 +67,7 @@ class Job:
                 "EXECFLOW_ATTEMPT": str(self.claim.step.attempt),
                 "EXECFLOW_WORKSPACE": str(self._workspace),
                 "EXECFLOW_EVENTS": str(events),
-                "EXECFLOW_ANSWER": str(self._workspace / f".{self.claim.id}.answer.json"),
+                "EXECFLOW_ANSWER": str(self._answer),
             }
         )
         cwd = self._workspace / run.workdir if run.workdir else self._workspace
@@ -65,12 +78,14 @@ class Job:
                 env=env,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # its own process group: a stop reaches children
             )
         except OSError as exc:
             await self._post("complete", exit_code=None, error=f"could not start: {exc}")
             return
         beating = asyncio.create_task(self._heartbeat())
         shipping = asyncio.create_task(self._ship_forever(events))
+        following = asyncio.create_task(self._follow_signals(process))
         try:
             reading: asyncio.Future[Any] = asyncio.gather(
                 self._read(process.stdout, "stdout"), self._read(process.stderr, "stderr")
@@ -78,12 +93,13 @@ class Job:
             lost: asyncio.Future[Any] = asyncio.create_task(self._lost.wait())
             await asyncio.wait([reading, lost], return_when=asyncio.FIRST_COMPLETED)
             if self._lost.is_set():
-                process.kill()
+                _kill(process)
                 log.warning("job %s: lease lost, step stopped", self.claim.id)
                 return
             code = await process.wait()
             lost.cancel()
             shipping.cancel()
+            following.cancel()
             await self._ship(events)
             await self._post("complete", exit_code=code)
             log.info("job %s completed with exit code %s", self.claim.id, code)
@@ -92,8 +108,8 @@ class Job:
         finally:
             beating.cancel()
             shipping.cancel()
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            following.cancel()
+            _kill(process)
 
     async def _read(self, stream: asyncio.StreamReader | None, name: str) -> None:
         assert stream is not None
@@ -108,6 +124,38 @@ class Job:
             except LeaseLostError:
                 self._lost.set()
                 return
+
+    async def _follow_signals(self, process: asyncio.subprocess.Process) -> None:
+        """Hand the step its answer when one comes; stop it when asked to."""
+        answered = False
+        while True:
+            try:
+                signals = JobSignals.model_validate(
+                    await self._post("signals", wait=SIGNALS_WAIT_S)
+                )
+            except LeaseLostError:
+                self._lost.set()
+                return
+            except httpx.HTTPError as exc:
+                log.warning("job %s: signals unavailable (%s); retrying", self.claim.id, exc)
+                await asyncio.sleep(1)
+                continue
+            if signals.answered and not answered:
+                partial = self._answer.with_suffix(".tmp")
+                partial.write_text(json.dumps(signals.answer))
+                partial.rename(self._answer)  # atomic: the step never reads half an answer
+                answered = True
+            if signals.stop is not None:
+                log.info("job %s: stopping the step: %s", self.claim.id, signals.stop)
+                await self._stop(process)
+                return
+
+    async def _stop(self, process: asyncio.subprocess.Process) -> None:
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), self._stop_grace_s)
+        except TimeoutError:
+            _kill(process)
 
     async def _ship_forever(self, events: Path) -> None:
         while True:
@@ -145,22 +193,44 @@ class Job:
             self._lines.append({"stream": "stderr", "line": f"execflow: ignored {line[:200]!r}"})
         return facts
 
-    async def _post(self, what: str, **body: Any) -> None:
+    async def _post(self, what: str, **body: Any) -> Any:
         response = await self._http.post(
             f"{self._path}/{what}", json={"lease_token": self.claim.lease_token, **body}
         )
         if response.status_code in (404, 409):
             raise LeaseLostError(response.text)
         response.raise_for_status()
+        return response.json()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    # Only while it runs: once reaped, its process group id may belong to another.
+    if process.returncode is None:
+        _signal_group(process.pid, signal.SIGKILL)
 
 
 async def serve(
-    api: str, name: str, queues: list[str], capacity: int, work_dir: Path, wait_s: float = 10.0
+    api: str,
+    name: str,
+    queues: list[str],
+    capacity: int,
+    work_dir: Path,
+    wait_s: float = 10.0,
+    stop_grace_s: float = DEFAULT_STOP_GRACE_S,
 ) -> None:
     """Claim and run steps until cancelled, `capacity` at once."""
-    async with httpx.AsyncClient(base_url=api, timeout=wait_s + 10) as http:
+    timeout = max(wait_s, SIGNALS_WAIT_S) + 10  # long polls answer within their wait
+    async with httpx.AsyncClient(base_url=api, timeout=timeout) as http:
         await asyncio.gather(
-            *(_slot(http, name, queues, capacity, work_dir, wait_s) for _ in range(capacity))
+            *(
+                _slot(http, name, queues, capacity, work_dir, wait_s, stop_grace_s)
+                for _ in range(capacity)
+            )
         )
 
 
@@ -171,6 +241,7 @@ async def _slot(
     capacity: int,
     work_dir: Path,
     wait_s: float,
+    stop_grace_s: float,
 ) -> None:
     body = {"agent": name, "queues": queues, "capacity": capacity, "wait": wait_s}
     while True:
@@ -188,7 +259,7 @@ async def _slot(
             continue
         claim = Claim.model_validate(response.json())
         log.info("job %s: step %s of %s", claim.id, claim.step.step_id, claim.step.execution_id)
-        await Job(http, claim, work_dir).run()
+        await Job(http, claim, work_dir, stop_grace_s).run()
 
 
 def default_work_dir() -> Path:

@@ -103,6 +103,9 @@ def agent(
         Path | None, typer.Option(help="workspaces (default: a temp folder)")
     ] = None,
     wait: Annotated[float, typer.Option(help="long-poll seconds per claim")] = 10.0,
+    stop_grace: Annotated[
+        float, typer.Option(min=0, help="seconds a stopped step has to exit before SIGKILL")
+    ] = 10.0,
 ) -> None:
     """Run steps of QUEUEs on this machine, taken from the API over HTTP (a remote agent)."""
     import asyncio
@@ -117,7 +120,7 @@ def agent(
     who = name or f"{socket.gethostname()}-{os.getpid()}"
     folder = (work_dir or remote.default_work_dir()).resolve()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait))
+        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait, stop_grace))
 
 
 @app.command()

@@ -34,7 +34,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
         await pool.open()
         docker = DockerEngine(settings.docker_host)
-        agents = AgentControl(js, settings.topology, settings.lease_s)
+        agents = AgentControl(nc, settings.topology, settings.lease_s)
+        await agents.start()
         app.state.services = Services(
             nc=nc,
             js=js,

@@ -5,14 +5,24 @@ that queue, so a step goes to whichever asks first. The JetStream message's ack 
 the lease: the API heartbeats it (in-progress) when the agent extends, and acks it once
 the finish report is stored. Reports become the runners' commands with `worker` = the
 agent's name; the scheduler's attempt and delivery checks refuse stale ones as well.
+
+Stop requests and answers to questions arrive as events, as they do at runners; the
+agent learns of them from its job's signals (a long poll) or its next lease extension.
 """
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
@@ -21,14 +31,18 @@ from execflow_contracts import (
     AgentLogLine,
     Command,
     CompleteRequest,
+    InputProvided,
+    JobSignals,
     LogChunk,
     LogLine,
     ReportStepFacts,
     ReportStepFinished,
     ReportStepStarted,
     StepFact,
+    StepStopRequested,
     StepWork,
     Topology,
+    parse_event,
     parse_fact,
     progress_report,
     question_report,
@@ -46,15 +60,29 @@ from .leases import Lease, Leases
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5
+# Stop requests remembered for work not claimed yet, so that it is never started.
+REMEMBERED_STOPS = 10_000
+
+AttemptKey = tuple[str, str, int]
 
 
 class AgentControl:
-    def __init__(self, js: JetStreamContext, topology: Topology, lease_s: float) -> None:
-        self._js = js
+    def __init__(self, nc: Client, topology: Topology, lease_s: float) -> None:
+        self._nc = nc
+        self._js = nc.jetstream()
         self._topology = topology
         self.leases = Leases(lease_s)
         self._subscriptions: dict[str, JetStreamContext.PullSubscription] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._control: list[Subscription] = []
+        self._stopped: OrderedDict[AttemptKey, str] = OrderedDict()
+
+    async def start(self) -> None:
+        """Follow stop requests and answers, to pass them on to the agents."""
+        self._control = [
+            await self._nc.subscribe(self._topology.events_of_type(name), cb=self._on_event)
+            for name in ("StepStopRequested", "InputProvided")
+        ]
 
     async def claim(
         self, agent: str, queues: list[str], capacity: int, wait_s: float
@@ -80,6 +108,15 @@ class AgentControl:
         await lease.message.in_progress()
         return lease
 
+    async def signals(self, job_id: str, token: str, wait_s: float) -> JobSignals:
+        """The job's signals, waiting up to `wait_s` for one if there is none yet."""
+        lease = self.leases.check(job_id, token)
+        if lease.stop is None and not lease.answered and wait_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lease.signalled.wait(), wait_s)
+            lease = self.leases.check(job_id, token)  # it may have lapsed meanwhile
+        return lease.signals()
+
     async def logs(self, job_id: str, token: str, lines: list[AgentLogLine]) -> None:
         lease = self.leases.check(job_id, token)
         await self._ship(lease, [(line.stream, line.line) for line in lines])
@@ -103,13 +140,19 @@ class AgentControl:
 
     async def complete(self, job_id: str, token: str, report: CompleteRequest) -> None:
         lease = self.leases.check(job_id, token)
+        error, error_kind = report.error, None
+        if report.exit_code is None:
+            error_kind = "start"
+        elif report.exit_code < 0:  # killed by a signal, as a runner reports it
+            error_kind = "signal"
+            error = error or f"killed by {_signal_name(-report.exit_code)}"
         await self._send(
             ReportStepFinished(
                 started_at=lease.started_at,
                 finished_at=datetime.now(UTC),
                 exit_code=report.exit_code,
-                error=report.error,
-                error_kind=None if report.exit_code is not None else "start",
+                error=error,
+                error_kind=error_kind,
                 output=report.output if report.output is not None else lease.output,
                 **_who(lease),
             )
@@ -126,6 +169,11 @@ class AgentControl:
                 work = StepWork.model_validate_json(message.data)
             except ValidationError as exc:
                 await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
+                return None
+            key = (str(work.execution_id), work.step_id, work.attempt)
+            if key in self._stopped:
+                log.info("not handing out %s: %s", key, self._stopped[key])
+                await message.ack()
                 return None
             lease = self.leases.grant(agent, work, message.metadata.num_delivered, message)
             await message.in_progress()
@@ -192,10 +240,47 @@ class AgentControl:
     async def _publish(self, outgoing: Outgoing) -> None:
         await (await publish_one(self._js, outgoing))
 
+    async def _on_event(self, message: Msg) -> None:
+        try:
+            event = parse_event(message.data)
+        except ValidationError:
+            return
+        if isinstance(event, StepStopRequested):
+            key = (str(event.execution_id), event.step_id, event.attempt)
+            self._stopped[key] = event.reason
+            while len(self._stopped) > REMEMBERED_STOPS:
+                self._stopped.popitem(last=False)
+            for lease in self._leases_of(event.execution_id, event.step_id, event.attempt):
+                log.info("job %s: stop requested: %s", lease.job_id, event.reason)
+                lease.request_stop(event.reason)
+        elif isinstance(event, InputProvided):
+            for lease in self._leases_of(event.execution_id, event.step_id):
+                lease.give_answer(event.value)
+
+    def _leases_of(
+        self, execution_id: UUID, step_id: str, attempt: int | None = None
+    ) -> list[Lease]:
+        return [
+            lease
+            for lease in self.leases.held()
+            if lease.work.execution_id == execution_id
+            and lease.work.step_id == step_id
+            and attempt in (None, lease.work.attempt)
+        ]
+
     async def close(self) -> None:
         """Hand held work back to the bus at once rather than after the lease."""
+        for subscription in self._control:
+            await subscription.unsubscribe()
         for lease in self.leases.held():
             await lease.message.nak()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _who(lease: Lease) -> dict[str, Any]:

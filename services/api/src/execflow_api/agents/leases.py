@@ -6,17 +6,18 @@ ack wait lapses, and the old holders' reports are refused: 404 (a lapse this pro
 remembers is a 409).
 """
 
+import asyncio
 import secrets
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
 
-from execflow_contracts import JobNotFound, LeaseLost, StepWork
+from execflow_contracts import JobNotFound, JobSignals, LeaseLost, StepWork
 
 REMEMBERED_LAPSES = 10_000
 
@@ -35,11 +36,27 @@ class Lease:
     output: Any = None
     log_seq: int = 0
     facts_sent: int = 0
+    # What the agent must act on; `signalled` wakes its long poll.
+    stop: str | None = None
+    answered: bool = False
+    answer: Any = None
+    signalled: asyncio.Event = field(default_factory=asyncio.Event)
 
     def extend(self, lease_s: float) -> None:
         # Set before the bus is told, so this deadline never outlives the bus's ack wait.
         self.deadline = time.monotonic() + lease_s
         self.expires_at = datetime.now(UTC) + timedelta(seconds=lease_s)
+
+    def request_stop(self, reason: str) -> None:
+        self.stop = reason
+        self.signalled.set()
+
+    def give_answer(self, value: Any) -> None:
+        self.answered, self.answer = True, value
+        self.signalled.set()
+
+    def signals(self) -> JobSignals:
+        return JobSignals(stop=self.stop, answered=self.answered, answer=self.answer)
 
 
 class Leases:

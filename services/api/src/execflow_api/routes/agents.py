@@ -12,8 +12,10 @@ from execflow_contracts import (
     ClaimRequest,
     CompleteRequest,
     EventsRequest,
+    JobSignals,
     LeaseRequest,
     LogsRequest,
+    SignalsRequest,
 )
 
 from ..state import Deps
@@ -38,8 +40,16 @@ async def claim_next(request: ClaimRequest, svc: Deps) -> Any:
 
 @router.post("/jobs/{job_id}/lease")
 async def extend_lease(job_id: str, request: LeaseRequest, svc: Deps) -> dict[str, Any]:
+    """Hold the job longer; the answer also carries its signals."""
     lease = await svc.agents.extend(job_id, request.lease_token)
-    return {"id": job_id, "lease_expires_at": lease.expires_at}
+    return {"id": job_id, "lease_expires_at": lease.expires_at, "signals": lease.signals()}
+
+
+@router.post("/jobs/{job_id}/signals", response_model=JobSignals)
+async def job_signals(job_id: str, request: SignalsRequest, svc: Deps) -> JobSignals:
+    """Long-poll up to `wait` seconds for what the agent must act on: stop the step (a
+    cancel or a timeout), or hand it the answer to its question."""
+    return await svc.agents.signals(job_id, request.lease_token, request.wait)
 
 
 @router.post("/jobs/{job_id}/logs")
