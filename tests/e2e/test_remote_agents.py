@@ -17,6 +17,7 @@ from .conftest import (
     alive,
     create,
     logs_until,
+    running_stack,
     sh,
     wait_finished,
     wait_for,
@@ -27,6 +28,17 @@ from .conftest import (
 EXECFLOW = str(Path(sys.executable).parent / "execflow")
 LEASE_S = float(STACK_ENV["EXECFLOW_LEASE_S"])
 CLAIM = "/api/v1/agent-control/claims/next"
+MAX_BYTES = 4096
+
+
+@pytest.fixture(scope="module")
+def stack(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("agents")
+    env = {"EXECFLOW_ARTIFACT_MAX_BYTES": str(MAX_BYTES)}
+    with running_stack(nats_url, database_url, home, env) as running:
+        yield running
 
 
 def on_queue(step: dict[str, object], queue: str) -> dict[str, object]:
@@ -186,6 +198,50 @@ def test_an_answer_reaches_the_step_on_the_agent(
     assert body["output"] == {"ask": {"go": True}}
 
 
+def test_the_files_an_agents_step_declared_are_stored_or_refused(
+    api: httpx.Client,
+    stack: Stack,
+    queue: str,
+    agents: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    def fact(line: str) -> str:
+        return f"echo '{line}' >> \"$EXECFLOW_EVENTS\";"
+
+    script = " ".join(
+        [
+            "mkdir -p out; echo '<h1>far</h1>' > out/report.html; printf 'PNG' > shot.png;",
+            f"head -c {MAX_BYTES + 1} /dev/zero > big.bin;",
+            fact('{"type":"artifact","name":"report","path":"out/report.html"}'),
+            fact('{"type":"screenshot","path":"shot.png"}'),
+            fact('{"type":"artifact","name":"big","path":"big.bin"}'),
+            fact('{"type":"artifact","name":"escape","path":"../../../etc/hostname"}'),
+            "echo finished",
+        ]
+    )
+    execution_id = create(api, {"workflow": {"steps": [on_queue(sh("far", script), queue)]}})
+    agents.append(start_agent(stack, queue, "agent-files", tmp_path))
+    body = wait_finished(api, execution_id, timeout_s=30)
+    assert body["status"] == "completed", body
+    listed = {a["name"]: a for a in api.get(body["links"]["artifacts"]).json()["items"]}
+    assert {n: a["status"] for n, a in listed.items()} == {
+        "report": "stored",
+        "shot.png": "stored",
+        "big": "refused",
+        "escape": "refused",
+        "far.log": "stored",
+    }
+    assert api.get(listed["report"]["url"]).content == b"<h1>far</h1>\n"
+    assert api.get(listed["shot.png"]["url"]).content == b"PNG"
+    assert listed["shot.png"]["kind"] == "screenshot"
+    assert "over the artifact size limit" in listed["big"]["error"]
+    assert "leaves the workspace" in listed["escape"]["error"]
+    assert body["n_screenshots"] == 1
+    log = api.get(body["logs_url"]).text
+    assert "stdout: finished" in log
+    assert "execflow: artifact 'escape' refused" in log
+
+
 def test_a_jobs_signals_tell_its_holder_to_stop(api: httpx.Client, queue: str) -> None:
     execution_id = create(api, {"workflow": {"steps": [on_queue(sh("s", "true"), queue)]}})
     claimed = api.post(CLAIM, json={"agent": "raw", "queues": [queue], "wait": 10})
@@ -204,6 +260,11 @@ def test_a_jobs_signals_tell_its_holder_to_stop(api: httpx.Client, queue: str) -
     assert told.status_code == 200, told.text
     assert told.json()["stop"] == "execution cancelled: no longer needed"
     assert time.monotonic() - asked < 5  # the long poll ends when the stop comes
+    upload = f"/api/v1/agent-control/jobs/{job['id']}/artifacts"
+    lease = {"Execflow-Lease-Token": job["lease_token"]}
+    assert api.put(f"{upload}/no%20spaces", headers=lease, content=b"x").status_code == 422
+    forged = api.put(f"{upload}/ok", headers={"Execflow-Lease-Token": "forged"}, content=b"x")
+    assert forged.status_code == 409
     extended = api.post(f"/api/v1/agent-control/jobs/{job['id']}/lease", json=token)
     assert extended.json()["signals"]["stop"] == told.json()["stop"]
 

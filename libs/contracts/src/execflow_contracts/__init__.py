@@ -39,6 +39,7 @@ from .durations import Duration, parse_duration
 from .errors import (
     ERRORS_BY_CODE,
     ArtifactNotFound,
+    ArtifactTooLarge,
     ErrorCode,
     ExecflowError,
     ExecutionNotFound,
@@ -163,6 +164,7 @@ __all__ = [
     "AnyEvent",
     "ArtifactNotFound",
     "ArtifactStatus",
+    "ArtifactTooLarge",
     "BackendName",
     "Backoff",
     "CancelExecution",

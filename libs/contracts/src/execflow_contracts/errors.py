@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     ARTIFACT_NOT_FOUND = "artifact_not_found"
     JOB_NOT_FOUND = "job_not_found"
     LEASE_LOST = "lease_lost"
+    ARTIFACT_TOO_LARGE = "artifact_too_large"
 
 
 class ExecflowError(Exception):
@@ -81,6 +82,12 @@ class LeaseLost(ExecflowError):
     """An agent reports with a token whose lease expired: the step may run elsewhere."""
 
     code = ErrorCode.LEASE_LOST
+
+
+class ArtifactTooLarge(ExecflowError):
+    """An upload over the artifact size limit (it is recorded as refused)."""
+
+    code = ErrorCode.ARTIFACT_TOO_LARGE
 
 
 # Every condition above, by its code: how a refusal travels as data and back.

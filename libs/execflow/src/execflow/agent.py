@@ -6,7 +6,8 @@ env and workdir in a local workspace, extend the lease every third of it, ship o
 lines and step-protocol facts as they come, complete with the exit code. A lease lost
 (409) stops the step: another worker has it now. The job's signals (a long poll) stop
 the step when its execution is cancelled or its attempt times out, and hand it the
-answer to its question.
+answer to its question. When the step ends, the files it declared and its log are
+uploaded (`agent_files`).
 """
 
 import asyncio
@@ -23,15 +24,13 @@ import httpx
 
 from execflow_contracts import Claim, JobSignals
 
+from .agent_files import LeaseLostError, StepFiles
+
 log = logging.getLogger("execflow.agent")
 SHIP_EVERY_S = 0.2
 SIGNALS_WAIT_S = 5.0
 DEFAULT_STOP_GRACE_S = 10.0
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
-
-
-class LeaseLostError(Exception):
-    pass
 
 
 class Job:
@@ -53,6 +52,7 @@ class Job:
         self._lines: list[dict[str, str]] = []
         self._events_offset = 0
         self._lost = asyncio.Event()
+        self._files = StepFiles(self._workspace, self._path, claim.lease_token, claim.step.step_id)
 
     async def run(self) -> None:
         self._workspace.mkdir(parents=True, exist_ok=True)
@@ -101,6 +101,9 @@ class Job:
             shipping.cancel()
             following.cancel()
             await self._ship(events)
+            for line in await self._files.upload(self._http):
+                self._lines.append({"stream": "stderr", "line": line})
+            await self._ship(events)  # what the uploads had to say
             await self._post("complete", exit_code=code)
             log.info("job %s completed with exit code %s", self.claim.id, code)
         except LeaseLostError:
@@ -114,7 +117,9 @@ class Job:
     async def _read(self, stream: asyncio.StreamReader | None, name: str) -> None:
         assert stream is not None
         async for raw in stream:
-            self._lines.append({"stream": name, "line": raw.decode(errors="replace").rstrip("\n")})
+            line = raw.decode(errors="replace").rstrip("\n")
+            self._lines.append({"stream": name, "line": line})
+            self._files.line(name, line)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -189,6 +194,7 @@ class Job:
                 fact = json.loads(line)
                 if isinstance(fact, dict) and isinstance(fact.get("type"), str):
                     facts.append(fact)
+                    self._files.declare(fact)
                     continue
             self._lines.append({"stream": "stderr", "line": f"execflow: ignored {line[:200]!r}"})
         return facts

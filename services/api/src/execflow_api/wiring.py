@@ -34,7 +34,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
         await pool.open()
         docker = DockerEngine(settings.docker_host)
-        agents = AgentControl(nc, settings.topology, settings.lease_s)
+        artifacts = ArtifactStore(settings.artifact_store_url)
+        agents = AgentControl(
+            nc, settings.topology, settings.lease_s, artifacts, settings.artifact_max_bytes
+        )
         await agents.start()
         app.state.services = Services(
             nc=nc,
@@ -42,7 +45,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             pool=pool,
             topology=settings.topology,
             docker=docker,
-            artifacts=ArtifactStore(settings.artifact_store_url),
+            artifacts=artifacts,
             agents=agents,
         )
         try:

@@ -8,15 +8,19 @@ agent's name; the scheduler's attempt and delivery checks refuse stale ones as w
 
 Stop requests and answers to questions arrive as events, as they do at runners; the
 agent learns of them from its job's signals (a long poll) or its next lease extension.
+Files its step declared are uploaded here when it ends, and stored as a runner would.
 """
 
 import asyncio
 import contextlib
 import logging
 import signal
+import tempfile
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +33,7 @@ from pydantic import ValidationError
 from execflow_contracts import (
     FACT_KINDS,
     AgentLogLine,
+    ArtifactTooLarge,
     Command,
     CompleteRequest,
     InputProvided,
@@ -48,6 +53,7 @@ from execflow_contracts import (
     question_report,
 )
 from execflow_platform import (
+    ArtifactStore,
     Outgoing,
     dead_letter,
     durable_pull_consumer,
@@ -67,8 +73,17 @@ AttemptKey = tuple[str, str, int]
 
 
 class AgentControl:
-    def __init__(self, nc: Client, topology: Topology, lease_s: float) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        topology: Topology,
+        lease_s: float,
+        artifacts: ArtifactStore,
+        artifact_max_bytes: int,
+    ) -> None:
         self._nc = nc
+        self._artifacts = artifacts
+        self._artifact_max_bytes = artifact_max_bytes
         self._js = nc.jetstream()
         self._topology = topology
         self.leases = Leases(lease_s)
@@ -132,11 +147,45 @@ class AgentControl:
             except (KeyError, TypeError, ValueError) as exc:
                 ignored.append(f"ignored a malformed {fact.get('type')!r} event: {exc}")
         if facts:
-            lease.facts_sent += 1
-            await self._send(ReportStepFacts(facts=facts, sequence=lease.facts_sent, **_who(lease)))
+            await self._report_facts(lease, facts)
         if ignored:
             await self._ship(lease, [("stderr", f"execflow: {reason}") for reason in ignored])
         return ignored
+
+    async def store_artifact(
+        self,
+        job_id: str,
+        token: str,
+        declared: StepFact,
+        content: AsyncIterator[bytes],
+        refused: str | None = None,
+    ) -> StepFact:
+        """Store a file the job's step declared and report it, as a runner does: `stored`,
+        or `refused` with the reason (one the agent gives, or the size limit's)."""
+        lease = self.leases.check(job_id, token)
+        work = lease.work
+        key = ArtifactStore.key(work.execution_id, work.step_id, work.attempt, declared.name)
+        size, too_large = 0, False
+        if refused is None:
+            with tempfile.TemporaryDirectory(prefix="execflow-upload-") as folder:
+                local = Path(folder) / "upload"
+                size = await _spool(content, local, self._artifact_max_bytes)
+                too_large = size > self._artifact_max_bytes
+                if too_large:
+                    refused = (
+                        f"{declared.path}: over the artifact size limit of"
+                        f" {self._artifact_max_bytes} bytes (EXECFLOW_ARTIFACT_MAX_BYTES)"
+                    )
+                else:
+                    await asyncio.to_thread(self._artifacts.put, local, key)
+        outcome: dict[str, Any] = {"status": "refused", "error": refused}
+        if refused is None:
+            outcome = {"status": "stored", "key": key, "size": size}
+        fact = declared.model_copy(update={"kind": "artifact", "at": datetime.now(UTC)} | outcome)
+        await self._report_facts(lease, [fact])
+        if too_large:
+            raise ArtifactTooLarge(fact.error or "")
+        return fact
 
     async def complete(self, job_id: str, token: str, report: CompleteRequest) -> None:
         lease = self.leases.check(job_id, token)
@@ -231,6 +280,10 @@ class AgentControl:
         subject = self._topology.log(chunk.execution_id, chunk.step_id)
         await self._publish(Outgoing(subject, chunk.model_dump_json().encode(), chunk.dedupe_id))
 
+    async def _report_facts(self, lease: Lease, facts: list[StepFact]) -> None:
+        lease.facts_sent += 1
+        await self._send(ReportStepFacts(facts=facts, sequence=lease.facts_sent, **_who(lease)))
+
     async def _send(self, command: Command) -> None:
         subject = self._topology.command(command.execution_id, type(command).__name__)
         await self._publish(
@@ -274,6 +327,19 @@ class AgentControl:
             await subscription.unsubscribe()
         for lease in self.leases.held():
             await lease.message.nak()
+
+
+async def _spool(content: AsyncIterator[bytes], local: Path, max_bytes: int) -> int:
+    """Write the upload to `local`; its size, or the first size over `max_bytes` (the
+    rest is not read)."""
+    size = 0
+    with local.open("wb") as spool:
+        async for chunk in content:
+            size += len(chunk)
+            if size > max_bytes:
+                break
+            spool.write(chunk)  # a local temporary file: page cache, no wait worth a thread
+    return size
 
 
 def _signal_name(number: int) -> str:

@@ -3,19 +3,22 @@
 Every report carries the job's lease token; a report whose lease expired is a 409
 (the step may already run elsewhere), one for a job not held here a 404."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from execflow_contracts import (
     Claim,
     ClaimRequest,
     CompleteRequest,
     EventsRequest,
+    InvalidInput,
     JobSignals,
     LeaseRequest,
     LogsRequest,
     SignalsRequest,
+    StepFact,
+    parse_fact,
 )
 
 from ..state import Deps
@@ -68,3 +71,29 @@ async def post_events(job_id: str, request: EventsRequest, svc: Deps) -> dict[st
 async def complete(job_id: str, request: CompleteRequest, svc: Deps) -> dict[str, Any]:
     await svc.agents.complete(job_id, request.lease_token, request)
     return {"id": job_id, "accepted": True}
+
+
+@router.put("/jobs/{job_id}/artifacts/{name}", response_model=StepFact)
+async def put_artifact(
+    job_id: str,
+    name: str,
+    request: Request,
+    svc: Deps,
+    lease_token: Annotated[str, Header(alias="Execflow-Lease-Token")],
+    kind: Annotated[
+        str, Query(description="the artifact's kind: file, screenshot, log, …")
+    ] = "file",
+    path: Annotated[str | None, Query(description="where the step wrote it")] = None,
+    refused: Annotated[
+        str | None, Query(description="the agent could not read it: why (send no body)")
+    ] = None,
+) -> StepFact:
+    """Store a file the job's step declared (the body is its content), once the step has
+    ended; it is listed as `stored`, or `refused` with the reason (413 over the limit)."""
+    try:
+        declared = parse_fact(
+            {"type": "artifact", "name": name, "path": path or name, "kind": kind}
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    return await svc.agents.store_artifact(job_id, lease_token, declared, request.stream(), refused)
