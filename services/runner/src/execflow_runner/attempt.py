@@ -75,14 +75,11 @@ class Attempt:
 
     async def run(self) -> None:
         started_at = datetime.now(UTC)
-        done = asyncio.Event()
         reader = FactReader(self.events_path, self._on_fact, self._warn)
-        following: list[asyncio.Task[None]] = []
 
         def on_started() -> None:
             self._send(ReportStepStarted(started_at=started_at, **self._identity()))
-            # Facts are read only from now on, so none is reported before the start.
-            following.append(asyncio.get_running_loop().create_task(reader.follow(done)))
+            reader.start()  # facts are read only from now on: none is reported before the start
 
         env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
         try:
@@ -90,8 +87,7 @@ class Attempt:
                 self.work, self._workspace, self._on_line, on_started, env
             )
         finally:
-            done.set()
-            await asyncio.gather(*following)
+            reader.stop()
         self._facts.flush()
         await self._store_artifacts()
         await self._logs.close()
@@ -204,9 +200,26 @@ def stdout_json(line: str | None) -> tuple[Any, str | None]:
         return None, f"output: stdout-json, but the last stdout line is not JSON: {line!r}"
 
 
-async def hold_lease(message: Msg, lease_s: float) -> None:
-    """Heartbeat: tell the bus this runner still works on the message."""
-    while True:
-        await asyncio.sleep(lease_s / 3)
+class LeaseKeeper:
+    """Heartbeat: tells the bus every third of the lease that this runner still works on
+    the message. Timers rather than a task per step: most steps end before the first beat."""
+
+    def __init__(self, message: Msg, lease_s: float) -> None:
+        self._message = message
+        self._every_s = lease_s / 3
+        self._beating: set[asyncio.Task[None]] = set()
+        self._timer = asyncio.get_running_loop().call_later(self._every_s, self._beat)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+    def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._in_progress())
+        self._beating.add(task)
+        task.add_done_callback(self._beating.discard)
+        self._timer = loop.call_later(self._every_s, self._beat)
+
+    async def _in_progress(self) -> None:
         with contextlib.suppress(nats.errors.Error):
-            await message.in_progress()
+            await self._message.in_progress()

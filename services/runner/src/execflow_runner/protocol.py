@@ -7,7 +7,6 @@ JSON object with a type becomes a warning in the step's log; it never stops the 
 """
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -27,14 +26,25 @@ class FactReader:
         self._on_warning = on_warning
         self._offset = 0
         self._partial = b""
+        self._timer: asyncio.TimerHandle | None = None
+        self._started = False
 
-    async def follow(self, done: asyncio.Event) -> None:
-        """Read facts until `done`, then once more for what came last."""
-        while not done.is_set():
+    def start(self) -> None:
+        """Read new facts every POLL_S from now on (the step has only just started)."""
+        self._started = True
+        self._timer = asyncio.get_running_loop().call_later(POLL_S, self._poll)
+
+    def stop(self) -> None:
+        """Stop polling, and read what came last (if the step ever started)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._started:
             self.read_new()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), POLL_S)
+
+    def _poll(self) -> None:
         self.read_new()
+        self._timer = asyncio.get_running_loop().call_later(POLL_S, self._poll)
 
     def read_new(self) -> None:
         try:
@@ -42,6 +52,9 @@ class FactReader:
                 f.seek(self._offset)
                 data = f.read()
         except FileNotFoundError:
+            return
+        except OSError as exc:
+            self._on_warning(f"execflow: cannot read the step's events: {exc}")
             return
         self._offset += len(data)
         *lines, self._partial = (self._partial + data).split(b"\n")

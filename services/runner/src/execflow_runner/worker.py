@@ -28,7 +28,7 @@ from execflow_contracts import (
 from execflow_platform import dead_letter, fetch
 
 from .artifacts import Uploader
-from .attempt import Attempt, hold_lease
+from .attempt import Attempt, LeaseKeeper
 from .backends import AttemptKey, Backend
 
 log = logging.getLogger(__name__)
@@ -149,12 +149,12 @@ class Worker:
             backend=work.run.backend,
             started_at=datetime.now(UTC),
         )
-        heartbeat = asyncio.get_running_loop().create_task(hold_lease(message, self._lease_s))
+        lease = LeaseKeeper(message, self._lease_s)
         try:
             await attempt.run()
             await message.ack()
         finally:
-            heartbeat.cancel()
+            lease.stop()
             self._attempts.pop(key, None)
             self._steps.pop(key, None)
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from execflow_contracts import StepWork
 
-from .base import MAX_LINE_BYTES, AttemptKey, LineSink, Outcome, exit_outcome, step_variables
+from .base import AttemptKey, LineSink, Outcome, exit_outcome, step_variables
+from .lines import LineSplitter
 
 # What a step inherits from the runner's environment; nothing else leaks (credentials).
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
@@ -73,11 +74,12 @@ class ProcessBackend:
         self._running[key] = child
         try:
             on_started()
-            assert popen.stdout is not None and popen.stderr is not None
-            await asyncio.gather(
-                _pump(await _stream(popen.stdout), "stdout", on_line),
-                _pump(await _stream(popen.stderr), "stderr", on_line),
-            )
+            ended = [
+                await _read_lines(popen.stdout, "stdout", on_line),
+                await _read_lines(popen.stderr, "stderr", on_line),
+            ]
+            for pipe_ended in ended:
+                await pipe_ended
             code = await child.exited
         finally:
             self._running.pop(key, None)
@@ -121,24 +123,33 @@ class ProcessBackend:
         return exited
 
 
-async def _stream(pipe: object) -> asyncio.StreamReader:
+async def _read_lines(pipe: object, stream: str, on_line: LineSink) -> "asyncio.Future[None]":
+    """Hand the pipe's lines to `on_line` as they come; the future resolves at its end."""
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=MAX_LINE_BYTES, loop=loop)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
-    return reader
+    ended: asyncio.Future[None] = loop.create_future()
+    await loop.connect_read_pipe(lambda: _PipeLines(stream, on_line, ended), pipe)
+    return ended
+
+
+class _PipeLines(asyncio.Protocol):
+    # Lines are handed on from the transport's callback: no reader and no task per pipe.
+    def __init__(self, stream: str, on_line: LineSink, ended: "asyncio.Future[None]") -> None:
+        self._stream = stream
+        self._on_line = on_line
+        self._ended = ended
+        self._lines = LineSplitter()
+
+    def data_received(self, data: bytes) -> None:
+        for line in self._lines.feed(data):
+            self._on_line(self._stream, line)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for line in self._lines.rest():
+            self._on_line(self._stream, line)
+        if not self._ended.done():
+            self._ended.set_result(None)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-
-
-async def _pump(reader: asyncio.StreamReader, stream: str, on_line: LineSink) -> None:
-    while True:
-        try:
-            raw = await reader.readline()
-        except ValueError:  # a line longer than the limit: take it in pieces
-            raw = await reader.read(MAX_LINE_BYTES)
-        if not raw:
-            return
-        on_line(stream, raw.decode(errors="replace").rstrip("\r\n"))
