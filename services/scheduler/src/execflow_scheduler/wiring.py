@@ -3,6 +3,7 @@
 import asyncio
 import logging
 
+from eventsourcing.utils import get_topic
 from psycopg_pool import ConnectionPool
 
 from execflow_platform import (
@@ -20,6 +21,7 @@ from .application import ExecutionsApplication
 from .consumer import CommandConsumer
 from .dispatch import Dispatcher
 from .firing import ScheduleLoop
+from .recorder import BinaryInsertRecorder
 from .relay import Relay
 from .settings import SchedulerSettings
 from .timers import TimerLoop, TimerStore
@@ -41,6 +43,7 @@ def build_application(settings: SchedulerSettings) -> ExecutionsApplication:
         # commit. It skips the table lock, which only matters to concurrent writers,
         # and the scheduler applies its batches one at a time.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+        "APPLICATION_RECORDER_TOPIC": get_topic(BinaryInsertRecorder),
     }
     return ExecutionsApplication(env=env)
 
