@@ -16,7 +16,7 @@ from .bus import (
     stream_configs,
 )
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
-from .lifecycle import configure_logging, run_service, run_until_stopped
+from .lifecycle import configure_logging, freeze_loaded_objects, run_service, run_until_stopped
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .settings import ServiceSettings
 
@@ -36,6 +36,7 @@ __all__ = [
     "ensure_streams",
     "eventsourcing_env",
     "fetch",
+    "freeze_loaded_objects",
     "live_workers",
     "open_registry",
     "publish_all",

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,14 @@ async def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[None]]) ->
     await main(stop)
 
 
+def freeze_loaded_objects() -> None:
+    """What a service has loaded before it serves (modules, pydantic's validators) lives
+    as long as the process: keep it out of the cycle collector. Full passes over it took
+    some 40 ms of CPU each, and showed as latency spikes."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_service(
     name: str,
     settings: S,
@@ -41,6 +50,7 @@ def run_service(
     """A service's `main`: log, then serve until SIGTERM or SIGINT, on `event_loop` or
     else the one its settings name."""
     configure_logging(settings.log_level, name)
+    freeze_loaded_objects()
     main = run_until_stopped(functools.partial(serve, settings))
     if (event_loop or settings.event_loop) == "uvloop":
         uvloop.run(main)

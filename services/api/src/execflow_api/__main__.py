@@ -2,7 +2,7 @@
 
 import uvicorn
 
-from execflow_platform import configure_logging
+from execflow_platform import configure_logging, freeze_loaded_objects
 
 from .settings import ApiSettings
 from .wiring import create_app
@@ -11,8 +11,10 @@ from .wiring import create_app
 def main() -> None:
     settings = ApiSettings()
     configure_logging(settings.log_level, "api")
+    app = create_app(settings)
+    freeze_loaded_objects()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),

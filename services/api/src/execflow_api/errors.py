@@ -19,7 +19,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.ARTIFACT_NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ErrorCode.JOB_NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ErrorCode.LEASE_LOST: status.HTTP_409_CONFLICT,
-    ErrorCode.ARTIFACT_TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    ErrorCode.ARTIFACT_TOO_LARGE: 413,
 }
 
 
