@@ -141,12 +141,19 @@ class ExecutionsApplication(Application[UUID]):
             for command in commands:
                 HANDLERS[type(command)](batch, command)
                 batch.react()
-            return self.save(*batch.touched.values())
+            recordings = self.save(*batch.touched.values())
         except Exception:
             # Cached aggregates may hold events that were never saved.
             for execution_id in batch.touched:
                 self._evict(execution_id)
             raise
+        # The cache is for executions in flight: a finished one is seldom touched again
+        # (a retry, a late report), and replaying it then is cheap. Memory stays bounded
+        # by what runs, not by what ran.
+        for execution in batch.touched.values():
+            if execution.status.is_terminal:
+                self._evict(execution.id)
+        return recordings
 
     def _evict(self, execution_id: UUID) -> None:
         cache = self.repository.cache
