@@ -186,8 +186,9 @@ class WorkflowSpec(Spec):
 
 def stored_workflow(data: Mapping[str, Any]) -> WorkflowSpec:
     """A workflow as stored in an event, validated once per distinct workflow: its
-    executions share one (frozen) spec instead of each checking the graph again."""
-    return _workflow_from_json(json.dumps(data, sort_keys=True, separators=(",", ":")))
+    executions share one (frozen) spec rather than each holding a copy. (Keys keep the
+    order they were stored in, so the same workflow gives the same text.)"""
+    return _workflow_from_json(json.dumps(data, separators=(",", ":")))
 
 
 @lru_cache(maxsize=512)
