@@ -67,12 +67,15 @@ class StepFiles:
         local, refused = self._check(path)
         if refused is not None:
             params["refused"] = refused
-        response = await http.put(
-            f"{self._job_path}/artifacts/{name}",
-            params=params,
-            headers={"Execflow-Lease-Token": self._lease_token},
-            content=_chunks(local) if local is not None else b"",
-        )
+        try:
+            response = await http.put(
+                f"{self._job_path}/artifacts/{name}",
+                params=params,
+                headers={"Execflow-Lease-Token": self._lease_token},
+                content=_chunks(local) if local is not None else b"",
+            )
+        except httpx.HTTPError as exc:  # the step's outcome still gets reported
+            return f"upload failed: {exc}"
         if response.status_code in (404, 409):
             raise LeaseLostError(response.text)
         if not response.is_success:
