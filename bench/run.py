@@ -125,6 +125,21 @@ class RssSampler:
                 self.peak_mb[name] = round(max(self.peak_mb[name], rss), 1)
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU used so far by each named process; a runner's includes its reaped steps, and
+    PostgreSQL's its backends (all its processes)."""
+    used: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            root = psutil.Process(pid)
+            tree = [root, *(root.children(recursive=True) if name == "postgres" else [])]
+            times = [p.cpu_times() for p in tree]
+        except psutil.Error:
+            continue
+        used[name] = sum(t.user + t.system + t.children_user + t.children_system for t in times)
+    return used
+
+
 def client_session(api: str, connections: int) -> aiohttp.ClientSession:
     # aiohttp: its C parser keeps the load generator's own CPU small beside execflow's.
     return aiohttp.ClientSession(
@@ -297,8 +312,18 @@ async def measure(
     conninfo = schema_conninfo(db_url, SCHEMA)
     await latency(api, 10, args.steps)  # warm caches and connections
     events_before = stored_events(conninfo)
+    counted = pids | {"bench client": os.getpid()}
+    cpu_before = cpu_seconds(counted)
     with RssSampler(pids) as rss:
         tp = await throughput(api, conninfo, args.n, args.concurrency, args.steps)
+    cpu_after = cpu_seconds(counted)
+    # Steadier than rates on a shared machine, whose speed drifts between runs.
+    cpu_ms = {
+        name: round((cpu_after[name] - cpu_before[name]) * 1000 / args.n, 2)
+        for name in cpu_after
+        if name in cpu_before
+    }
+    cpu_ms["total"] = round(sum(cpu_ms.values()), 2)
     events = stored_events(conninfo) - events_before
     lat, lat_ids = await latency(api, args.latency_n, args.steps)
     await asyncio.sleep(1.0)  # the event log projection catches up
@@ -323,6 +348,7 @@ async def measure(
         "fanout_width": args.fanout,
         "limits": limits,
         "peak_rss_mb": rss.peak_mb,
+        "cpu_ms_per_execution": cpu_ms,
         # One scheduler always: it is the event store's single writer.
         "setup": {"runners": args.runners, "schedulers": 1},
         "machine": machine(),
@@ -346,6 +372,8 @@ def report(results: dict[str, Any]) -> None:
         table.add_row(key, str(value))
     for key, value in results["peak_rss_mb"].items():
         table.add_row(f"peak RSS {key}", f"{value} MB")
+    cpu = results["cpu_ms_per_execution"]
+    table.add_row("CPU per execution (ms)", ", ".join(f"{name} {ms}" for name, ms in cpu.items()))
     Console().print(table)
 
 
