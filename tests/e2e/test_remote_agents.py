@@ -277,6 +277,16 @@ def test_a_jobs_signals_tell_its_holder_to_stop(api: httpx.Client, queue: str) -
     assert body["attempts"][0]["error"] == "killed by SIGTERM"
 
 
+def test_work_cancelled_before_any_claim_is_never_handed_out(api: httpx.Client, queue: str) -> None:
+    execution_id = create(api, {"workflow": {"steps": [on_queue(sh("s", "true"), queue)]}})
+    wait_until(api, execution_id, lambda b: b["steps"][0]["status"] == "queued")
+    cancelled = api.post(f"/api/v1/executions/{execution_id}/cancel", json={"reason": "no"})
+    assert cancelled.status_code == 202, cancelled.text
+    wait_status(api, execution_id, "cancelled")
+    claimed = api.post(CLAIM, json={"agent": "late", "queues": [queue], "wait": 1})
+    assert claimed.status_code == 204, claimed.text
+
+
 def test_nothing_to_claim_is_a_204_after_the_wait(api: httpx.Client, queue: str) -> None:
     started = time.monotonic()
     response = api.post(CLAIM, json={"agent": "idle", "queues": [queue], "wait": 1})
