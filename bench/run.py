@@ -115,14 +115,18 @@ class RssSampler:
         while not self._stop.wait(0.2):
             for name, pid in self._pids.items():
                 try:
-                    root = psutil.Process(pid)
-                    # PostgreSQL's memory is its backends'; a runner's children are the
-                    # steps (and, for a moment after each start, a copy of the runner).
-                    tree = [root, *(root.children(recursive=True) if name == "postgres" else [])]
-                    rss = sum(p.memory_info().rss for p in tree) / 2**20
+                    rss = sum(p.memory_info().rss for p in processes_of(name, pid)) / 2**20
                 except psutil.Error:
                     continue
                 self.peak_mb[name] = round(max(self.peak_mb[name], rss), 1)
+
+
+def processes_of(name: str, pid: int) -> list[psutil.Process]:
+    """What counts as one named process. PostgreSQL is all its backends; a runner's
+    children are the steps (and, for a moment after each start, a copy of the runner),
+    so they are not counted as the runner."""
+    root = psutil.Process(pid)
+    return [root, *(root.children(recursive=True) if name == "postgres" else [])]
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
@@ -131,9 +135,7 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     used: dict[str, float] = {}
     for name, pid in pids.items():
         try:
-            root = psutil.Process(pid)
-            tree = [root, *(root.children(recursive=True) if name == "postgres" else [])]
-            times = [p.cpu_times() for p in tree]
+            times = [p.cpu_times() for p in processes_of(name, pid)]
         except psutil.Error:
             continue
         used[name] = sum(t.user + t.system + t.children_user + t.children_system for t in times)

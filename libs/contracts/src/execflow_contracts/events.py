@@ -40,7 +40,7 @@ class ExecutionEvent(BaseModel):
 
 def _shared_workflow(value: Any) -> Any:
     # Stored workflows were checked when they were created; executions of one workflow
-    # share its parsed spec rather than each checking the graph again.
+    # share its parsed spec (see `stored_workflow`).
     return stored_workflow(value) if isinstance(value, dict) else value
 
 

@@ -52,7 +52,7 @@ class Job:
         self._lines: list[dict[str, str]] = []
         self._events_offset = 0
         self._lost = asyncio.Event()
-        self._files = StepFiles(self._workspace, self._path, claim.lease_token, claim.step.step_id)
+        self._files = StepFiles(self._workspace, self._path, claim)
 
     async def run(self) -> None:
         self._workspace.mkdir(parents=True, exist_ok=True)

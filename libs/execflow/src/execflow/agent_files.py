@@ -12,6 +12,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from execflow_contracts import Claim
+
 CHUNK_BYTES = 1024 * 1024
 
 
@@ -20,13 +22,13 @@ class LeaseLostError(Exception):
 
 
 class StepFiles:
-    def __init__(self, workspace: Path, job_path: str, lease_token: str, step_id: str) -> None:
+    def __init__(self, workspace: Path, job_path: str, claim: Claim) -> None:
         self._workspace = workspace
         self._job_path = job_path
-        self._lease_token = lease_token
-        self._step_id = step_id
+        self._lease_token = claim.lease_token
+        self._step_id = claim.step.step_id
         self._declared: dict[str, tuple[str, str]] = {}  # name → (path, kind)
-        self.log_path = workspace / f".{PurePosixPath(job_path).name}.log"
+        self.log_path = workspace / f".{claim.id}.log"
         self._log: TextIO | None = None  # opened with the first line: a silent step has none
 
     def line(self, stream: str, text: str) -> None:

@@ -15,6 +15,7 @@ from .bus import (
     resuming_pull_consumer,
     stream_configs,
 )
+from .controls import StepControls
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import configure_logging, freeze_loaded_objects, run_service, run_until_stopped
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
@@ -25,6 +26,7 @@ __all__ = [
     "ArtifactStore",
     "Outgoing",
     "ServiceSettings",
+    "StepControls",
     "configure_logging",
     "connect",
     "consume",

@@ -8,7 +8,6 @@ answers to questions arrive as events.
 
 import asyncio
 import logging
-from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,18 +22,14 @@ from execflow_contracts import (
     StepStopRequested,
     StepWork,
     Topology,
-    parse_event,
 )
-from execflow_platform import dead_letter, fetch
+from execflow_platform import StepControls, dead_letter, fetch
 
 from .artifacts import Uploader
 from .attempt import Attempt, LeaseKeeper
 from .backends import AttemptKey, Backend
 
 log = logging.getLogger(__name__)
-
-# Stop requests remembered for work not seen yet, so that queued work never starts.
-REMEMBERED_STOPS = 10_000
 
 
 class Worker:
@@ -63,7 +58,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._attempts: dict[AttemptKey, Attempt] = {}
         self._steps: dict[AttemptKey, RunningStep] = {}  # for the registry
-        self._stopped: OrderedDict[AttemptKey, str] = OrderedDict()
+        self._controls = StepControls(self._stop, self._answer)
         self._slot_free = asyncio.Event()
         self._slot_free.set()
         self._fetching = asyncio.Lock()
@@ -74,15 +69,11 @@ class Worker:
     async def run(
         self, subscriptions: list[JetStreamContext.PullSubscription], stop: asyncio.Event
     ) -> None:
-        control = [
-            await self._nc.subscribe(self._topology.events_of_type(name), cb=self._on_control_event)
-            for name in ("StepStopRequested", "InputProvided")
-        ]
+        await self._controls.follow(self._nc, self._topology)
         await asyncio.gather(*(self._pull(s, stop) for s in subscriptions))
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        for subscription in control:
-            await subscription.unsubscribe()
+        await self._controls.close()
 
     async def _pull(
         self, subscription: JetStreamContext.PullSubscription, stop: asyncio.Event
@@ -126,8 +117,9 @@ class Worker:
             await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
             return
         key = AttemptKey.of(work)
-        if key in self._stopped:
-            log.info("not starting %s: %s", key, self._stopped[key])
+        stopped = self._controls.stop_reason(work.execution_id, work.step_id, work.attempt)
+        if stopped is not None:
+            log.info("not starting %s: %s", key, stopped)
             await message.ack()
             return
         workspace = self._work_dir / str(work.execution_id)
@@ -158,23 +150,13 @@ class Worker:
             self._attempts.pop(key, None)
             self._steps.pop(key, None)
 
-    async def _on_control_event(self, message: Msg) -> None:
-        try:
-            event = parse_event(message.data)
-        except ValidationError:
-            return
-        if isinstance(event, StepStopRequested):
-            key = AttemptKey.make(event.execution_id, event.step_id, event.attempt)
-            self._remember_stop(key, event.reason)
-            if key in self._attempts:
-                log.info("stopping %s: %s", key, event.reason)
-                asyncio.get_running_loop().create_task(self._backend.stop(key, self._stop_grace_s))
-        elif isinstance(event, InputProvided):
-            for key, attempt in self._attempts.items():
-                if key[:2] == (str(event.execution_id), event.step_id):
-                    attempt.answer(event.value)
+    def _stop(self, event: StepStopRequested) -> None:
+        key = AttemptKey.make(event.execution_id, event.step_id, event.attempt)
+        if key in self._attempts:
+            log.info("stopping %s: %s", key, event.reason)
+            asyncio.get_running_loop().create_task(self._backend.stop(key, self._stop_grace_s))
 
-    def _remember_stop(self, key: AttemptKey, reason: str) -> None:
-        self._stopped[key] = reason
-        while len(self._stopped) > REMEMBERED_STOPS:
-            self._stopped.popitem(last=False)
+    def _answer(self, event: InputProvided) -> None:
+        for key, attempt in self._attempts.items():
+            if key[:2] == (str(event.execution_id), event.step_id):
+                attempt.answer(event.value)

@@ -17,7 +17,6 @@ import logging
 import signal
 import tempfile
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +24,6 @@ from typing import Any
 from uuid import UUID
 
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
@@ -47,7 +44,6 @@ from execflow_contracts import (
     StepStopRequested,
     StepWork,
     Topology,
-    parse_event,
     parse_fact,
     progress_report,
     question_report,
@@ -55,6 +51,7 @@ from execflow_contracts import (
 from execflow_platform import (
     ArtifactStore,
     Outgoing,
+    StepControls,
     dead_letter,
     durable_pull_consumer,
     fetch,
@@ -66,10 +63,6 @@ from .leases import Lease, Leases
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5
-# Stop requests remembered for work not claimed yet, so that it is never started.
-REMEMBERED_STOPS = 10_000
-
-AttemptKey = tuple[str, str, int]
 
 
 class AgentControl:
@@ -89,15 +82,11 @@ class AgentControl:
         self.leases = Leases(lease_s)
         self._subscriptions: dict[str, JetStreamContext.PullSubscription] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._control: list[Subscription] = []
-        self._stopped: OrderedDict[AttemptKey, str] = OrderedDict()
+        self._controls = StepControls(self._stop, self._answer)
 
     async def start(self) -> None:
         """Follow stop requests and answers, to pass them on to the agents."""
-        self._control = [
-            await self._nc.subscribe(self._topology.events_of_type(name), cb=self._on_event)
-            for name in ("StepStopRequested", "InputProvided")
-        ]
+        await self._controls.follow(self._nc, self._topology)
 
     async def claim(
         self, agent: str, queues: list[str], capacity: int, wait_s: float
@@ -126,11 +115,11 @@ class AgentControl:
     async def signals(self, job_id: str, token: str, wait_s: float) -> JobSignals:
         """The job's signals, waiting up to `wait_s` for one if there is none yet."""
         lease = self.leases.check(job_id, token)
-        if lease.stop is None and not lease.answered and wait_s > 0:
+        if lease.signals.stop is None and not lease.signals.answered and wait_s > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lease.signalled.wait(), wait_s)
             lease = self.leases.check(job_id, token)  # it may have lapsed meanwhile
-        return lease.signals()
+        return lease.signals
 
     async def logs(self, job_id: str, token: str, lines: list[AgentLogLine]) -> None:
         lease = self.leases.check(job_id, token)
@@ -219,9 +208,9 @@ class AgentControl:
             except ValidationError as exc:
                 await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
                 return None
-            key = (str(work.execution_id), work.step_id, work.attempt)
-            if key in self._stopped:
-                log.info("not handing out %s: %s", key, self._stopped[key])
+            stopped = self._controls.stop_reason(work.execution_id, work.step_id, work.attempt)
+            if stopped is not None:
+                log.info("not handing out %s/%s: %s", work.execution_id, work.step_id, stopped)
                 await message.ack()
                 return None
             lease = self.leases.grant(agent, work, message.metadata.num_delivered, message)
@@ -293,22 +282,14 @@ class AgentControl:
     async def _publish(self, outgoing: Outgoing) -> None:
         await (await publish_one(self._js, outgoing))
 
-    async def _on_event(self, message: Msg) -> None:
-        try:
-            event = parse_event(message.data)
-        except ValidationError:
-            return
-        if isinstance(event, StepStopRequested):
-            key = (str(event.execution_id), event.step_id, event.attempt)
-            self._stopped[key] = event.reason
-            while len(self._stopped) > REMEMBERED_STOPS:
-                self._stopped.popitem(last=False)
-            for lease in self._leases_of(event.execution_id, event.step_id, event.attempt):
-                log.info("job %s: stop requested: %s", lease.job_id, event.reason)
-                lease.request_stop(event.reason)
-        elif isinstance(event, InputProvided):
-            for lease in self._leases_of(event.execution_id, event.step_id):
-                lease.give_answer(event.value)
+    def _stop(self, event: StepStopRequested) -> None:
+        for lease in self._leases_of(event.execution_id, event.step_id, event.attempt):
+            log.info("job %s: stop requested: %s", lease.job_id, event.reason)
+            lease.request_stop(event.reason)
+
+    def _answer(self, event: InputProvided) -> None:
+        for lease in self._leases_of(event.execution_id, event.step_id):
+            lease.give_answer(event.value)
 
     def _leases_of(
         self, execution_id: UUID, step_id: str, attempt: int | None = None
@@ -323,8 +304,7 @@ class AgentControl:
 
     async def close(self) -> None:
         """Hand held work back to the bus at once rather than after the lease."""
-        for subscription in self._control:
-            await subscription.unsubscribe()
+        await self._controls.close()
         for lease in self.leases.held():
             await lease.message.nak()
 

@@ -37,9 +37,7 @@ class Lease:
     log_seq: int = 0
     facts_sent: int = 0
     # What the agent must act on; `signalled` wakes its long poll.
-    stop: str | None = None
-    answered: bool = False
-    answer: Any = None
+    signals: JobSignals = field(default_factory=JobSignals)
     signalled: asyncio.Event = field(default_factory=asyncio.Event)
 
     def extend(self, lease_s: float) -> None:
@@ -48,15 +46,12 @@ class Lease:
         self.expires_at = datetime.now(UTC) + timedelta(seconds=lease_s)
 
     def request_stop(self, reason: str) -> None:
-        self.stop = reason
+        self.signals = self.signals.model_copy(update={"stop": reason})
         self.signalled.set()
 
     def give_answer(self, value: Any) -> None:
-        self.answered, self.answer = True, value
+        self.signals = self.signals.model_copy(update={"answered": True, "answer": value})
         self.signalled.set()
-
-    def signals(self) -> JobSignals:
-        return JobSignals(stop=self.stop, answered=self.answered, answer=self.answer)
 
 
 class Leases:

@@ -45,7 +45,7 @@ async def claim_next(request: ClaimRequest, svc: Deps) -> Any:
 async def extend_lease(job_id: str, request: LeaseRequest, svc: Deps) -> dict[str, Any]:
     """Hold the job longer; the answer also carries its signals."""
     lease = await svc.agents.extend(job_id, request.lease_token)
-    return {"id": job_id, "lease_expires_at": lease.expires_at, "signals": lease.signals()}
+    return {"id": job_id, "lease_expires_at": lease.expires_at, "signals": lease.signals}
 
 
 @router.post("/jobs/{job_id}/signals", response_model=JobSignals)
