@@ -271,8 +271,14 @@ def test_progress_and_outputs_reported_by_a_step_are_shown(api: httpx.Client) ->
 def test_retry_creates_a_linked_execution_and_leaves_the_original_alone(
     api: httpx.Client, tmp_path: Path
 ) -> None:
-    marker = tmp_path / "failed-once"
-    fail_once = f"if [ -e {marker} ]; then echo second; else touch {marker}; exit 1; fi"
+    marker, left_done = tmp_path / "failed-once", tmp_path / "left-done"
+    # The first time, `right` fails only once `left` is done: the original's failure
+    # then leaves `left` succeeded (a sibling still running when it fails would run
+    # again in the retry).
+    fail_once = (
+        f"if [ -e {marker} ]; then echo second; else touch {marker};"
+        f" while [ ! -e {left_done} ]; do sleep 0.02; done; sleep 0.2; exit 1; fi"
+    )
     report = 'echo \'{"type":"output","value":"fetched"}\' >> "$EXECFLOW_EVENTS"'
     original = create(
         api,
@@ -280,7 +286,7 @@ def test_retry_creates_a_linked_execution_and_leaves_the_original_alone(
             "workflow": {
                 "steps": [
                     sh("fetch", report),
-                    sh("left", "true", "fetch"),
+                    sh("left", f"touch {left_done}", "fetch"),
                     sh("right", fail_once, "fetch"),
                     sh("join", "true", "left", "right"),
                 ]
@@ -290,6 +296,7 @@ def test_retry_creates_a_linked_execution_and_leaves_the_original_alone(
     )
     before = wait_finished(api, original)
     assert before["status"] == "failed"
+    assert {s["id"]: s["status"] for s in before["steps"]}["left"] == "succeeded"
     history_before = api.get(f"/api/v1/executions/{original}/transitions").json()["items"]
 
     response = api.post(f"/api/v1/executions/{original}/retry", json={"from_step": "right"})
