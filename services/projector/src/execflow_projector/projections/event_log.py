@@ -10,14 +10,24 @@ from psycopg import AsyncConnection
 
 from execflow_contracts import AnyEvent
 
+from .bulk import RowsInsert
+
+INSERT = RowsInsert(
+    "event_log",
+    [
+        ("execution_id", "uuid"),
+        ("version", "integer"),
+        ("type", "text"),
+        ("at", "timestamptz"),
+        ("body", "jsonb"),
+    ],
+    "ON CONFLICT DO NOTHING",
+)
+
 
 async def apply_batch(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None:
-    if not events:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO event_log (execution_id, version, type, at, body)"
-            " VALUES (%s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
-            # pydantic writes the JSON itself, faster than dumping a dict of it in Python.
-            [(e.execution_id, e.version, e.type, e.at, e.model_dump_json()) for e in events],
-        )
+    await INSERT.run(
+        conn,
+        # pydantic writes the JSON itself, faster than dumping a dict of it in Python.
+        [(e.execution_id, e.version, e.type, e.at, e.model_dump_json()) for e in events],
+    )

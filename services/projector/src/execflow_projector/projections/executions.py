@@ -25,6 +25,7 @@ from execflow_contracts import (
 
 from . import facts, listing, steps
 from .batch import Batch, Transition
+from .bulk import RowsInsert
 from .rows import ExecutionRow, update_statement
 
 # What an expired execution is removed from, besides its row in `executions`.
@@ -71,33 +72,71 @@ async def expired(conn: AsyncConnection, event: ExecutionExpired) -> None:
     await conn.execute("DELETE FROM executions WHERE id = %s", (event.execution_id,))
 
 
+INSERT_EXECUTIONS = RowsInsert(
+    "executions",
+    [
+        ("id", "uuid"),
+        ("version", "integer"),
+        ("status", "text"),
+        ("workflow", "jsonb"),
+        ("input", "jsonb"),
+        ("metadata", "jsonb"),
+        ("n_steps", "integer"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+        ("retry_of", "uuid"),
+        ("parent_id", "uuid"),
+        ("parent_step", "text"),
+        ("workflow_id", "text"),
+        ("workflow_version", "integer"),
+        ("priority", "integer"),
+        ("name", "text"),
+    ],
+)
+INSERT_STEPS = RowsInsert(
+    "steps",
+    [
+        ("execution_id", "uuid"),
+        ("step_id", "text"),
+        ("position", "integer"),
+        ("status", "text"),
+        ("needs", "jsonb"),
+        ("queue", "text"),
+    ],
+)
+INSERT_TRANSITIONS = RowsInsert(
+    "transitions",
+    [
+        ("execution_id", "uuid"),
+        ("version", "integer"),
+        ("type", "text"),
+        ("from_status", "text"),
+        ("to_status", "text"),
+        ("reason", "text"),
+        ("actor", "text"),
+        ("at", "timestamptz"),
+    ],
+    "ON CONFLICT DO NOTHING",
+)
+
+
 async def insert_created(conn: AsyncConnection, created: Sequence[ExecutionCreated]) -> None:
-    if not created:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO executions (id, version, status, workflow, input, metadata, n_steps,"
-            " created_at, updated_at, retry_of, parent_id, parent_step, workflow_id,"
-            " workflow_version, priority, name)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [execution_values(event) for event in created],
-        )
-        await cur.executemany(
-            "INSERT INTO steps (execution_id, step_id, position, status, needs, queue)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    event.execution_id,
-                    s.id,
-                    i,
-                    StepStatus.PENDING,
-                    Jsonb(s.needs),
-                    event.workflow.queue(s),
-                )
-                for event in created
-                for i, s in enumerate(event.workflow.steps)
-            ],
-        )
+    await INSERT_EXECUTIONS.run(conn, [execution_values(event) for event in created])
+    await INSERT_STEPS.run(
+        conn,
+        [
+            (
+                event.execution_id,
+                s.id,
+                i,
+                StepStatus.PENDING,
+                Jsonb(s.needs),
+                event.workflow.queue(s),
+            )
+            for event in created
+            for i, s in enumerate(event.workflow.steps)
+        ],
+    )
 
 
 def execution_values(event: ExecutionCreated) -> tuple[Any, ...]:
@@ -134,12 +173,4 @@ async def update_rows(conn: AsyncConnection, rows: Iterable[ExecutionRow]) -> No
 
 
 async def insert_transitions(conn: AsyncConnection, transitions: Sequence[Transition]) -> None:
-    if not transitions:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO transitions (execution_id, version, type, from_status, to_status,"
-            " reason, actor, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
-            transitions,
-        )
+    await INSERT_TRANSITIONS.run(conn, transitions)

@@ -6,18 +6,30 @@ from psycopg import AsyncConnection
 
 from execflow_contracts import LogChunk
 
+from .bulk import RowsInsert
+
+INSERT = RowsInsert(
+    "log_lines",
+    [
+        ("execution_id", "uuid"),
+        ("step_id", "text"),
+        ("attempt", "integer"),
+        ("delivery", "integer"),
+        ("seq", "integer"),
+        ("stream", "text"),
+        ("at", "timestamptz"),
+        ("line", "text"),
+    ],
+    "ON CONFLICT DO NOTHING",
+)
+
 
 async def apply_batch(conn: AsyncConnection, chunks: Sequence[LogChunk]) -> None:
-    rows = [
-        (c.execution_id, c.step_id, c.attempt, c.delivery, ln.seq, ln.stream, ln.at, ln.text)
-        for c in chunks
-        for ln in c.lines
-    ]
-    if not rows:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO log_lines (execution_id, step_id, attempt, delivery, seq, stream, at,"
-            " line) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            rows,
-        )
+    await INSERT.run(
+        conn,
+        [
+            (c.execution_id, c.step_id, c.attempt, c.delivery, ln.seq, ln.stream, ln.at, ln.text)
+            for c in chunks
+            for ln in c.lines
+        ],
+    )
