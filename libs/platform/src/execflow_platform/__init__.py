@@ -8,7 +8,6 @@ from .bus import (
     dead_letter,
     durable_pull_consumer,
     ensure_streams,
-    fetch,
     publish_all,
     publish_one,
     pull_subscription,
@@ -18,6 +17,7 @@ from .bus import (
 from .controls import StepControls
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import configure_logging, freeze_loaded_objects, run_service, run_until_stopped
+from .pulling import fetch
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .settings import ServiceSettings
 

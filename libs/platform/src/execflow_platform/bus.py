@@ -22,6 +22,8 @@ from nats.js.errors import BadRequestError
 
 from execflow_contracts import DLQ_REASON_HEADER, MSG_ID_HEADER, Topology
 
+from .pulling import fetch
+
 log = logging.getLogger(__name__)
 
 DAY = 24 * 3600
@@ -148,23 +150,6 @@ async def dead_letter(js: JetStreamContext, subject: str, message: Msg, reason: 
         headers={DLQ_REASON_HEADER: reason[:1000].replace("\n", " "), "Source": message.subject},
     )
     await message.term()
-
-
-# How long one pull waits for messages. Short on purpose: now and then, under load, a
-# message stored while a pull waits is handed over only when that pull expires (seen in
-# all consumers at once, up to the whole wait); a short wait bounds that delay. An idle
-# consumer then asks about twenty times a second, which costs next to nothing.
-FETCH_WAIT_S = 0.1
-
-
-async def fetch(
-    subscription: JetStreamContext.PullSubscription, batch: int, timeout_s: float = FETCH_WAIT_S
-) -> list[Msg]:
-    """Up to `batch` messages, or none if nothing came within `timeout_s`."""
-    try:
-        return await subscription.fetch(batch, timeout=timeout_s)
-    except TimeoutError:  # nats-py raises both its own and asyncio's; both subclass this
-        return []
 
 
 async def consume(
