@@ -71,7 +71,8 @@ async def test_the_reaper_removes_orphans_and_spares_what_runs(
     tmp_path: Path,
 ) -> None:
     nc = await connect(nats_url, "test")
-    kv = await ensure_registry(nc.jetstream(), Topology(deployment), ttl_s=30)
+    js, topology = nc.jetstream(), Topology(deployment)
+    kv = await ensure_registry(js, topology, ttl_s=30)
     now = datetime.now(UTC)
     await register(
         kv,
@@ -89,7 +90,9 @@ async def test_the_reaper_removes_orphans_and_spares_what_runs(
     backend = DockerBackend(docker_client, ContainerPolicy("me", deployment), stop_grace_s=1)
 
     def reaper(orphan_after_s: float) -> Reaper:
-        return Reaper(docker_client, backend, lambda: live_worker_ids(kv), orphan_after_s, 60)
+        return Reaper(
+            docker_client, backend, lambda: live_worker_ids(js, topology), orphan_after_s, 60
+        )
 
     step = StepWork(
         execution_id=uuid.uuid4(),

@@ -47,19 +47,19 @@ async def test_registered_workers_are_listed_until_they_leave_or_fall_silent(
     try:
         assert await open_registry(js, topology) is None
         kv = await ensure_registry(js, topology, ttl_s=2)
-        assert await live_workers(kv) == []
+        assert await live_workers(js, topology) == []
 
         a, b = info("runner-a"), info("runner-b.example")
         await register(kv, b)
         await register(kv, a)
-        assert await live_workers(kv) == [a, b]
-        assert (await live_workers(kv))[0].n_running == 1
+        assert await live_workers(js, topology) == [a, b]
+        assert (await live_workers(js, topology))[0].n_running == 1
 
         await deregister(kv, a.id)
-        assert await live_workers(kv) == [b]
+        assert await live_workers(js, topology) == [b]
 
         await asyncio.sleep(3)  # b stopped heartbeating: its key expires with the TTL
-        assert await live_workers(kv) == []
+        assert await live_workers(js, topology) == []
     finally:
         await nc.close()
 
@@ -75,4 +75,32 @@ async def test_the_registry_takes_the_ttl_of_the_latest_runner(nats_url: str) ->
         opened = await open_registry(js, topology)
         assert opened is not None
     finally:
+        await nc.close()
+
+
+async def test_a_heartbeating_runner_is_never_missing_from_the_list(nats_url: str) -> None:
+    """Listed while its key is being rewritten: a miss would show it gone on /workers and
+    let another runner's reaper remove its containers."""
+    topology = Topology(f"t{uuid.uuid4().hex[:12]}")
+    nc = await connect(nats_url, "test")
+    js = nc.jetstream()
+    kv = await ensure_registry(js, topology, ttl_s=30)
+    beating, quiet = info("runner-a"), info("runner-b")
+    await register(kv, beating)
+    await register(kv, quiet)
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        while not stop.is_set():
+            await register(kv, beating)
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(heartbeat())
+    try:
+        for _ in range(300):
+            listed = [w.id for w in await live_workers(js, topology)]
+            assert listed == ["runner-a", "runner-b"]
+    finally:
+        stop.set()
+        await task
         await nc.close()

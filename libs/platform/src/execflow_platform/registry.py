@@ -2,13 +2,19 @@
 
 A key expires `ttl_s` after its last write (the bucket's max age), so a runner that
 stops heartbeating disappears without anyone cleaning up after it.
+
+The live runners are listed from the bucket's stream: the server's own count of messages
+by subject is one consistent snapshot of the keys. nats-py's `kv.keys()` lists them with
+a watcher, which now and then misses a key written at that moment, or every key
+(NoKeysError): 2 listings in 300 while one key was rewritten every 10 ms. A runner then
+vanished from `/workers` for a poll, and another runner's reaper took it for dead.
 """
 
 import logging
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundError, NoKeysError
+from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
@@ -53,14 +59,14 @@ async def deregister(kv: KeyValue, worker_id: str) -> None:
     await kv.delete(worker_id)
 
 
-async def live_workers(kv: KeyValue) -> list[WorkerInfo]:
-    """Every registration that has not expired, by id."""
-    try:
-        keys = await kv.keys()
-    except NoKeysError:
+async def live_workers(js: JetStreamContext, topology: Topology) -> list[WorkerInfo]:
+    """Every registration that has not expired, by id (none while no runner ever
+    registered)."""
+    kv = await open_registry(js, topology)
+    if kv is None:
         return []
     workers = []
-    for key in sorted(keys):
+    for key in await _keys(js, topology.workers_bucket):
         try:
             entry = await kv.get(key)
         except KeyNotFoundError:  # expired or deleted since we listed it
@@ -71,3 +77,13 @@ async def live_workers(kv: KeyValue) -> list[WorkerInfo]:
             except ValidationError as exc:  # a newer runner's shape we cannot read: skip it
                 log.warning("unreadable registration %s: %s", key, exc)
     return workers
+
+
+async def _keys(js: JetStreamContext, bucket: str) -> list[str]:
+    # A bucket is the stream KV_<bucket>, a key its subject $KV.<bucket>.<key>.
+    prefix = f"$KV.{bucket}."
+    try:
+        info = await js.stream_info(f"KV_{bucket}", subjects_filter=f"{prefix}>")
+    except NotFoundError:
+        return []
+    return sorted(subject.removeprefix(prefix) for subject in info.state.subjects or {})

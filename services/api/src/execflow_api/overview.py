@@ -8,7 +8,7 @@ from fastapi.encoders import jsonable_encoder
 from nats.js import JetStreamContext
 
 from execflow_contracts import ExecutionStatus, Topology
-from execflow_platform import live_workers, open_registry
+from execflow_platform import live_workers
 
 from .state import Services
 
@@ -21,8 +21,7 @@ async def snapshot(svc: Services) -> dict[str, Any]:
         counts = {s.value: 0 for s in ExecutionStatus} | dict(await cur.fetchall())
         cur = await conn.execute("SELECT count(*) FROM steps WHERE status = 'running'")
         running_steps = (await cur.fetchone() or (0,))[0]
-    registry = await open_registry(svc.js, svc.topology)
-    workers = await live_workers(registry) if registry is not None else []
+    workers = await live_workers(svc.js, svc.topology)
     return {
         "counts": counts,
         "running_now": {"executions": sum(counts[s] for s in ACTIVE), "steps": running_steps},

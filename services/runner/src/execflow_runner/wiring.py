@@ -7,9 +7,9 @@ import socket
 from datetime import UTC, datetime
 
 from docker import DockerClient
-from nats.js.kv import KeyValue
+from nats.js import JetStreamContext
 
-from execflow_contracts import BackendName, WorkerInfo
+from execflow_contracts import BackendName, Topology, WorkerInfo
 from execflow_platform import (
     ArtifactStore,
     connect,
@@ -64,7 +64,7 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
             reaper = Reaper(
                 docker_client,
                 docker,
-                lambda: live_worker_ids(kv),
+                lambda: live_worker_ids(js, topology),
                 orphan_after_s=settings.worker_ttl_s,
                 interval_s=settings.docker_reap_interval_s,
             )
@@ -131,5 +131,5 @@ def describe(settings: RunnerSettings, backends: list[BackendName]) -> WorkerInf
     )
 
 
-async def live_worker_ids(kv: KeyValue) -> set[str]:
-    return {w.id for w in await live_workers(kv)}
+async def live_worker_ids(js: JetStreamContext, topology: Topology) -> set[str]:
+    return {w.id for w in await live_workers(js, topology)}

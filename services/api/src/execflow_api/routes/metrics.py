@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from execflow_platform import live_workers, open_registry
+from execflow_platform import live_workers
 
 from ..listing import utc
 from ..metrics import Bucket, GroupBy, metrics, worker_utilisation
@@ -42,8 +42,7 @@ async def get_metrics(
             status.HTTP_400_BAD_REQUEST,
             f"more than {MAX_BUCKETS} {bucket.value} buckets: choose a larger bucket",
         )
-    registry = await open_registry(svc.js, svc.topology)
-    live = await live_workers(registry) if registry is not None else []
+    live = await live_workers(svc.js, svc.topology)
     async with svc.pool.connection() as conn:
         items = await metrics(conn, start, end, bucket, group_by)
         workers = await worker_utilisation(conn, start, end, {w.id: w.capacity for w in live})

@@ -5,7 +5,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 
 from execflow_contracts import WorkerInfo
-from execflow_platform import live_workers, open_registry
+from execflow_platform import live_workers
 
 from ..state import Deps
 
@@ -20,8 +20,7 @@ class WorkerList(BaseModel):
 async def list_workers(svc: Deps) -> WorkerList:
     """Runners that heartbeated within the registry's TTL, by id."""
     try:
-        registry = await open_registry(svc.js, svc.topology)
-        workers = await live_workers(registry) if registry is not None else []
+        workers = await live_workers(svc.js, svc.topology)
     except (nats.errors.Error, TimeoutError) as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the worker registry is unavailable: {exc!r}"
