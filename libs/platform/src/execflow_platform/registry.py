@@ -14,6 +14,7 @@ import logging
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
+from nats.js.client import KV_PRE_TEMPLATE, KV_STREAM_TEMPLATE
 from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
@@ -62,11 +63,12 @@ async def deregister(kv: KeyValue, worker_id: str) -> None:
 async def live_workers(js: JetStreamContext, topology: Topology) -> list[WorkerInfo]:
     """Every registration that has not expired, by id (none while no runner ever
     registered)."""
-    kv = await open_registry(js, topology)
+    keys = await _keys(js, topology.workers_bucket)
+    kv = await open_registry(js, topology) if keys else None
     if kv is None:
         return []
     workers = []
-    for key in await _keys(js, topology.workers_bucket):
+    for key in keys:
         try:
             entry = await kv.get(key)
         except KeyNotFoundError:  # expired or deleted since we listed it
@@ -80,10 +82,11 @@ async def live_workers(js: JetStreamContext, topology: Topology) -> list[WorkerI
 
 
 async def _keys(js: JetStreamContext, bucket: str) -> list[str]:
-    # A bucket is the stream KV_<bucket>, a key its subject $KV.<bucket>.<key>.
-    prefix = f"$KV.{bucket}."
+    prefix = KV_PRE_TEMPLATE.format(bucket=bucket)  # a key is a subject of the bucket's stream
     try:
-        info = await js.stream_info(f"KV_{bucket}", subjects_filter=f"{prefix}>")
+        info = await js.stream_info(
+            KV_STREAM_TEMPLATE.format(bucket=bucket), subjects_filter=f"{prefix}>"
+        )
     except NotFoundError:
         return []
     return sorted(subject.removeprefix(prefix) for subject in info.state.subjects or {})
