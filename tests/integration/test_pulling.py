@@ -66,3 +66,16 @@ async def test_what_an_abandoned_pull_brings_goes_to_the_next_fetch(nc: Client) 
     messages = await fetch(subscription, 10, timeout_s=5)
     assert [m.data for m in messages] == [b"late"]
     assert messages[0].metadata.num_delivered == 1
+
+
+async def test_a_quiet_consumer_waits_out_each_pull_and_keeps_no_statuses(nc: Client) -> None:
+    js = nc.jetstream()
+    _, subscription = await stream_and_subscription(js)
+    loop = asyncio.get_running_loop()
+    for _ in range(3):
+        started = loop.time()
+        assert await fetch(subscription, 10, timeout_s=0.1) == []
+        # No spinning: an empty call lasts its pull's whole wait ...
+        assert loop.time() - started >= 0.1
+        # ... and takes that pull's closing status with it.
+        assert subscription.pending_msgs == 0

@@ -12,9 +12,11 @@ Here the request asks for what the consumer has (`no_wait`), waiting up to `expi
 for the first message only; the server ends it with a status once it has delivered what
 there was, and the call returns then. A status that comes before any message (an earlier
 pull's end, or a server that answers at once when it has nothing) does not end the call:
-it waits on for its pull, and returns nothing only at its deadline, so that a caller in a
-loop never spins. Nothing is lost either way: what an earlier pull still brings lands in
-the subscription's queue, and the next call takes it first.
+it waits on for its pull, and returns nothing only when its own pull has expired, so
+that a caller in a loop never spins. It takes its own pull's closing status when that
+comes in time, so a quiet consumer does not leave one status a call in its queue.
+Nothing is lost either way: what an earlier pull still brings lands in the
+subscription's queue, and the next call takes it first.
 """
 
 import asyncio
@@ -26,6 +28,8 @@ from nats.js import JetStreamContext
 
 # How long a pull waits for its first message when none is waiting.
 FETCH_WAIT_S = 0.1
+# How long past its pull's expiry a call waits for the server's closing status.
+CLOSING_STATUS_GRACE_S = 0.05
 
 
 async def fetch(
@@ -43,14 +47,18 @@ async def fetch(
     await subscription._nc.publish(
         subscription._nms, json.dumps(request).encode(), subscription._deliver
     )
+    loop = asyncio.get_running_loop()
+    expired_at = loop.time() + timeout_s
     try:
-        async with asyncio.timeout(timeout_s):
+        async with asyncio.timeout(timeout_s + CLOSING_STATUS_GRACE_S):
             while len(messages) < batch:
                 message = _taken(inbox, await inbox._pending_queue.get())
                 if JetStreamContext.is_status_msg(message) is None:
                     messages.append(message)
-                elif messages:
-                    break  # the pull has ended, having delivered what there was
+                elif messages or loop.time() >= expired_at:
+                    # The pull has ended: having delivered what there was, or expired
+                    # (an earlier pull's status comes early in a call, never this late).
+                    break
     except TimeoutError:
         pass
     return messages
