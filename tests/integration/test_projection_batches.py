@@ -1,10 +1,12 @@
 """The events projections, a batch at a time, on a real PostgreSQL: a batch holding
-whole executions ends where one event at a time does, and applying it again (redelivered,
-or re-published with older events) changes nothing. An event log consumer left by an
+whole executions ends where one event at a time does, whatever its step events (their
+writes are folded), and applying it again (redelivered, or re-published with older
+events) changes nothing. An event log consumer left by an
 earlier version is retired with nothing missing from the event log."""
 
 import json
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
@@ -14,10 +16,13 @@ from psycopg_pool import AsyncConnectionPool
 from execflow_contracts import (
     AnyCommand,
     AnyEvent,
+    CancelExecution,
     CreateExecution,
     ReportStepFinished,
     ReportStepProgress,
+    ReportStepQuestion,
     ReportStepStarted,
+    ResumeExecution,
     Topology,
     WorkflowSpec,
     parse_event,
@@ -52,10 +57,22 @@ TWO_STEPS = WorkflowSpec.model_validate(
 T = "2026-01-01T00:00:0{}Z"
 
 
+def as_stored(database_url: str, schema: str, commands: Sequence[AnyCommand]) -> list[AnyEvent]:
+    """The events the scheduler stores for the commands, as the projector gets them."""
+    app = build_application(SchedulerSettings(database_url=database_url, db_schema=schema))
+    try:
+        recordings = [r for command in commands for r in app.handle([command])[0]]
+        # As the projector gets them: published, then parsed.
+        return [
+            parse_event(to_contract(r.domain_event).model_dump_json().encode()) for r in recordings
+        ]
+    finally:
+        app.close()
+
+
 def stored_events(database_url: str, schema: str, done: UUID, started: UUID) -> list[AnyEvent]:
     """Two executions' events, interleaved as the scheduler stores them: `done` runs both
     steps to completion (with progress on the way), `started` only starts."""
-    app = build_application(SchedulerSettings(database_url=database_url, db_schema=schema))
 
     def step(execution_id: UUID, step_id: str, finish: bool = True) -> list[AnyCommand]:
         report = {"execution_id": execution_id, "step_id": step_id, "attempt": 1, "worker": "w"}
@@ -76,14 +93,65 @@ def stored_events(database_url: str, schema: str, done: UUID, started: UUID) -> 
         *step(started, "a", finish=False),
         *step(done, "b"),
     ]
-    try:
-        recordings = [r for command in commands for r in app.handle([command])[0]]
-        # As the projector gets them: published, then parsed.
-        return [
-            parse_event(to_contract(r.domain_event).model_dump_json().encode()) for r in recordings
-        ]
-    finally:
-        app.close()
+    return as_stored(database_url, schema, commands)
+
+
+def eventful_events(database_url: str, schema: str) -> list[AnyEvent]:
+    """Every kind of step write, one after another on the same steps and attempts: a
+    delivery lost and started again elsewhere, a question and its answer, a failure that
+    stops its sibling, and a cancellation while a step runs."""
+    fails, cancelled = uuid4(), uuid4()
+    three = WorkflowSpec.model_validate(
+        {
+            "steps": [
+                {"id": "a", "run": {"command": ["true"]}},
+                {"id": "b", "needs": ["a"], "run": {"command": ["true"]}},
+                {"id": "c", "needs": ["a"], "run": {"command": ["true"]}},
+            ]
+        }
+    )
+
+    def report(execution_id: UUID, step_id: str, delivery: int = 1) -> dict[str, Any]:
+        return {
+            "execution_id": execution_id,
+            "step_id": step_id,
+            "attempt": 1,
+            "delivery": delivery,
+            "worker": f"w{delivery}",
+        }
+
+    commands: list[AnyCommand] = [
+        CreateExecution(execution_id=fails, workflow=three),
+        CreateExecution(execution_id=cancelled, workflow=three),
+        ReportStepStarted(**report(fails, "a"), started_at=T.format(1)),
+        ReportStepStarted(**report(fails, "a", delivery=2), started_at=T.format(2)),
+        ReportStepQuestion(**report(fails, "a", delivery=2), prompt="go on?", sequence=1),
+        ResumeExecution(execution_id=fails, step_id="a", input={"yes": True}, request_id="r1"),
+        ReportStepFinished(
+            **report(fails, "a", delivery=2),
+            started_at=T.format(2),
+            finished_at=T.format(3),
+            exit_code=0,
+        ),
+        ReportStepStarted(**report(fails, "b"), started_at=T.format(4)),
+        ReportStepFinished(
+            **report(fails, "b"),
+            started_at=T.format(4),
+            finished_at=T.format(5),
+            exit_code=3,
+            error="exit code 3",
+        ),
+        ReportStepStarted(**report(cancelled, "a"), started_at=T.format(1)),
+        CancelExecution(execution_id=cancelled, reason="enough", request_id="r2"),
+        ReportStepFinished(
+            **report(cancelled, "a"),
+            started_at=T.format(1),
+            finished_at=T.format(2),
+            exit_code=143,
+            error="stopped",
+        ),
+    ]
+    return as_stored(database_url, schema, commands)
 
 
 async def project(conninfo: str, events: Sequence[AnyEvent], batch: int) -> None:
@@ -152,6 +220,45 @@ async def test_a_batch_ends_where_one_event_at_a_time_does_and_again_changes_not
             (started,),
         ).fetchall()
         assert steps == [("a", "running"), ("b", "pending")]
+
+
+async def test_every_kind_of_step_event_ends_batched_where_it_does_one_at_a_time(
+    database_url: str, provisioned: Names
+) -> None:
+    events = eventful_events(database_url, provisioned.schema)
+    kinds = {type(e).__name__ for e in events}
+    assert {"StepDeliveryLost", "InputRequested", "InputProvided", "StepCancelled"} <= kinds
+    one_by_one = schema_conninfo(database_url, provisioned.schema)
+    await project(one_by_one, events, batch=1)
+    expected = snapshot(one_by_one)
+
+    for batch in (len(events), 5, 2):
+        schema = f"{provisioned.schema}_b{batch}"
+        ensure_schema(database_url, schema)
+        batched = schema_conninfo(database_url, schema)
+        migrate(batched)
+        await project(batched, events, batch=batch)
+        assert snapshot(batched) == expected, f"batches of {batch}"
+
+    with psycopg.connect(one_by_one) as conn:
+        attempts = conn.execute(
+            "SELECT step_id, delivery, status, worker FROM attempts ORDER BY 1, 2, 3"
+        ).fetchall()
+        steps = conn.execute("SELECT step_id, status FROM steps ORDER BY 1, 2").fetchall()
+    assert attempts == [
+        ("a", 1, "failed", "w1"),  # the cancelled one's, stopped: it reported its end
+        ("a", 1, "lost", "w1"),
+        ("a", 2, "succeeded", "w2"),
+        ("b", 1, "failed", "w1"),
+    ]
+    assert steps == [
+        ("a", "cancelled"),
+        ("a", "succeeded"),
+        ("b", "cancelled"),
+        ("b", "failed"),
+        ("c", "cancelled"),
+        ("c", "cancelled"),
+    ]
 
 
 async def test_the_old_event_log_consumer_is_retired_with_its_gap_filled(

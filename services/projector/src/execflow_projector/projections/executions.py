@@ -7,7 +7,7 @@ there already) and what status each one finds (batch.py), so nothing it writes w
 for a result: in a pipelined transaction the whole batch goes out in a few round trips.
 """
 
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -38,8 +38,17 @@ async def apply_batch(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None
         batch.take(event)
     # Created rows first: every later statement of the batch may touch them.
     await insert_created(conn, batch.created)
+    writes = steps.StepWrites(conn)
     for event in batch.taken:
-        await statements_for(event)(conn, event)
+        if handler := steps.HANDLERS.get(type(event)):
+            await handler(writes, event)
+        elif isinstance(event, ExecutionExpired):
+            await writes.flush()  # nothing noted for it may land after its rows are gone
+            await expired(conn, event)
+        elif isinstance(event, StepFactsRecorded):
+            await facts.facts_recorded(conn, event)
+        # Any other event writes nothing beyond its execution's row (a status change).
+    await writes.flush()
     await update_rows(conn, batch.rows.values())
     await insert_transitions(conn, batch.transitions)
 
@@ -52,18 +61,6 @@ async def lock_rows(conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, 
         id_: ExecutionRow(id_, version, ExecutionStatus(status))
         for id_, version, status in await cursor.fetchall()
     }
-
-
-def statements_for(event: AnyEvent) -> Callable[[AsyncConnection, Any], Awaitable[None]]:
-    if isinstance(event, ExecutionExpired):
-        return expired
-    if isinstance(event, StepFactsRecorded):
-        return facts.facts_recorded
-    return steps.HANDLERS.get(type(event), nothing)
-
-
-async def nothing(conn: AsyncConnection, event: AnyEvent) -> None:
-    """An event with nothing to write beyond its execution's row (e.g. a status change)."""
 
 
 async def expired(conn: AsyncConnection, event: ExecutionExpired) -> None:

@@ -1,12 +1,19 @@
-"""Steps and attempts, from the step events: the statements each newly taken event makes.
+"""Steps and attempts, from the step events: what each newly taken event writes.
 
-None of them reads a result, so in a pipelined batch they go out without waiting.
+Most of it is only noted as it comes and written when the batch ends, folded
+(`StepWrites`): a step's UPDATEs become one (every column they set is overwritten, so
+the last event's value wins, as one UPDATE at a time would leave it), and the batch's
+attempt starts and finishes go in one statement each. The few statements that read
+what is there already go out in place, after everything noted before them. None of
+them reads a result, so in a pipelined batch they go out without waiting.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cache
 from typing import Any
+from uuid import UUID
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
 from execflow_contracts import (
@@ -28,12 +35,127 @@ from execflow_contracts import (
     StepSucceeded,
 )
 
-Handler = Callable[[AsyncConnection, Any], Awaitable[None]]
+from .bulk import RowsInsert
+
+# The type of each column a step event overwrites.
+STEP_COLUMNS = {
+    "status": "text",
+    "attempts": "integer",
+    "queue": "text",
+    "next_attempt_at": "timestamptz",
+    "worker": "text",
+    "started_at": "timestamptz",
+    "finished_at": "timestamptz",
+    "exit_code": "integer",
+    "error": "text",
+    "output": "jsonb",
+    "asking": "boolean",
+    "message": "text",
+    "child_id": "uuid",
+    "progress": "jsonb",
+}
+# An attempt's key, then what both its start and its finish say of it.
+ATTEMPT_COLUMNS = [
+    ("execution_id", "uuid"),
+    ("step_id", "text"),
+    ("attempt", "integer"),
+    ("delivery", "integer"),
+    ("status", "text"),
+    ("worker", "text"),
+]
+START_ATTEMPTS = RowsInsert(
+    "attempts", [*ATTEMPT_COLUMNS, ("started_at", "timestamptz")], "ON CONFLICT DO NOTHING"
+)
+FINISH_ATTEMPTS = RowsInsert(
+    "attempts",
+    [
+        *ATTEMPT_COLUMNS,
+        ("exit_code", "integer"),
+        ("error", "text"),
+        ("error_kind", "text"),
+        ("started_at", "timestamptz"),
+        ("finished_at", "timestamptz"),
+    ],
+    "ON CONFLICT (execution_id, step_id, attempt, delivery) DO UPDATE SET"
+    " status = EXCLUDED.status, exit_code = EXCLUDED.exit_code, error = EXCLUDED.error,"
+    " error_kind = EXCLUDED.error_kind, finished_at = EXCLUDED.finished_at,"
+    " worker = coalesce(EXCLUDED.worker, attempts.worker),"
+    " started_at = coalesce(attempts.started_at, EXCLUDED.started_at)",
+)
+
+StepKey = tuple[UUID, str]
+AttemptKey = tuple[UUID, str, int, int]
 
 
-async def step_dispatched(conn: AsyncConnection, event: StepDispatched) -> None:
-    await update_step(
-        conn,
+class StepWrites:
+    """One batch's writes to steps and attempts, in event order as far as the result
+    can tell: noted ones are held until `flush`, which `execute` calls first."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._steps: dict[StepKey, dict[str, Any]] = {}
+        self._starts: dict[AttemptKey, tuple[Any, ...]] = {}
+        self._finishes: dict[AttemptKey, tuple[Any, ...]] = {}
+
+    def set_step(self, event: Any, **columns: Any) -> None:
+        self._steps.setdefault((event.execution_id, event.step_id), {}).update(columns)
+
+    async def start_attempt(self, key: AttemptKey, row: tuple[Any, ...]) -> None:
+        # Starts go in before finishes: exact unless this attempt has finished already.
+        if key in self._finishes:
+            await self.flush()
+        self._starts.setdefault(key, row)  # a second start of it would change nothing
+
+    async def finish_attempt(self, key: AttemptKey, row: tuple[Any, ...]) -> None:
+        if key in self._finishes:  # one statement cannot update a row twice
+            await self.flush()
+        self._finishes[key] = row
+
+    async def execute(self, query: str, params: Sequence[Any] | dict[str, Any]) -> None:
+        """A statement that must find everything noted before it written."""
+        await self.flush()
+        await self._conn.execute(query, params)
+
+    async def flush(self) -> None:
+        shapes: dict[tuple[str, ...], list[tuple[StepKey, dict[str, Any]]]] = {}
+        for key, columns in self._steps.items():
+            shapes.setdefault(tuple(sorted(columns)), []).append((key, columns))
+        for shape, rows in shapes.items():
+            values = [(*key, *(columns[name] for name in shape)) for key, columns in rows]
+            await self._conn.execute(
+                update_steps_statement(shape), [list(c) for c in zip(*values, strict=True)]
+            )
+        await START_ATTEMPTS.run(self._conn, list(self._starts.values()))
+        await FINISH_ATTEMPTS.run(self._conn, list(self._finishes.values()))
+        self._steps.clear()
+        self._starts.clear()
+        self._finishes.clear()
+
+
+@cache
+def update_steps_statement(columns: tuple[str, ...]) -> sql.Composed:
+    """One UPDATE of many steps, each row given its own values for `columns`."""
+    given = [("execution_id", "uuid"), ("step_id", "text")]
+    given += [(name, STEP_COLUMNS[name]) for name in columns]
+    return sql.SQL(
+        "UPDATE steps SET {sets} FROM unnest({arrays}) AS given({names})"
+        " WHERE steps.execution_id = given.execution_id AND steps.step_id = given.step_id"
+    ).format(
+        sets=sql.SQL(", ").join(
+            sql.SQL("{0} = given.{0}").format(sql.Identifier(name)) for name in columns
+        ),
+        arrays=sql.SQL(", ").join(
+            sql.SQL("%b::{}[]").format(sql.SQL(sql_type)) for _, sql_type in given
+        ),
+        names=sql.SQL(", ").join(sql.Identifier(name) for name, _ in given),
+    )
+
+
+Handler = Callable[[StepWrites, Any], Awaitable[None]]
+
+
+async def step_dispatched(writes: StepWrites, event: StepDispatched) -> None:
+    writes.set_step(
         event,
         status=StepStatus.QUEUED,
         attempts=event.attempt,
@@ -42,9 +164,8 @@ async def step_dispatched(conn: AsyncConnection, event: StepDispatched) -> None:
     )
 
 
-async def child_requested(conn: AsyncConnection, event: ChildRequested) -> None:
-    await update_step(
-        conn,
+async def child_requested(writes: StepWrites, event: ChildRequested) -> None:
+    writes.set_step(
         event,
         status=StepStatus.RUNNING,
         attempts=event.attempt,
@@ -53,9 +174,8 @@ async def child_requested(conn: AsyncConnection, event: ChildRequested) -> None:
     )
 
 
-async def step_started(conn: AsyncConnection, event: StepStarted) -> None:
-    await update_step(
-        conn,
+async def step_started(writes: StepWrites, event: StepStarted) -> None:
+    writes.set_step(
         event,
         status=StepStatus.RUNNING,
         worker=event.worker,
@@ -64,24 +184,14 @@ async def step_started(conn: AsyncConnection, event: StepStarted) -> None:
         exit_code=None,
         error=None,
     )
-    await conn.execute(
-        "INSERT INTO attempts (execution_id, step_id, attempt, delivery, status, worker,"
-        " started_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        (
-            event.execution_id,
-            event.step_id,
-            event.attempt,
-            event.delivery,
-            StepStatus.RUNNING,
-            event.worker,
-            event.started_at,
-        ),
+    await writes.start_attempt(
+        attempt_key(event),
+        (*attempt_key(event), StepStatus.RUNNING, event.worker, event.started_at),
     )
 
 
-async def step_succeeded(conn: AsyncConnection, event: StepSucceeded) -> None:
-    await update_step(
-        conn,
+async def step_succeeded(writes: StepWrites, event: StepSucceeded) -> None:
+    writes.set_step(
         event,
         status=StepStatus.SUCCEEDED,
         finished_at=event.finished_at,
@@ -89,12 +199,11 @@ async def step_succeeded(conn: AsyncConnection, event: StepSucceeded) -> None:
         output=Jsonb(event.output),
         asking=False,
     )
-    await finish_attempt(conn, event, StepStatus.SUCCEEDED, event.exit_code, None, None)
+    await finish_attempt(writes, event, StepStatus.SUCCEEDED, event.exit_code, None, None)
 
 
-async def step_failed(conn: AsyncConnection, event: StepFailed) -> None:
-    await update_step(
-        conn,
+async def step_failed(writes: StepWrites, event: StepFailed) -> None:
+    writes.set_step(
         event,
         status=StepStatus.FAILED,
         finished_at=event.finished_at,
@@ -103,32 +212,26 @@ async def step_failed(conn: AsyncConnection, event: StepFailed) -> None:
         asking=False,
     )
     await finish_attempt(
-        conn, event, StepStatus.FAILED, event.exit_code, event.error, event.error_kind
+        writes, event, StepStatus.FAILED, event.exit_code, event.error, event.error_kind
     )
 
 
+def attempt_key(event: StepStarted | StepSucceeded | StepFailed) -> AttemptKey:
+    return (event.execution_id, event.step_id, event.attempt, event.delivery)
+
+
 async def finish_attempt(
-    conn: AsyncConnection,
+    writes: StepWrites,
     event: StepSucceeded | StepFailed,
     status: StepStatus,
     exit_code: int | None,
     error: str | None,
     error_kind: str | None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO attempts (execution_id, step_id, attempt, delivery, status, worker,"
-        " exit_code, error, error_kind, started_at, finished_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (execution_id, step_id, attempt, delivery) DO UPDATE SET"
-        " status = EXCLUDED.status, exit_code = EXCLUDED.exit_code, error = EXCLUDED.error,"
-        " error_kind = EXCLUDED.error_kind, finished_at = EXCLUDED.finished_at,"
-        " worker = coalesce(EXCLUDED.worker, attempts.worker),"
-        " started_at = coalesce(attempts.started_at, EXCLUDED.started_at)",
+    await writes.finish_attempt(
+        attempt_key(event),
         (
-            event.execution_id,
-            event.step_id,
-            event.attempt,
-            event.delivery,
+            *attempt_key(event),
             status,
             event.worker,
             exit_code,
@@ -140,8 +243,8 @@ async def finish_attempt(
     )
 
 
-async def delivery_lost(conn: AsyncConnection, event: StepDeliveryLost) -> None:
-    await conn.execute(
+async def delivery_lost(writes: StepWrites, event: StepDeliveryLost) -> None:
+    await writes.execute(
         "UPDATE attempts SET status = 'lost', error = 'its runner stopped responding',"
         " error_kind = 'lost', finished_at = %s"
         " WHERE execution_id = %s AND step_id = %s AND attempt = %s AND delivery = %s",
@@ -149,9 +252,8 @@ async def delivery_lost(conn: AsyncConnection, event: StepDeliveryLost) -> None:
     )
 
 
-async def retry_scheduled(conn: AsyncConnection, event: StepRetryScheduled) -> None:
-    await update_step(
-        conn,
+async def retry_scheduled(writes: StepWrites, event: StepRetryScheduled) -> None:
+    writes.set_step(
         event,
         status=StepStatus.PENDING,
         next_attempt_at=event.retry_at,
@@ -159,28 +261,25 @@ async def retry_scheduled(conn: AsyncConnection, event: StepRetryScheduled) -> N
     )
 
 
-async def stop_requested(conn: AsyncConnection, event: StepStopRequested) -> None:
-    await update_step(conn, event, message=f"stopping: {event.reason}")
+async def stop_requested(writes: StepWrites, event: StepStopRequested) -> None:
+    writes.set_step(event, message=f"stopping: {event.reason}")
 
 
-async def step_cancelled(conn: AsyncConnection, event: StepCancelled) -> None:
-    await update_step(
-        conn, event, status=StepStatus.CANCELLED, message=event.reason, next_attempt_at=None
-    )
-    await conn.execute(
+async def step_cancelled(writes: StepWrites, event: StepCancelled) -> None:
+    writes.set_step(event, status=StepStatus.CANCELLED, message=event.reason, next_attempt_at=None)
+    await writes.execute(
         "UPDATE attempts SET status = 'cancelled', error = %s, finished_at = %s"
         " WHERE execution_id = %s AND step_id = %s AND finished_at IS NULL",
         (event.reason, event.at, event.execution_id, event.step_id),
     )
 
 
-async def step_skipped(conn: AsyncConnection, event: StepSkipped) -> None:
-    await update_step(conn, event, status=StepStatus.SKIPPED, message=event.reason)
+async def step_skipped(writes: StepWrites, event: StepSkipped) -> None:
+    writes.set_step(event, status=StepStatus.SKIPPED, message=event.reason)
 
 
-async def step_reused(conn: AsyncConnection, event: StepReused) -> None:
-    await update_step(
-        conn,
+async def step_reused(writes: StepWrites, event: StepReused) -> None:
+    writes.set_step(
         event,
         status=StepStatus.SUCCEEDED,
         output=Jsonb(event.output),
@@ -188,13 +287,13 @@ async def step_reused(conn: AsyncConnection, event: StepReused) -> None:
     )
 
 
-async def step_progressed(conn: AsyncConnection, event: StepProgressed) -> None:
+async def step_progressed(writes: StepWrites, event: StepProgressed) -> None:
     progress = {"current": event.current, "max": event.max, "message": event.message}
-    await update_step(conn, event, progress=Jsonb(progress))
+    writes.set_step(event, progress=Jsonb(progress))
 
 
-async def input_requested(conn: AsyncConnection, event: InputRequested) -> None:
-    await conn.execute(
+async def input_requested(writes: StepWrites, event: InputRequested) -> None:
+    await writes.execute(
         "UPDATE steps SET asking = (status = 'running'), status = %s, prompt = %s,"
         " input_schema = %s WHERE execution_id = %s AND step_id = %s",
         (
@@ -207,9 +306,9 @@ async def input_requested(conn: AsyncConnection, event: InputRequested) -> None:
     )
 
 
-async def input_provided(conn: AsyncConnection, event: InputProvided) -> None:
+async def input_provided(writes: StepWrites, event: InputProvided) -> None:
     # A step that asked while running goes on running; an input step is done.
-    await conn.execute(
+    await writes.execute(
         "UPDATE steps SET status = CASE WHEN asking THEN 'running' ELSE 'succeeded' END,"
         " output = CASE WHEN asking THEN output ELSE %s END,"
         " finished_at = CASE WHEN asking THEN finished_at ELSE %s END,"
@@ -221,14 +320,6 @@ async def input_provided(conn: AsyncConnection, event: InputProvided) -> None:
             event.execution_id,
             event.step_id,
         ),
-    )
-
-
-async def update_step(conn: AsyncConnection, event: Any, **columns: Any) -> None:
-    sets = ", ".join(f"{name} = %({name})s" for name in columns)
-    await conn.execute(
-        f"UPDATE steps SET {sets} WHERE execution_id = %(execution_id)s AND step_id = %(step_id)s",
-        columns | {"execution_id": event.execution_id, "step_id": event.step_id},
     )
 
 
