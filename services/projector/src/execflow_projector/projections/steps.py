@@ -9,11 +9,10 @@ them reads a result, so in a pipelined batch they go out without waiting.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
-from functools import cache
 from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from execflow_contracts import (
@@ -35,8 +34,9 @@ from execflow_contracts import (
     StepSucceeded,
 )
 
-from .bulk import RowsInsert
+from .bulk import RowsInsert, as_arrays, rows_update
 
+STEP_KEY = (("execution_id", "uuid"), ("step_id", "text"))
 # The type of each column a step event overwrites.
 STEP_COLUMNS = {
     "status": "text",
@@ -121,34 +121,14 @@ class StepWrites:
         for key, columns in self._steps.items():
             shapes.setdefault(tuple(sorted(columns)), []).append((key, columns))
         for shape, rows in shapes.items():
+            statement = rows_update("steps", STEP_KEY, tuple((c, STEP_COLUMNS[c]) for c in shape))
             values = [(*key, *(columns[name] for name in shape)) for key, columns in rows]
-            await self._conn.execute(
-                update_steps_statement(shape), [list(c) for c in zip(*values, strict=True)]
-            )
+            await self._conn.execute(statement, as_arrays(values))
         await START_ATTEMPTS.run(self._conn, list(self._starts.values()))
         await FINISH_ATTEMPTS.run(self._conn, list(self._finishes.values()))
         self._steps.clear()
         self._starts.clear()
         self._finishes.clear()
-
-
-@cache
-def update_steps_statement(columns: tuple[str, ...]) -> sql.Composed:
-    """One UPDATE of many steps, each row given its own values for `columns`."""
-    given = [("execution_id", "uuid"), ("step_id", "text")]
-    given += [(name, STEP_COLUMNS[name]) for name in columns]
-    return sql.SQL(
-        "UPDATE steps SET {sets} FROM unnest({arrays}) AS given({names})"
-        " WHERE steps.execution_id = given.execution_id AND steps.step_id = given.step_id"
-    ).format(
-        sets=sql.SQL(", ").join(
-            sql.SQL("{0} = given.{0}").format(sql.Identifier(name)) for name in columns
-        ),
-        arrays=sql.SQL(", ").join(
-            sql.SQL("%b::{}[]").format(sql.SQL(sql_type)) for _, sql_type in given
-        ),
-        names=sql.SQL(", ").join(sql.Identifier(name) for name, _ in given),
-    )
 
 
 Handler = Callable[[StepWrites, Any], Awaitable[None]]
