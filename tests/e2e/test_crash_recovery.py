@@ -1,6 +1,7 @@
 """No work lost when execflow's own processes die: each service is killed with SIGKILL
 mid-run, on a stack of its own."""
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -89,6 +90,36 @@ def test_a_killed_scheduler_loses_no_command_and_stores_no_event_twice(
     for execution_id in first + second:
         names = stored_event_names(crash_stack, execution_id)
         assert names.count("ExecutionCreated") == 1
+        assert names.count("StepSucceeded") == 2
+        assert names.count("ExecutionCompleted") == 1
+
+
+def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_dies(
+    api: httpx.Client, crash_stack: Stack, tmp_path: Path
+) -> None:
+    standby = ServiceProcess("scheduler", dataclasses.replace(crash_stack.config, log_dir=tmp_path))
+    log = tmp_path / "scheduler.log"
+
+    def standby_says(words: str) -> bool:
+        return log.exists() and words in log.read_text()
+
+    body = {"workflow": {"steps": [sh("a", "true"), sh("b", "true", "a")]}}
+    standby.start()
+    try:
+        wait_for(lambda: standby_says("standing by"), what="the second scheduler to stand by")
+        before = create(api, body)
+        assert wait_finished(api, before)["status"] == "completed"
+        assert not standby_says("takes over")
+
+        crash_stack.services["scheduler"].kill()
+        wait_for(lambda: standby_says("takes over"), what="the second scheduler to take over")
+        after = create(api, body)
+        assert wait_finished(api, after, timeout_s=30)["status"] == "completed"
+    finally:
+        standby.stop()
+        crash_stack.services["scheduler"].start()
+    for execution_id in (before, after):
+        names = stored_event_names(crash_stack, execution_id)
         assert names.count("StepSucceeded") == 2
         assert names.count("ExecutionCompleted") == 1
 

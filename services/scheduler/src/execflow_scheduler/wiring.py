@@ -25,6 +25,7 @@ from .recorder import BinaryInsertRecorder
 from .relay import Relay
 from .settings import SchedulerSettings
 from .timers import TimerLoop, TimerStore
+from .writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,16 @@ def build_application(settings: SchedulerSettings) -> ExecutionsApplication:
 
 
 async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
+    lock = WriterLock(settings.database_url, settings.db_schema)
+    if not await lock.acquire(stop):
+        return  # stopped while standing by
+    try:
+        await serve_holding(settings, stop, lock)
+    finally:
+        await lock.release()
+
+
+async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: WriterLock) -> None:
     topology = settings.topology
     nc = await connect(settings.nats_url, "execflow-scheduler")
     js = nc.jetstream()
@@ -82,11 +93,15 @@ async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
     )
     consumer = CommandConsumer(subscription, nc, app, relay, topology, settings.batch_size)
     log.info("scheduler ready")
+    lock_lost = asyncio.create_task(lock.hold(stop))
+    lock_lost.add_done_callback(lambda _: stop.set())  # the others finish their batch
     try:
         await asyncio.gather(
             consumer.run(stop), timers.run(stop), dispatcher.run(stop), schedules.run(stop)
         )
+        await lock_lost  # raises WriterLockLost if that is why it stopped
     finally:
+        lock_lost.cancel()
         await relay.close()
         await dispatcher.close()
         await asyncio.to_thread(pool.close)

@@ -1,0 +1,95 @@
+"""One scheduler writes an event store at a time; another started beside it stands by.
+
+The event store's inserts skip the library's table lock (see wiring), and the relay
+publishes notifications in id order: two writers at once could commit ids out of order
+and leave an event unpublished. So a scheduler serves only while it holds a PostgreSQL
+advisory lock on its schema, on a connection of its own. A second one waits for the
+lock and takes over when the first one's connection ends (it stopped, or died: the
+server ends a dead client's session, after its TCP keepalives when it is remote).
+A holder that loses its connection can no longer tell that it is alone, so it stops.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+WRITER_LOCK = 7_351_004  # pg advisory lock class; the schema's hash is the object
+# How soon the server ends the session of a remote holder that went silent: ~11 s.
+SERVER_KEEPALIVES = {
+    "tcp_keepalives_idle": 5,
+    "tcp_keepalives_interval": 2,
+    "tcp_keepalives_count": 3,
+}
+
+
+class WriterLockLost(RuntimeError):
+    """The lock's connection ended while this scheduler was serving."""
+
+
+class WriterLock:
+    def __init__(
+        self, conninfo: str, schema: str, retry_every_s: float = 0.5, check_every_s: float = 1.0
+    ) -> None:
+        self._conninfo = conninfo
+        self._schema = schema
+        self._retry_every_s = retry_every_s
+        self._check_every_s = check_every_s
+        self._conn: psycopg.AsyncConnection | None = None
+
+    async def acquire(self, stop: asyncio.Event) -> bool:
+        """Wait until this scheduler holds the lock (True), or `stop` is set (False)."""
+        standing_by = False
+        while not stop.is_set():
+            try:
+                if await self._try():
+                    if standing_by:
+                        log.warning("the other scheduler is gone: this one takes over")
+                    return True
+            except psycopg.OperationalError as exc:
+                log.warning("cannot reach PostgreSQL for the writer lock: %s", exc)
+                await self.release()
+            if not standing_by:
+                log.warning(
+                    "another scheduler is serving schema %r: standing by until it stops",
+                    self._schema,
+                )
+                standing_by = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._retry_every_s)
+        return False
+
+    async def hold(self, stop: asyncio.Event) -> None:
+        """Check the lock's connection until `stop`; raise WriterLockLost if it ended."""
+        assert self._conn is not None, "acquire first"
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._check_every_s)
+            try:
+                await self._conn.execute("SELECT 1")
+            except psycopg.Error as exc:
+                raise WriterLockLost(
+                    f"the writer lock's connection to PostgreSQL ended ({exc}); another"
+                    " scheduler may take over, so this one stops"
+                ) from exc
+
+    async def release(self) -> None:
+        """Closing the session releases its lock."""
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await self._conn.close()
+            self._conn = None
+
+    async def _try(self) -> bool:
+        if self._conn is None:
+            self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            for name, value in SERVER_KEEPALIVES.items():
+                await self._conn.execute(f"SET {name} = {value}")
+        cursor = await self._conn.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (WRITER_LOCK, self._schema)
+        )
+        row = await cursor.fetchone()
+        return bool(row and row[0])

@@ -1,0 +1,103 @@
+"""One scheduler writes a schema's event store at a time, on a real PostgreSQL: a second
+stands by until the first lets go, and a holder whose connection ends is told so."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+import pytest_asyncio
+
+from execflow_scheduler.writer_lock import WRITER_LOCK, WriterLock, WriterLockLost
+
+from ..conftest import Names
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def locks(database_url: str, names: Names) -> AsyncIterator[list[WriterLock]]:
+    made: list[WriterLock] = []
+    yield made
+    for lock in made:
+        await lock.release()
+
+
+def new_lock(locks: list[WriterLock], database_url: str, schema: str) -> WriterLock:
+    lock = WriterLock(database_url, schema, retry_every_s=0.05, check_every_s=0.05)
+    locks.append(lock)
+    return lock
+
+
+async def holding(
+    locks: list[WriterLock], database_url: str, schema: str, stop: asyncio.Event
+) -> "asyncio.Task[None]":
+    """A lock acquired, and the task that checks it is still held."""
+    holder = new_lock(locks, database_url, schema)
+    assert await holder.acquire(stop)
+    return asyncio.create_task(holder.hold(stop))
+
+
+async def test_a_second_scheduler_stands_by_until_the_first_lets_go(
+    database_url: str, names: Names, locks: list[WriterLock]
+) -> None:
+    stop = asyncio.Event()
+    first = new_lock(locks, database_url, names.schema)
+    assert await first.acquire(stop)
+
+    second = asyncio.create_task(new_lock(locks, database_url, names.schema).acquire(stop))
+    await asyncio.sleep(0.5)
+    assert not second.done(), "two schedulers would write at once"
+
+    await first.release()
+    assert await asyncio.wait_for(second, 5) is True
+
+
+async def test_schedulers_of_other_schemas_do_not_wait_for_each_other(
+    database_url: str, names: Names, locks: list[WriterLock]
+) -> None:
+    stop = asyncio.Event()
+    assert await new_lock(locks, database_url, names.schema).acquire(stop)
+    other = new_lock(locks, database_url, f"{names.schema}_other")
+    assert await asyncio.wait_for(other.acquire(stop), 5)
+
+
+async def test_a_standing_by_scheduler_stops_when_asked(
+    database_url: str, names: Names, locks: list[WriterLock]
+) -> None:
+    stop = asyncio.Event()
+    assert await new_lock(locks, database_url, names.schema).acquire(stop)
+    waiting = asyncio.create_task(new_lock(locks, database_url, names.schema).acquire(stop))
+    await asyncio.sleep(0.2)
+    stop.set()
+    assert await asyncio.wait_for(waiting, 5) is False
+
+
+async def test_a_holder_whose_connection_ends_is_told_and_another_takes_over(
+    database_url: str, names: Names, locks: list[WriterLock]
+) -> None:
+    stop = asyncio.Event()
+    checking = await holding(locks, database_url, names.schema, stop)
+    standby = asyncio.create_task(new_lock(locks, database_url, names.schema).acquire(stop))
+
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as admin:
+        # As a database restart or an operator would: the holder's session ends.
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid = %s AND objid = hashtext(%s)::oid AND granted",
+            (WRITER_LOCK, names.schema),
+        )
+    with pytest.raises(WriterLockLost):
+        await asyncio.wait_for(checking, 5)
+    assert await asyncio.wait_for(standby, 5) is True
+
+
+async def test_a_holder_stops_checking_when_asked(
+    database_url: str, names: Names, locks: list[WriterLock]
+) -> None:
+    stop = asyncio.Event()
+    checking = await holding(locks, database_url, names.schema, stop)
+    await asyncio.sleep(0.2)
+    assert not checking.done()
+    stop.set()
+    await asyncio.wait_for(checking, 5)  # returns, raising nothing
