@@ -3,6 +3,7 @@ stands by until the first lets go, and a holder whose connection ends is told so
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -101,3 +102,15 @@ async def test_a_holder_stops_checking_when_asked(
     assert not checking.done()
     stop.set()
     await asyncio.wait_for(checking, 5)  # returns, raising nothing
+
+
+async def test_a_scheduler_that_cannot_reach_postgresql_keeps_trying_until_stopped(
+    tmp_path: Path, locks: list[WriterLock]
+) -> None:
+    stop = asyncio.Event()
+    unreachable = new_lock(locks, f"host={tmp_path} dbname=nowhere connect_timeout=1", "s")
+    trying = asyncio.create_task(unreachable.acquire(stop))
+    await asyncio.sleep(0.3)
+    assert not trying.done(), "it gave up (or raised) instead of waiting for the database"
+    stop.set()
+    assert await asyncio.wait_for(trying, 5) is False

@@ -49,15 +49,15 @@ class WriterLock:
                     if standing_by:
                         log.warning("the other scheduler is gone: this one takes over")
                     return True
+                if not standing_by:
+                    log.warning(
+                        "another scheduler is serving schema %r: standing by until it stops",
+                        self._schema,
+                    )
+                    standing_by = True
             except psycopg.OperationalError as exc:
                 log.warning("cannot reach PostgreSQL for the writer lock: %s", exc)
                 await self.release()
-            if not standing_by:
-                log.warning(
-                    "another scheduler is serving schema %r: standing by until it stops",
-                    self._schema,
-                )
-                standing_by = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._retry_every_s)
         return False
