@@ -2,6 +2,8 @@
 stands by until the first lets go, and a holder whose connection ends is told so."""
 
 import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,7 +27,9 @@ async def locks(database_url: str, names: Names) -> AsyncIterator[list[WriterLoc
 
 
 def new_lock(locks: list[WriterLock], database_url: str, schema: str) -> WriterLock:
-    lock = WriterLock(database_url, schema, retry_every_s=0.05, check_every_s=0.05)
+    lock = WriterLock(
+        database_url, schema, retry_every_s=0.05, check_every_s=0.05, check_timeout_s=0.5
+    )
     locks.append(lock)
     return lock
 
@@ -114,3 +118,24 @@ async def test_a_scheduler_that_cannot_reach_postgresql_keeps_trying_until_stopp
     assert not trying.done(), "it gave up (or raised) instead of waiting for the database"
     stop.set()
     assert await asyncio.wait_for(trying, 5) is False
+
+
+async def test_a_holder_whose_server_stops_answering_stops(
+    database_url: str, names: Names, locks: list[WriterLock]
+) -> None:
+    stop = asyncio.Event()
+    holder = new_lock(locks, database_url, names.schema)
+    assert await holder.acquire(stop)
+    pid = holder.backend_pid
+    assert pid is not None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pytest.skip("the PostgreSQL server runs elsewhere: its session cannot be frozen")
+    checking = asyncio.create_task(holder.hold(stop))
+    os.kill(pid, signal.SIGSTOP)  # the session hangs, as behind a dead network link
+    try:
+        with pytest.raises(WriterLockLost):
+            await asyncio.wait_for(checking, 5)
+    finally:
+        os.kill(pid, signal.SIGCONT)

@@ -32,12 +32,19 @@ class WriterLockLost(RuntimeError):
 
 class WriterLock:
     def __init__(
-        self, conninfo: str, schema: str, retry_every_s: float = 0.5, check_every_s: float = 1.0
+        self,
+        conninfo: str,
+        schema: str,
+        retry_every_s: float = 0.5,
+        check_every_s: float = 1.0,
+        check_timeout_s: float = 5.0,
     ) -> None:
         self._conninfo = conninfo
         self._schema = schema
         self._retry_every_s = retry_every_s
         self._check_every_s = check_every_s
+        # A server that does not answer a check in time may have dropped the session.
+        self._check_timeout_s = check_timeout_s
         self._conn: psycopg.AsyncConnection | None = None
 
     async def acquire(self, stop: asyncio.Event) -> bool:
@@ -63,18 +70,34 @@ class WriterLock:
         return False
 
     async def hold(self, stop: asyncio.Event) -> None:
-        """Check the lock's connection until `stop`; raise WriterLockLost if it ended."""
-        assert self._conn is not None, "acquire first"
+        """Check the lock's connection until `stop`; raise WriterLockLost if it ended, or
+        if the server does not answer in time (it may have dropped the session)."""
+        conn = self._conn
+        assert conn is not None, "acquire first"
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._check_every_s)
-            try:
-                await self._conn.execute("SELECT 1")
-            except psycopg.Error as exc:
+            # Not cancelled on a timeout: cancelling a query waits for the server.
+            check = asyncio.ensure_future(conn.execute("SELECT 1"))
+            done, _ = await asyncio.wait({check}, timeout=self._check_timeout_s)
+            failure: BaseException | None
+            if done:
+                failure = check.exception()
+            else:
+                # Left to fail once the session is closed below; its error is known.
+                check.add_done_callback(lambda task: task.cancelled() or task.exception())
+                failure = TimeoutError(f"no answer in {self._check_timeout_s} s")
+            if failure is not None:
+                await self.release()
                 raise WriterLockLost(
-                    f"the writer lock's connection to PostgreSQL ended ({exc}); another"
-                    " scheduler may take over, so this one stops"
-                ) from exc
+                    f"the writer lock's connection to PostgreSQL failed ({failure!r});"
+                    " another scheduler may take over, so this one stops"
+                ) from failure
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of the lock's session (what an operator would look for)."""
+        return self._conn.info.backend_pid if self._conn is not None else None
 
     async def release(self) -> None:
         """Closing the session releases its lock."""
