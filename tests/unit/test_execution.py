@@ -278,6 +278,21 @@ def test_a_running_step_can_ask_and_goes_on_running_when_answered() -> None:
     assert execution.status is ExecutionStatus.COMPLETED
 
 
+def test_a_redelivery_that_reports_only_its_finish_records_the_lost_runner_and_its_start() -> None:
+    # A short step's runner sends its start with its finish.
+    execution = execution_of(run("a"))
+    started(execution, "a", delivery=1)
+    execution.collect_events()
+    finished(execution, "a", delivery=2)
+    assert names(execution) == [
+        "StepDeliveryLost",
+        "StepStarted",
+        "StepSucceeded",
+        "ExecutionCompleted",
+    ]
+    assert execution.steps["a"].delivery == 2
+
+
 def test_a_redelivered_attempt_records_the_lost_runner_and_ignores_it_after() -> None:
     execution = execution_of(run("a"))
     started(execution, "a", delivery=1)

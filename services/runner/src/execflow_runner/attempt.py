@@ -35,6 +35,10 @@ from .protocol import Fact, FactReader
 
 log = logging.getLogger(__name__)
 
+# A step that ends this soon after its start reports both in its finish report: one
+# message instead of two (the scheduler records the start from the finish report).
+START_REPORT_DELAY_S = 0.01
+
 
 class Attempt:
     def __init__(
@@ -70,6 +74,8 @@ class Attempt:
         self._sent: list[asyncio.Future[object]] = []
         self._ordered = asyncio.Lock()
         self._facts_sent = 0
+        self._held_start: ReportStepStarted | None = None
+        self._start_timer: asyncio.TimerHandle | None = None
         self._output: Any = None
         self._last_stdout: str | None = None
 
@@ -78,7 +84,9 @@ class Attempt:
         reader = FactReader(self.events_path, self._on_fact, self._warn)
 
         def on_started() -> None:
-            self._send(ReportStepStarted(started_at=started_at, **self._identity()))
+            self._held_start = ReportStepStarted(started_at=started_at, **self._identity())
+            loop = asyncio.get_running_loop()
+            self._start_timer = loop.call_later(START_REPORT_DELAY_S, self._send_held_start)
             reader.start()  # facts are read only from now on: none is reported before the start
 
         env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
@@ -179,7 +187,19 @@ class Attempt:
             "actor": self._worker_id,
         }
 
+    def _send_held_start(self) -> None:
+        if self._start_timer is not None:
+            self._start_timer.cancel()
+        if self._held_start is not None:
+            start, self._held_start = self._held_start, None
+            self._send(start)
+
     def _send(self, command: Command) -> None:
+        if isinstance(command, ReportStepFinished):
+            # It carries the start: a start report not sent yet is not needed any more.
+            self._held_start = None
+        if not isinstance(command, ReportStepStarted):
+            self._send_held_start()  # any other report comes after the start
         subject = self._topology.command(command.execution_id, type(command).__name__)
         outgoing = Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
         self._sent.append(asyncio.ensure_future(self._publish(outgoing)))

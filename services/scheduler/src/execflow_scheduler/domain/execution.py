@@ -381,8 +381,9 @@ class Execution(Aggregate):
             return
         if delivery < state.delivery:
             return  # a runner we gave up on finished after all: its successor decides
-        if state.status is StepStatus.QUEUED:
-            # The start report can be lost with its runner; the finish report says it all.
+        if state.status is StepStatus.QUEUED or delivery > state.delivery:
+            # A short step's runner sends no start report (and one can be lost with its
+            # runner): the finish report says it all, a delivery lost before it included.
             self.record_step_started(step_id, attempt, delivery, worker, started_at)
         facts = {
             "step_id": step_id,
