@@ -63,10 +63,11 @@ class CommandConsumer:
         accepted: list[Msg] = []
         await self._parse(messages, commands, accepted)
         if commands and all(isinstance(c, ReportStepStarted) for c in commands):
-            # A start is on no one's critical path, and a short step's finish report is
-            # usually a moment behind it: applied together they are one transaction, and
-            # the finish does not wait for the start's. (The reports are stored on the
-            # bus already: waiting loses nothing.)
+            # A start is on no one's critical path, and the finish report of a step a
+            # little longer than the runner holds its start for (steps shorter than that
+            # send no start report) may be a moment behind it: applied together they are
+            # one transaction, and the finish does not wait for the start's. (The reports
+            # are stored on the bus already: waiting loses nothing.)
             room = max(1, self._batch_size - len(messages))
             later = await fetch(self._subscription, room, START_PAIRING_S)
             await self._parse(later, commands, accepted)
