@@ -93,15 +93,15 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     )
     consumer = CommandConsumer(subscription, nc, app, relay, topology, settings.batch_size)
     log.info("scheduler ready")
-    lock_lost = asyncio.create_task(lock.hold(stop))
-    lock_lost.add_done_callback(lambda _: stop.set())  # the others finish their batch
+    holding = asyncio.create_task(lock.hold(stop))
+    holding.add_done_callback(lambda _: stop.set())  # lost: the others finish their batch
     try:
         await asyncio.gather(
             consumer.run(stop), timers.run(stop), dispatcher.run(stop), schedules.run(stop)
         )
-        await lock_lost  # raises WriterLockLost if that is why it stopped
+        await holding  # raises WriterLockLost if that is why it stopped
     finally:
-        lock_lost.cancel()
+        holding.cancel()
         await relay.close()
         await dispatcher.close()
         await asyncio.to_thread(pool.close)
