@@ -9,10 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from execflow_devstack import ServiceProcess, Stack
 from execflow_scheduler import SchedulerSettings, build_application
+from execflow_scheduler.writer_lock import WRITER_LOCK
 
 from .conftest import create, logs_until, running_stack, sh, wait_finished, wait_for, wait_status
 
@@ -122,6 +124,32 @@ def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_dies(
         names = stored_event_names(crash_stack, execution_id)
         assert names.count("StepSucceeded") == 2
         assert names.count("ExecutionCompleted") == 1
+
+
+def test_a_scheduler_that_loses_its_writer_lock_stops_and_a_restart_serves_again(
+    api: httpx.Client, crash_stack: Stack
+) -> None:
+    scheduler = crash_stack.services["scheduler"]
+    config = crash_stack.config
+    with psycopg.connect(config.database_url, autocommit=True) as admin:
+
+        def lock_holders() -> list[tuple[int]]:
+            return admin.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = %s AND objid = hashtext(%s)::oid AND granted",
+                (WRITER_LOCK, config.db_schema),
+            ).fetchall()
+
+        wait_for(lambda: bool(lock_holders()), what="the scheduler to hold its lock")
+        # As a PostgreSQL restart or an operator would: the lock's session ends.
+        ((pid,),) = lock_holders()
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    wait_for(lambda: not scheduler.alive, what="the scheduler to stop")
+    assert scheduler.exit_code not in (0, None)
+
+    scheduler.start()
+    body = {"workflow": {"steps": [sh("a", "true")]}}
+    assert wait_finished(api, create(api, body), timeout_s=30)["status"] == "completed"
 
 
 def test_a_backoff_timer_survives_a_scheduler_restart_and_fires_once(

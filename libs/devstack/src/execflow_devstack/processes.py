@@ -60,6 +60,11 @@ class ServiceProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """How it ended; None while it runs (or before it started)."""
+        return self._process.poll() if self._process is not None else None
+
     def start(self) -> "ServiceProcess":
         out: int | object = None
         if self._config.log_dir is not None:
