@@ -80,10 +80,14 @@ class Attempt:
         self._last_stdout: str | None = None
 
     async def run(self) -> None:
+        # When the step's process (or container) is there; the attempt's own start if it
+        # never is (it could not be started).
         started_at = datetime.now(UTC)
         reader = FactReader(self.events_path, self._on_fact, self._warn)
 
         def on_started() -> None:
+            nonlocal started_at
+            started_at = datetime.now(UTC)
             self._held_start = ReportStepStarted(started_at=started_at, **self._identity())
             loop = asyncio.get_running_loop()
             self._start_timer = loop.call_later(START_REPORT_DELAY_S, self._send_held_start)
