@@ -1,10 +1,12 @@
 """The process backend: the step's command, run directly (no shell) in its workspace.
 
-Processes are started from a small thread pool rather than the event loop: starting one
-blocks its caller until the child has exec'd, which on a busy machine takes
-milliseconds, and the loop would serve nothing else meanwhile (one thread managed ~150
-starts a second under load, eight ~950). Their output is read and their exit awaited in
-the loop (a pidfd where the kernel has them).
+Starting a process blocks its caller until the child has exec'd, which on a busy
+machine takes milliseconds, and the loop would serve nothing else meanwhile: while other
+steps run or start, processes are started from a small thread pool (one thread managed
+~150 starts a second under load, eight ~950). A step that comes to an idle runner is
+started on the loop itself, which has nothing else to do, and is spared the two thread
+hand-offs (dispatch p50 ~0.7 ms lower). Output is read and exits awaited in the loop (a
+pidfd where the kernel has them).
 """
 
 import asyncio
@@ -42,6 +44,7 @@ class Child:
 class ProcessBackend:
     def __init__(self) -> None:
         self._running: dict[AttemptKey, Child] = {}
+        self._starting = 0  # processes being started from the pool
         self._starter = ThreadPoolExecutor(STARTING_THREADS, thread_name_prefix="step-start")
 
     async def run(
@@ -54,19 +57,27 @@ class ProcessBackend:
     ) -> Outcome:
         cwd = workspace / work.run.workdir if work.run.workdir else workspace
         loop = asyncio.get_running_loop()
-        try:
-            popen = await loop.run_in_executor(
-                self._starter,
-                lambda: subprocess.Popen(
-                    work.run.command,
-                    cwd=cwd,
-                    env=step_environment(work, workspace, env or {}),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,  # its own process group: a stop reaches children
-                ),
+
+        def start() -> "subprocess.Popen[bytes]":
+            return subprocess.Popen(
+                work.run.command,
+                cwd=cwd,
+                env=step_environment(work, workspace, env or {}),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # its own process group: a stop reaches children
             )
+
+        try:
+            if not self._running and not self._starting:
+                popen = start()
+            else:
+                self._starting += 1
+                try:
+                    popen = await loop.run_in_executor(self._starter, start)
+                finally:
+                    self._starting -= 1
         except OSError as exc:
             return Outcome(None, f"cannot start {work.run.command[0]!r}: {exc}", "start")
         key = AttemptKey.of(work)
