@@ -29,8 +29,11 @@ from ..conftest import Names
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 
-async def reports_of(nats_url: str, names: Names, script: str, tmp_path: Path) -> list[AnyCommand]:
-    """Run one attempt of `script` through the process backend; its reports, in order."""
+async def reports_of(
+    nats_url: str, names: Names, script: str, tmp_path: Path, hold_s: float
+) -> list[AnyCommand]:
+    """Run one attempt of `script` through the process backend, its start report held
+    for `hold_s`; its reports, in order."""
     topology = Topology(names.prefix)
     nc = await connect(nats_url, "test-reports")
     js = nc.jetstream()
@@ -45,7 +48,7 @@ async def reports_of(nats_url: str, names: Names, script: str, tmp_path: Path) -
         )
         workspace = tmp_path / "ws"
         uploader = Uploader(ArtifactStore(str(tmp_path / "artifacts")), 1_000_000)
-        attempt = Attempt(js, topology, ProcessBackend(), "w", work, 1, workspace, uploader)
+        attempt = Attempt(js, topology, ProcessBackend(), "w", work, 1, workspace, uploader, hold_s)
         await attempt.run()
         return await commands_of(js, topology)
     finally:
@@ -62,22 +65,21 @@ async def commands_of(js: JetStreamContext, topology: Topology) -> list[AnyComma
     ]
 
 
-async def test_a_short_step_reports_its_start_with_its_finish(
+async def test_a_step_ending_within_the_hold_reports_its_start_with_its_finish(
     nats_url: str, provisioned: Names, tmp_path: Path
 ) -> None:
-    reports = await reports_of(nats_url, provisioned, "true", tmp_path)
+    # Held long enough that even a slow machine finishes `true` within it.
+    reports = await reports_of(nats_url, provisioned, "true", tmp_path, hold_s=5)
     assert [type(r) for r in reports] == [ReportStepFinished]
     finish = reports[0]
     assert isinstance(finish, ReportStepFinished)
     assert finish.started_at <= finish.finished_at
 
 
-async def test_a_longer_step_reports_its_start_while_it_runs(
+async def test_a_step_longer_than_the_hold_reports_its_start_while_it_runs(
     nats_url: str, provisioned: Names, tmp_path: Path
 ) -> None:
-    reports = await reports_of(
-        nats_url, provisioned, f"sleep {START_REPORT_DELAY_S * 20}", tmp_path
-    )
+    reports = await reports_of(nats_url, provisioned, "sleep 1", tmp_path, START_REPORT_DELAY_S)
     assert [type(r) for r in reports] == [ReportStepStarted, ReportStepFinished]
     start, finish = reports
     assert isinstance(start, ReportStepStarted) and isinstance(finish, ReportStepFinished)
@@ -89,5 +91,5 @@ async def test_a_report_made_before_the_start_is_sent_brings_the_start_first(
 ) -> None:
     # A short step that writes a line: its log is stored as an artifact, and that fact is
     # reported before the finish; the scheduler counts facts only for a started step.
-    reports = await reports_of(nats_url, provisioned, "echo hello", tmp_path)
+    reports = await reports_of(nats_url, provisioned, "echo hello", tmp_path, hold_s=5)
     assert [type(r) for r in reports] == [ReportStepStarted, ReportStepFacts, ReportStepFinished]

@@ -51,6 +51,7 @@ class Attempt:
         delivery: int,
         workspace: Path,
         uploader: Uploader,
+        start_report_delay_s: float = START_REPORT_DELAY_S,
     ) -> None:
         self._js = js
         self._topology = topology
@@ -74,6 +75,7 @@ class Attempt:
         self._sent: list[asyncio.Future[object]] = []
         self._ordered = asyncio.Lock()
         self._facts_sent = 0
+        self._start_report_delay_s = start_report_delay_s
         self._held_start: ReportStepStarted | None = None
         self._start_timer: asyncio.TimerHandle | None = None
         self._output: Any = None
@@ -90,7 +92,7 @@ class Attempt:
             started_at = datetime.now(UTC)
             self._held_start = ReportStepStarted(started_at=started_at, **self._identity())
             loop = asyncio.get_running_loop()
-            self._start_timer = loop.call_later(START_REPORT_DELAY_S, self._send_held_start)
+            self._start_timer = loop.call_later(self._start_report_delay_s, self._send_held_start)
             reader.start()  # facts are read only from now on: none is reported before the start
 
         env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
