@@ -29,7 +29,7 @@ from nats.js import JetStreamContext
 # How long a pull waits for its first message when none is waiting.
 FETCH_WAIT_S = 0.1
 # How long past its pull's expiry a call waits for the server's closing status.
-CLOSING_STATUS_GRACE_S = 0.05
+CLOSING_STATUS_GRACE_S = 0.2
 
 
 async def fetch(
