@@ -103,9 +103,12 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie is gone for our purposes: its parent has not reaped it yet.
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
+    # A zombie is gone for our purposes: its parent has not reaped it yet. (It may also
+    # be reaped between the two looks: then reading its stat fails.)
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 20, what: str = "") -> None:
