@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from execflow_devstack import EmbeddedPostgres, NatsServer, ensure_database, provision
+from execflow_scheduler.writer_lock import WRITER_LOCK
 
 # Docker: the engine, the test image, cleaning up a test's containers.
 from .docker_fixtures import busybox_image, deployment_cleanup, docker_client  # noqa: F401
@@ -58,3 +60,20 @@ def provisioned(nats_url: str, database_url: str, names: Names) -> Names:
 @pytest.fixture
 def work_dir(tmp_path: Path) -> Path:
     return tmp_path / "workspaces"
+
+
+def writer_lock_holders(database_url: str, schema: str) -> list[int]:
+    """The server processes holding the scheduler's writer lock on `schema` (one at most)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid = %s AND objid = hashtext(%s)::oid AND granted",
+            (WRITER_LOCK, schema),
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def terminate_session(database_url: str, pid: int) -> None:
+    """End a server session, as a PostgreSQL restart or an operator would."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))

@@ -9,13 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
 from execflow_devstack import ServiceProcess, Stack
 from execflow_scheduler import SchedulerSettings, build_application
-from execflow_scheduler.writer_lock import WRITER_LOCK
 
+from ..conftest import terminate_session, writer_lock_holders
 from .conftest import create, logs_until, running_stack, sh, wait_finished, wait_for, wait_status
 
 
@@ -131,19 +130,13 @@ def test_a_scheduler_that_loses_its_writer_lock_stops_and_a_restart_serves_again
 ) -> None:
     scheduler = crash_stack.services["scheduler"]
     config = crash_stack.config
-    with psycopg.connect(config.database_url, autocommit=True) as admin:
-
-        def lock_holders() -> list[tuple[int]]:
-            return admin.execute(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
-                " AND classid = %s AND objid = hashtext(%s)::oid AND granted",
-                (WRITER_LOCK, config.db_schema),
-            ).fetchall()
-
-        wait_for(lambda: bool(lock_holders()), what="the scheduler to hold its lock")
-        # As a PostgreSQL restart or an operator would: the lock's session ends.
-        ((pid,),) = lock_holders()
-        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    wait_for(
+        lambda: bool(writer_lock_holders(config.database_url, config.db_schema)),
+        what="the scheduler to hold its lock",
+    )
+    # As a PostgreSQL restart or an operator would: the lock's session ends.
+    (pid,) = writer_lock_holders(config.database_url, config.db_schema)
+    terminate_session(config.database_url, pid)
     wait_for(lambda: not scheduler.alive, what="the scheduler to stop")
     assert scheduler.exit_code not in (0, None)
 

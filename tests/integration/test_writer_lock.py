@@ -7,13 +7,12 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import pytest_asyncio
 
-from execflow_scheduler.writer_lock import WRITER_LOCK, WriterLock, WriterLockLost
+from execflow_scheduler.writer_lock import WriterLock, WriterLockLost
 
-from ..conftest import Names
+from ..conftest import Names, terminate_session, writer_lock_holders
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -85,13 +84,9 @@ async def test_a_holder_whose_connection_ends_is_told_and_another_takes_over(
     checking = await holding(locks, database_url, names.schema, stop)
     standby = asyncio.create_task(new_lock(locks, database_url, names.schema).acquire(stop))
 
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as admin:
-        # As a database restart or an operator would: the holder's session ends.
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-            " AND classid = %s AND objid = hashtext(%s)::oid AND granted",
-            (WRITER_LOCK, names.schema),
-        )
+    # As a database restart or an operator would: the holder's session ends.
+    (pid,) = writer_lock_holders(database_url, names.schema)
+    terminate_session(database_url, pid)
     with pytest.raises(WriterLockLost):
         await asyncio.wait_for(checking, 5)
     assert await asyncio.wait_for(standby, 5) is True
@@ -126,8 +121,7 @@ async def test_a_holder_whose_server_stops_answering_stops(
     stop = asyncio.Event()
     holder = new_lock(locks, database_url, names.schema)
     assert await holder.acquire(stop)
-    pid = holder.backend_pid
-    assert pid is not None
+    (pid,) = writer_lock_holders(database_url, names.schema)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

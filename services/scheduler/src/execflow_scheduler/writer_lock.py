@@ -94,11 +94,6 @@ class WriterLock:
                     " another scheduler may take over, so this one stops"
                 ) from failure
 
-    @property
-    def backend_pid(self) -> int | None:
-        """The server process of the lock's session (what an operator would look for)."""
-        return self._conn.info.backend_pid if self._conn is not None else None
-
     async def release(self) -> None:
         """Closing the session releases its lock."""
         if self._conn is not None:
