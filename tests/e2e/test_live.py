@@ -1,14 +1,21 @@
-"""Live streams (SSE) on the real stack: first the state, then every change, resumable."""
+"""Live streams (SSE) on the real stack: first the state, then every change, resumable.
 
+The API here has a fallback interval longer than any test: its streams move only on the
+projector's change notices, so every stream that ends here proves they arrive."""
+
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from execflow.sse import ServerEvent, parse
+from execflow_devstack import Stack
 
-from .conftest import wait_finished, wait_until
+from .conftest import running_stack, wait_finished, wait_until
 from .test_executions import create, step
 
 SLOW = {
@@ -19,6 +26,17 @@ SLOW = {
         ]
     }
 }
+
+
+@pytest.fixture(scope="module")
+def stack(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    home: Path = tmp_path_factory.mktemp("stack")
+    with running_stack(
+        nats_url, database_url, home, {"EXECFLOW_LIVE_FALLBACK_S": "3600"}
+    ) as running:
+        yield running
 
 
 @contextmanager
@@ -124,6 +142,30 @@ def test_streams_of_an_unknown_execution_are_404(api: httpx.Client) -> None:
     missing = "00000000-0000-0000-0000-000000000000"
     assert api.get(f"/api/v1/executions/{missing}/events").status_code == 404
     assert api.get(f"/api/v1/executions/{missing}/logs", params={"follow": True}).status_code == 404
+
+
+def test_a_stream_opened_with_wait_at_once_after_the_create_follows_it_all(
+    api: httpx.Client,
+) -> None:
+    # The create is accepted before it is projected: without `wait` this could be a 404.
+    execution_id = create(api, SLOW)
+    path = f"/api/v1/executions/{execution_id}/events"
+    with stream(api, path, wait=10) as events:
+        received = list(events)
+    assert received[0].event == "snapshot"
+    assert received[-1].event == "ExecutionCompleted"
+    versions_seen = versions(received)
+    assert versions_seen == list(range(versions_seen[0], versions_seen[-1] + 1))
+
+
+def test_waiting_for_an_execution_that_never_comes_ends_in_404(api: httpx.Client) -> None:
+    path = f"/api/v1/executions/{uuid.uuid4()}/events"
+    response = api.get(path, params={"wait": 0.5})
+    assert response.status_code == 404
+    assert "not found" in response.json()["reason"]
+    too_long = api.get(path, params={"wait": 61})
+    assert too_long.status_code == 422
+    assert "wait" in too_long.text
 
 
 def test_the_overview_counts_and_streams_changes(api: httpx.Client) -> None:

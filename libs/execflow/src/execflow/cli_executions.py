@@ -12,6 +12,8 @@ from .watching import Watched, follow
 app = typer.Typer(help="Read and steer executions.", no_args_is_help=True)
 
 ID = Annotated[str, typer.Argument(help="the execution's id")]
+# How long `watch` waits for a just-created execution to reach the read models.
+KNOWN_WITHIN_S = 10.0
 
 
 @app.command("list")
@@ -99,10 +101,11 @@ def watch(ctx: typer.Context, execution_id: ID) -> None:
 
 def watch_until_done(ctx: typer.Context, execution_id: str) -> int:
     api = client(ctx)
-    api.wait_known(execution_id)
     out = render.console()
     state = Watched()
-    for change in follow(api.stream(f"/executions/{execution_id}/events"), state):
+    # The read models trail a create's 202 a little: the stream waits for them.
+    events = api.stream(f"/executions/{execution_id}/events", {"wait": KNOWN_WITHIN_S})
+    for change in follow(events, state):
         out.print(render.change(change))
     out.print()
     out.print(render.steps(list(state.steps.values())))

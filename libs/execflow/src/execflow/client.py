@@ -47,17 +47,6 @@ class Client:
         result: dict[str, Any] = self._call("GET", f"{API}/executions/{execution_id}")
         return result
 
-    def wait_known(self, execution_id: str, timeout_s: float = 10.0) -> dict[str, Any]:
-        """The execution once the read models have it: they trail the 202 a little."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                return self.get_execution(execution_id)
-            except ApiError as exc:
-                if exc.status != 404 or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.1)
-
     def create_execution(self, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", f"{API}/executions", json=body)
         return result

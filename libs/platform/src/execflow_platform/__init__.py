@@ -14,6 +14,7 @@ from .bus import (
     resuming_pull_consumer,
     stream_configs,
 )
+from .changes import ChangeFeed, Watch, changes_channel, notify_changed
 from .controls import StepControls
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import configure_logging, freeze_loaded_objects, run_service, run_until_stopped
@@ -24,9 +25,12 @@ from .settings import ServiceSettings
 __all__ = [
     "ArtifactSettings",
     "ArtifactStore",
+    "ChangeFeed",
     "Outgoing",
     "ServiceSettings",
     "StepControls",
+    "Watch",
+    "changes_channel",
     "configure_logging",
     "connect",
     "consume",
@@ -40,6 +44,7 @@ __all__ = [
     "fetch",
     "freeze_loaded_objects",
     "live_workers",
+    "notify_changed",
     "open_registry",
     "publish_all",
     "publish_one",

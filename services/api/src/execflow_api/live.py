@@ -1,16 +1,34 @@
 """The live streams of one execution: its events, and its log lines."""
 
-import asyncio
+import time
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from execflow_contracts import ExecutionStatus
+from execflow_contracts import ExecutionNotFound, ExecutionStatus
 
 from . import logs, presenters, queries, sse
 from .event_log import events_after
 from .state import Services
 
 LOG_PAGE = 500
+CATCHING_UP_S = 0.05
+
+
+async def until_known(svc: Services, execution_id: UUID, wait_s: float) -> None:
+    """Returns once the read models have the execution; ExecutionNotFound after `wait_s`
+    without it. A create is accepted before it is projected: a client may watch at once."""
+    deadline = time.monotonic() + wait_s
+    with svc.changes.watch(execution_id) as watch:
+        while True:
+            try:
+                async with svc.pool.connection() as conn:
+                    await queries.exists(conn, execution_id)
+                return
+            except ExecutionNotFound:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                await watch.next_change(left)
 
 
 async def execution_events(
@@ -18,23 +36,24 @@ async def execution_events(
 ) -> AsyncIterator[bytes]:
     """First the current state (unless resuming after a version), then every event
     above it, each with its version as id; ends after the execution's final event."""
-    if after is None:
-        async with svc.pool.connection() as conn:
-            row = await queries.get_execution(conn, execution_id)
-        yield sse.event("snapshot", presenters.execution(row), row["version"])
-        if ExecutionStatus(row["status"]).is_terminal:
-            return
-        after = int(row["version"])
-    while True:
-        async with svc.pool.connection() as conn:
-            events = await events_after(conn, execution_id, after)
-        for item in events:
-            yield sse.event(item["type"], item["body"], item["version"])
-            after = item["version"]
-        if any(is_final(item["body"]) for item in events):
-            return
-        yield b""
-        await asyncio.sleep(sse.POLL_INTERVAL_S)
+    with svc.changes.watch(execution_id) as watch:  # before the first read: nothing slips
+        if after is None:
+            async with svc.pool.connection() as conn:
+                row = await queries.get_execution(conn, execution_id)
+            yield sse.event("snapshot", presenters.execution(row), row["version"])
+            if ExecutionStatus(row["status"]).is_terminal:
+                return
+            after = int(row["version"])
+        while True:
+            async with svc.pool.connection() as conn:
+                events = await events_after(conn, execution_id, after)
+            for item in events:
+                yield sse.event(item["type"], item["body"], item["version"])
+                after = item["version"]
+            if any(is_final(item["body"]) for item in events):
+                return
+            yield b""
+            await watch.next_change()
 
 
 def is_final(body: dict[str, object]) -> bool:
@@ -48,26 +67,31 @@ async def log_lines(
     """Lines after `after`, then new ones as they are projected, each with its id;
     ends with an `end` event once the execution is over and every line is in."""
     complete_at: int | None = None  # the LOGS sequence that holds every line
-    while True:
-        async with svc.pool.connection() as conn:
-            status = await queries.status_of(conn, execution_id)
-            if status.is_terminal and complete_at is None:
-                # Runners store a step's lines before they report it finished, so
-                # once the execution is over the stream already holds every line.
-                complete_at = await logs_stream_end(svc)
-            position = await queries.projection_position(conn, svc.topology.projector_logs_consumer)
-            caught_up = complete_at is not None and position >= complete_at
-            lines = await logs.lines_after(conn, execution_id, step, after, LOG_PAGE)
-        for line in lines:
-            yield sse.event("line", line, line["id"])
-            after = line["id"]
-        if len(lines) == LOG_PAGE:
-            continue
-        if caught_up:
-            yield sse.event("end", {"status": status})
-            return
-        yield b""
-        await asyncio.sleep(sse.POLL_INTERVAL_S)
+    with svc.changes.watch(execution_id) as watch:
+        while True:
+            async with svc.pool.connection() as conn:
+                status = await queries.status_of(conn, execution_id)
+                if status.is_terminal and complete_at is None:
+                    # Runners store a step's lines before they report it finished, so
+                    # once the execution is over the stream already holds every line.
+                    complete_at = await logs_stream_end(svc)
+                position = await queries.projection_position(
+                    conn, svc.topology.projector_logs_consumer
+                )
+                caught_up = complete_at is not None and position >= complete_at
+                lines = await logs.lines_after(conn, execution_id, step, after, LOG_PAGE)
+            for line in lines:
+                yield sse.event("line", line, line["id"])
+                after = line["id"]
+            if len(lines) == LOG_PAGE:
+                continue
+            if caught_up:
+                yield sse.event("end", {"status": status})
+                return
+            yield b""
+            # Over, with the projector behind on other executions' lines: their batches
+            # do not name this one, so look again soon rather than wait for a notice.
+            await watch.next_change(CATCHING_UP_S if complete_at is not None else None)
 
 
 async def logs_stream_end(svc: Services) -> int:

@@ -10,6 +10,9 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     db_pool_size: int = 8
     # On stop, open streams (SSE) get this long to end before they are cut.
     shutdown_grace_s: int = 2
+    # Live streams read again on the projector's change notices, and at least this often
+    # (what a lost notice can cost).
+    live_fallback_s: float = 1.0
     # The Docker Engine API the environments endpoints manage; unset, DOCKER_HOST or the
     # local socket. It should be the runners' engine.
     docker_host: str | None = None

@@ -1,10 +1,11 @@
 """Server-sent events: encoding, keep-alive comments, and polling a read model.
 
-Live streams poll the read models rather than the bus: the same rows serve the first
+Live streams read the read models rather than the bus: the same rows serve the first
 state, the history a reconnecting client missed (`Last-Event-ID` is an event's version
 or a log line's id), and the live changes, so the three can never disagree; and a
-thousand open dashboards cost a thousand cheap indexed reads a second, not a thousand
-JetStream consumers. The price is up to one poll interval of delay.
+thousand open dashboards cost no JetStream consumer at all. A stream reads again when the
+projector's change notice names its execution (within milliseconds of the commit), or
+after a fallback interval, which bounds the delay if a notice is ever lost.
 """
 
 import json
@@ -15,7 +16,6 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-POLL_INTERVAL_S = 0.25
 # Handlers return a response (not `yield`), so FastAPI is told the media type here.
 OPENAPI: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}

@@ -9,7 +9,7 @@ from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import Topology
-from execflow_platform import ArtifactStore
+from execflow_platform import ArtifactStore, ChangeFeed
 
 from .agents import AgentControl
 from .docker_engine import DockerEngine
@@ -24,6 +24,7 @@ class Services:
     docker: DockerEngine
     artifacts: ArtifactStore
     agents: AgentControl
+    changes: ChangeFeed
 
 
 async def services(request: Request) -> Services:

@@ -7,7 +7,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
-from execflow_platform import ArtifactStore, connect, ensure_streams, schema_conninfo
+from execflow_platform import (
+    ArtifactStore,
+    ChangeFeed,
+    changes_channel,
+    connect,
+    ensure_streams,
+    schema_conninfo,
+)
 from execflow_workflows import migrate
 
 from . import errors
@@ -27,7 +34,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         conninfo = schema_conninfo(settings.database_url, settings.db_schema)
         await asyncio.to_thread(migrate, conninfo)  # the catalogue is the API's to write
         pool = AsyncConnectionPool(
-            schema_conninfo(settings.database_url, settings.db_schema),
+            conninfo,
             min_size=1,
             max_size=settings.db_pool_size,
             open=False,
@@ -39,6 +46,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
             nc, settings.topology, settings.lease_s, artifacts, settings.artifact_max_bytes
         )
         await agents.start()
+        changes = ChangeFeed(
+            conninfo, changes_channel(settings.db_schema), settings.live_fallback_s
+        )
+        await changes.start()
         app.state.services = Services(
             nc=nc,
             js=js,
@@ -47,10 +58,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
             docker=docker,
             artifacts=artifacts,
             agents=agents,
+            changes=changes,
         )
         try:
             yield
         finally:
+            await changes.close()
             await agents.close()
             docker.close()
             await pool.close()

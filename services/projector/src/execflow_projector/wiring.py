@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import LogChunk, parse_event
 from execflow_platform import (
+    changes_channel,
     connect,
     ensure_schema,
     ensure_streams,
@@ -16,7 +17,7 @@ from execflow_platform import (
 )
 
 from .consumer import BatchApplier, ProjectionConsumer
-from .projections import event_log, executions, logs
+from .projections import event_log, executions, logs, notices
 from .retired import retire_event_log_consumer
 from .schema import migrate
 from .settings import ProjectorSettings
@@ -54,6 +55,7 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
             settings.ack_wait_s,
         )
 
+    announce = notices.announcer(changes_channel(settings.db_schema))
     consumers = [
         # Both read models of events in one transaction: each event parsed once, one position.
         consumer(
@@ -61,14 +63,14 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
             topology.events_stream,
             topology.all_events,
             parse_event,
-            (executions.apply_batch, event_log.apply_batch),
+            (executions.apply_batch, event_log.apply_batch, announce),
         ),
         consumer(
             topology.projector_logs_consumer,
             topology.logs_stream,
             topology.all_logs,
             LogChunk.model_validate_json,
-            (logs.apply_batch,),
+            (logs.apply_batch, announce),
         ),
     ]
     log.info("projector ready")

@@ -3,10 +3,10 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from fastapi.sse import EventSourceResponse
 
-from .. import live, queries, sse
+from .. import live, sse
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/executions", tags=["live"])
@@ -18,11 +18,19 @@ async def events(
     svc: Deps,
     token: str | None = None,  # EventSource cannot send headers; auth comes later
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=60,
+            description="seconds to wait for an execution the read models do not have"
+            " yet (one just created), before answering 404",
+        ),
+    ] = 0,
 ) -> EventSourceResponse:
     """A `snapshot` event (the execution as `GET /executions/{id}` shows it), then each
     event by its type (`StepStarted`, `ExecutionCompleted`, …) with its body; every id
     is the event's version. Reconnecting with `Last-Event-ID` resumes after that
     version, without a snapshot. The stream ends after the execution's final event."""
-    async with svc.pool.connection() as conn:
-        await queries.exists(conn, execution_id)
+    await live.until_known(svc, execution_id, wait)
     return sse.response(live.execution_events(svc, execution_id, sse.last_event_id(last_event_id)))

@@ -1,0 +1,131 @@
+"""Read-model change notices: the projector says which executions a batch changed, and
+live streams wake on it instead of polling.
+
+A notice is PostgreSQL's NOTIFY, sent in the batch's own transaction: it is delivered
+when the batch commits and never if it does not, so a listener that re-reads on a
+notice sees the rows. A notice is only a hint to read again, never the data: one that
+is lost (the listener was reconnecting) costs its waiters one fallback interval.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator
+from uuid import UUID
+
+from psycopg import AsyncConnection, sql
+
+log = logging.getLogger(__name__)
+
+# NOTIFY channels are per database, and several execflows may share one: each schema
+# has its own.
+CHANNEL_PREFIX = "execflow_changes"
+# A notice's payload is at most 8,000 bytes; a batch touching more executions than
+# fit says "everything" instead.
+EVERYTHING = "*"
+MAX_IDS = 200
+RECONNECT_S = 1.0
+FALLBACK_S = 1.0
+
+
+def changes_channel(schema: str) -> str:
+    return f"{CHANNEL_PREFIX}.{schema}"
+
+
+async def notify_changed(
+    conn: AsyncConnection, channel: str, execution_ids: Iterable[UUID]
+) -> None:
+    """Within a batch's transaction: these executions' read models changed."""
+    ids = set(execution_ids)
+    payload = EVERYTHING if len(ids) > MAX_IDS else " ".join(str(i) for i in ids)
+    await conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+
+
+class ChangeFeed:
+    """One LISTEN connection, fanned out to whoever waits on an execution."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        channel: str,
+        fallback_s: float = FALLBACK_S,
+        reconnect_s: float = RECONNECT_S,
+    ) -> None:
+        self._conninfo = conninfo
+        self._channel = channel
+        self._fallback_s = fallback_s
+        self._reconnect_s = reconnect_s
+        self._waiters: dict[UUID, set[asyncio.Event]] = {}
+        self._listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, ready_timeout_s: float = 5.0) -> None:
+        """Listen in the background; waits (a while) for the first LISTEN, so that what
+        is committed after start is noticed. If PostgreSQL is away the feed keeps
+        trying, and waiters fall back on their interval meanwhile."""
+        self._task = asyncio.create_task(self._listen())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), ready_timeout_s)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @contextlib.contextmanager
+    def watch(self, execution_id: UUID) -> Iterator["Watch"]:
+        """Changes to one execution, from now until the block ends. Watch first, then
+        read: a change committed while reading is not missed."""
+        changed = asyncio.Event()
+        self._waiters.setdefault(execution_id, set()).add(changed)
+        try:
+            yield Watch(changed, self._fallback_s)
+        finally:
+            waiters = self._waiters.get(execution_id)
+            if waiters is not None:
+                waiters.discard(changed)
+                if not waiters:
+                    del self._waiters[execution_id]
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                    self._listening.set()
+                    self._wake_all()  # anything may have changed while no one listened
+                    async for notice in conn.notifies():
+                        self._on_notice(notice.payload)
+            except Exception as exc:  # never die of it: waiters poll meanwhile
+                log.warning("change notices unavailable (%s); retrying", exc)
+            self._listening.clear()
+            await asyncio.sleep(self._reconnect_s)
+
+    def _on_notice(self, payload: str) -> None:
+        if payload == EVERYTHING:
+            self._wake_all()
+            return
+        for word in payload.split():
+            with contextlib.suppress(ValueError):
+                for changed in self._waiters.get(UUID(word), ()):
+                    changed.set()
+
+    def _wake_all(self) -> None:
+        for waiters in self._waiters.values():
+            for changed in waiters:
+                changed.set()
+
+
+class Watch:
+    def __init__(self, changed: asyncio.Event, fallback_s: float) -> None:
+        self._changed = changed
+        self._fallback_s = fallback_s
+
+    async def next_change(self, within_s: float | None = None) -> None:
+        """Returns on a change since the last call, or after the feed's fallback interval
+        (or `within_s`, if shorter), whichever comes first."""
+        timeout_s = self._fallback_s if within_s is None else min(within_s, self._fallback_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout_s)
+        self._changed.clear()
