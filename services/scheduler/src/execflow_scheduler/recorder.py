@@ -1,8 +1,15 @@
-"""The event store's recorder: the library's own, with a batch's events sent in binary.
+"""The event store's recorder: the library's own, with a batch's events sent in binary
+and inserted without a NOTIFY.
 
 In text format psycopg escapes every field of every event (the JSON state as hex)
 through regular expressions; that was about a tenth of the scheduler's CPU under load.
 The binary format needs no escaping. What is stored is the same.
+
+The library's insert function also notifies a channel at every commit, for its own
+listening subscribers; we have none (the relay publishes what each save returns, and
+reads the store only to catch up). A NOTIFY costs its transaction a database-wide lock
+held until its commit is flushed, so every notifying commit (the projector's change
+notices among them) would wait on the scheduler's.
 """
 
 from typing import Any
@@ -10,13 +17,32 @@ from typing import Any
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
+INSERT_EVENTS = """
+CREATE OR REPLACE FUNCTION {schema}.{insert_events}(events {schema}.{event}[])
+RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$
+BEGIN
+    RETURN QUERY
+    INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state)
+    SELECT originator_id, originator_version, topic, state FROM unnest(events)
+    RETURNING notification_id;
+END;
+$BODY$
+"""
+
 
 class BinaryInsertRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
+        schema = Identifier(self.datastore.schema)
+        insert_events = Identifier(self.pg_function_name_insert_events)
         self.sql_invoke_pg_function_insert_events = SQL(
             "SELECT * FROM {schema}.{insert_events}((%b))"
+        ).format(schema=schema, insert_events=insert_events)
+        self.sql_create_statements[self.create_insert_function_statement_index] = SQL(
+            INSERT_EVENTS
         ).format(
-            schema=Identifier(self.datastore.schema),
-            insert_events=Identifier(self.pg_function_name_insert_events),
+            schema=schema,
+            insert_events=insert_events,
+            event=Identifier(self.stored_event_type_name),
+            table=Identifier(self.events_table_name),
         )
