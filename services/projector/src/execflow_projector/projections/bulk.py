@@ -4,6 +4,10 @@ array, and the server unnests them in the order given.
 An `executemany`, even pipelined, is a Bind and an Execute per row on both sides, and a
 busy batch writes hundreds of rows to the same few tables. Binary arrays need no
 escaping (text ones would escape every JSON body again).
+
+Statements are composed once and kept as bytes: psycopg renders a composed statement
+again at every execution (quoting each identifier through libpq), which was a tenth of
+the projector's CPU.
 """
 
 from collections.abc import Sequence
@@ -28,7 +32,7 @@ class RowsInsert:
             names=names,
             arrays=_arrays(columns),
             on_conflict=sql.SQL(on_conflict),
-        )
+        ).as_bytes()
 
     async def run(self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
@@ -39,7 +43,7 @@ Columns = tuple[tuple[str, str], ...]
 
 
 @cache
-def rows_update(table: str, key: Columns, sets: Columns) -> sql.Composed:
+def rows_update(table: str, key: Columns, sets: Columns) -> bytes:
     """UPDATE of many rows, each found by its `key` columns and given the values of
     `sets`; arrays in that order, each key once. Columns are (name, SQL type) pairs, in
     tuples so that each statement is made once."""
@@ -56,7 +60,7 @@ def rows_update(table: str, key: Columns, sets: Columns) -> sql.Composed:
             sql.SQL("{0}.{1} = given.{1}").format(sql.Identifier(table), sql.Identifier(name))
             for name, _ in key
         ),
-    )
+    ).as_bytes()
 
 
 def as_arrays(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
