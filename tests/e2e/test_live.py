@@ -73,9 +73,10 @@ def test_events_stream_the_state_then_every_event_until_the_end(api: httpx.Clien
     assert changes[-1].json()["to_status"] == "completed"
     assert {"StepStarted", "StepSucceeded"} <= {e.event for e in changes}
     history = api.get(f"/api/v1/executions/{execution_id}/history").json()["items"]
-    assert [h["version"] for h in history if h["version"] > int(snapshot.id or 0)] == versions(
-        changes
-    )
+    later = [h for h in history if h["version"] > int(snapshot.id or 0)]
+    assert [h["version"] for h in later] == versions(changes)
+    # Each change is the stored event: its type and its whole body.
+    assert [(e.event, e.json()) for e in changes] == [(h["type"], h["body"]) for h in later]
 
 
 def test_a_reconnect_with_last_event_id_misses_nothing_and_repeats_nothing(

@@ -7,7 +7,7 @@ from uuid import UUID
 from execflow_contracts import ExecutionNotFound, ExecutionStatus
 
 from . import logs, presenters, queries, sse
-from .event_log import events_after
+from .event_log import stored_events_after
 from .state import Services
 
 LOG_PAGE = 500
@@ -46,19 +46,18 @@ async def execution_events(
             after = int(row["version"])
         while True:
             async with svc.pool.connection() as conn:
-                events = await events_after(conn, execution_id, after)
+                events = await stored_events_after(conn, execution_id, after)
             for item in events:
-                yield sse.event(item["type"], item["body"], item["version"])
-                after = item["version"]
-            if any(is_final(item["body"]) for item in events):
+                yield sse.raw_event(item.type, item.body_json, item.version)
+                after = item.version
+            if any(is_final(item.to_status) for item in events):
                 return
             yield b""
             await watch.next_change()
 
 
-def is_final(body: dict[str, object]) -> bool:
-    to_status = body.get("to_status")
-    return isinstance(to_status, str) and ExecutionStatus(to_status).is_terminal
+def is_final(to_status: str | None) -> bool:
+    return to_status is not None and ExecutionStatus(to_status).is_terminal
 
 
 async def log_lines(

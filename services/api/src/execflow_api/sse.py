@@ -31,6 +31,11 @@ def event(kind: str, data: Any, event_id: str | int | None = None) -> bytes:
     )
 
 
+def raw_event(kind: str, data_json: str, event_id: int) -> bytes:
+    """An event whose data is JSON text already (one line: PostgreSQL's jsonb text)."""
+    return format_sse_event(event=kind, data_str=data_json, id=str(event_id))
+
+
 def response(events: AsyncIterator[bytes]) -> EventSourceResponse:
     # no-cache and no proxy buffering, or proxies hold events back
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
