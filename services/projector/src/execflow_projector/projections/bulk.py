@@ -23,7 +23,7 @@ class RowsInsert:
 
     def __init__(self, table: str, columns: Sequence[tuple[str, str]], on_conflict: str = ""):
         names = _names(columns)
-        self._query = sql.SQL(
+        statement = sql.SQL(
             "INSERT INTO {table} ({names}) SELECT {names}"
             " FROM unnest({arrays}) WITH ORDINALITY AS given({names}, position_)"
             " ORDER BY position_ {on_conflict}"
@@ -32,7 +32,8 @@ class RowsInsert:
             names=names,
             arrays=_arrays(columns),
             on_conflict=sql.SQL(on_conflict),
-        ).as_bytes()
+        )
+        self._query = statement.as_bytes()
 
     async def run(self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
@@ -49,7 +50,7 @@ def rows_update(table: str, key: Columns, sets: Columns) -> bytes:
     tuples so that each statement is made once."""
     given = (*key, *sets)
     assignments = [sql.SQL("{0} = given.{0}").format(sql.Identifier(name)) for name, _ in sets]
-    return sql.SQL(
+    statement = sql.SQL(
         "UPDATE {table} SET {assignments} FROM unnest({arrays}) AS given({names}) WHERE {match}"
     ).format(
         table=sql.Identifier(table),
@@ -60,7 +61,8 @@ def rows_update(table: str, key: Columns, sets: Columns) -> bytes:
             sql.SQL("{0}.{1} = given.{1}").format(sql.Identifier(table), sql.Identifier(name))
             for name, _ in key
         ),
-    ).as_bytes()
+    )
+    return statement.as_bytes()
 
 
 def as_arrays(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
