@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ import aiohttp
 import psutil
 import psycopg
 import uvloop
+from breakdown import breakdown
 from rich.console import Console
 from rich.table import Table
 
@@ -207,21 +209,30 @@ async def throughput(
     }
 
 
-async def latency(api: str, n: int, steps: int) -> tuple[dict[str, float], list[str]]:
+@dataclass(frozen=True)
+class Watched:
+    """One execution of the latency run: when it was posted and seen completed (epoch s)."""
+
+    execution_id: str
+    posted: float
+    seen: float
+
+
+async def latency(api: str, n: int, steps: int) -> tuple[dict[str, float], list[Watched]]:
     body = chain(steps)
     times: list[float] = []
-    ids: list[str] = []
+    runs: list[Watched] = []
     async with client_session(api, 1) as client:
         for _ in range(n):
-            started = time.perf_counter()
+            posted, started = time.time(), time.perf_counter()
             async with client.post("/api/v1/executions", json=body) as response:
                 execution_id = (await response.json())["id"]
             status = await final_status(client, execution_id)
             if status != "completed":
                 raise RuntimeError(f"execution {execution_id} ended {status}")
             times.append((time.perf_counter() - started) * 1000)
-            ids.append(execution_id)
-    return percentiles(times), ids
+            runs.append(Watched(execution_id, posted, time.time()))
+    return percentiles(times), runs
 
 
 async def dispatch_and_lag(
@@ -341,9 +352,11 @@ async def measure(
     }
     cpu_ms["total"] = round(sum(cpu_ms.values()), 2)
     events = stored_events(conninfo) - events_before
-    lat, lat_ids = await latency(api, args.latency_n, args.steps)
+    lat, watched = await latency(api, args.latency_n, args.steps)
     await asyncio.sleep(1.0)  # the event log projection catches up
+    lat_ids = [w.execution_id for w in watched]
     dispatch, lag = await dispatch_and_lag(conninfo, lat_ids)
+    hops = await breakdown(conninfo, [(w.execution_id, w.posted, w.seen) for w in watched])
     fanout = await fanout_seconds(api, args.fanout)
     limits = {
         "jetstream_publish_per_s": await jetstream_rate(nats_url, args.js_n),
@@ -358,6 +371,7 @@ async def measure(
     return {
         "throughput": tp,
         "latency_ms": lat,
+        "latency_breakdown_ms": hops,
         "dispatch_ms": dispatch,
         "projection_lag_ms": lag,
         "fanout_s": fanout,
@@ -383,6 +397,8 @@ def report(results: dict[str, Any]) -> None:
     for name in ("latency_ms", "dispatch_ms", "projection_lag_ms"):
         r = results[name]
         table.add_row(name, f"p50 {r.get('p50')}  p95 {r.get('p95')}  p99 {r.get('p99')}")
+    hops = results["latency_breakdown_ms"]
+    table.add_row("latency p50 by hop (ms)", ", ".join(f"{hop} {ms}" for hop, ms in hops.items()))
     table.add_row(f"fan-out of {results['fanout_width']}", f"{results['fanout_s']} s")
     for key, value in results["limits"].items():
         table.add_row(key, str(value))

@@ -271,7 +271,7 @@ async def test_the_old_event_log_consumer_is_retired_with_its_gap_filled(
     nc = await connect(nats_url, "test")
     js = nc.jetstream()
     try:
-        await publish_all(js, [m for e in events for m in outgoing(e, topology, with_work=False)])
+        await publish_all(js, outgoing(events, topology, direct=()))
         await pull_subscription(
             js, topology.events_stream, durable_pull_consumer(old, topology.all_events, 10)
         )

@@ -2,7 +2,7 @@
 
 import json
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -45,27 +45,42 @@ def test_each_event_the_aggregate_emits_converts_to_its_contract() -> None:
     assert created.input == {"x": 1}
 
 
-def test_a_dispatched_step_also_becomes_work_on_its_queue() -> None:
-    event = StepDispatched(
-        execution_id=uuid4(),
-        version=2,
+def dispatched(step_id: str, version: int, execution_id: UUID) -> StepDispatched:
+    return StepDispatched(
+        execution_id=execution_id,
+        version=version,
         at=NOW,
-        step_id="a",
+        step_id=step_id,
         attempt=1,
         queue="gpu",
         run={"command": ["true"]},  # type: ignore[arg-type]
     )
-    messages = outgoing(event, Topology("p"))
+
+
+def test_a_dispatched_step_also_becomes_work_on_its_queue_sent_before_the_events() -> None:
+    execution_id = uuid4()
+    first, second, held = (
+        dispatched(s, v, execution_id) for s, v in (("a", 2), ("b", 3), ("c", 4))
+    )
+    direct = {first.dedupe_id, second.dedupe_id}  # the third is held back by the dispatcher
+    messages = outgoing([first, second, held], Topology("p"), direct)
     assert [m.subject for m in messages] == [
-        f"p.evt.{event.execution_id}.StepDispatched",
         "p.work.gpu",
+        "p.work.gpu",
+        f"p.evt.{execution_id}.StepDispatched",
+        f"p.evt.{execution_id}.StepDispatched",
+        f"p.evt.{execution_id}.StepDispatched",
     ]
     assert [m.msg_id for m in messages] == [
-        f"{event.execution_id}:2",
-        f"work:{event.execution_id}:a:1",
+        f"work:{execution_id}:a:1",
+        f"work:{execution_id}:b:1",
+        f"{execution_id}:2",
+        f"{execution_id}:3",
+        f"{execution_id}:4",
     ]
-    work = StepWork.model_validate_json(messages[1].payload)
+    work = StepWork.model_validate_json(messages[0].payload)
     assert work.run.command == ["true"]
+    assert work.step_id == "a"
 
 
 def test_executions_of_one_workflow_share_its_parsed_spec() -> None:

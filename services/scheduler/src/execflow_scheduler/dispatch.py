@@ -38,7 +38,7 @@ from execflow_contracts import (
 from execflow_platform import Outgoing, publish_all
 from execflow_workflows import queues
 
-from .publishing import outgoing
+from .publishing import work_message
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ class Dispatcher:
             )
 
     async def _record(self, event: StepDispatched, released: bool) -> None:
-        work = outgoing(event, self._topology)[1]
+        work = work_message(event, self._topology)
         await self._connection().execute(
             "INSERT INTO work_slots (execution_id, step_id, attempt, queue, priority, gates,"
             " subject, payload, msg_id, released) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"

@@ -101,12 +101,7 @@ class Relay:
         try:
             # Work that must wait for a slot is left to the dispatcher.
             direct = await self._dispatcher.track(contract_events)
-            messages = [
-                m
-                for e in contract_events
-                for m in outgoing(e, self._topology, with_work=e.dedupe_id in direct)
-            ]
-            await publish_all(self._js, messages)
+            await publish_all(self._js, outgoing(contract_events, self._topology, direct))
             await self._timers.schedule([t for e in contract_events for t in timers_of(e)])
         except Exception:
             self._behind = True  # the next publish starts from the store
