@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from uuid import UUID
 
 from psycopg import AsyncConnection, sql
+from psycopg.conninfo import make_conninfo
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,14 @@ CHANNEL_PREFIX = "execflow_changes"
 EVERYTHING = "*"
 MAX_IDS = 200
 RECONNECT_S = 1.0
+# A listener only reads: it would wait forever on a server that vanished without closing
+# the connection. TCP keepalives end it in ~11 s (libpq ignores them on unix sockets).
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
 FALLBACK_S = 1.0
 
 
@@ -91,7 +100,8 @@ class ChangeFeed:
     async def _listen(self) -> None:
         while True:
             try:
-                async with await AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                conninfo = make_conninfo(self._conninfo, **KEEPALIVES)
+                async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
                     self._listening.set()
                     self._wake_all()  # anything may have changed while no one listened
