@@ -3,6 +3,7 @@ executions it names, and only them; a rolled-back one wakes no one; a feed whose
 session ends listens again and wakes everyone (a notice may have been missed)."""
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from uuid import UUID
@@ -95,13 +96,16 @@ async def test_other_schemas_changes_wake_no_one(
         assert not await woken(watch, QUIET_S)
 
 
-async def test_a_batch_of_too_many_executions_to_name_wakes_everyone(
+async def test_a_batch_of_more_executions_than_one_notice_holds_names_them_all(
     database_url: str, names: Names, feed: ChangeFeed
 ) -> None:
-    execution_id = uuid.uuid4()
-    with feed.watch(execution_id) as watch:
-        await commit_batch(database_url, names.schema, [uuid.uuid4() for _ in range(MAX_IDS + 1)])
-        assert await woken(watch, WOKEN_WITHIN_S)
+    changed = [uuid.uuid4() for _ in range(2 * MAX_IDS + 1)]
+    with contextlib.ExitStack() as stack:
+        watches = [stack.enter_context(feed.watch(x)) for x in changed]
+        other = stack.enter_context(feed.watch(uuid.uuid4()))
+        await commit_batch(database_url, names.schema, changed)
+        assert all(await asyncio.gather(*(woken(w, WOKEN_WITHIN_S) for w in watches)))
+        assert not await woken(other, QUIET_S)
 
 
 async def test_a_feed_whose_session_ends_listens_again_and_wakes_everyone(

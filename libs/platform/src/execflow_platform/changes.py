@@ -21,9 +21,9 @@ log = logging.getLogger(__name__)
 # NOTIFY channels are per database, and several execflows may share one: each schema
 # has its own.
 CHANNEL_PREFIX = "execflow_changes"
-# A notice's payload is at most 8,000 bytes; a batch touching more executions than
-# fit says "everything" instead.
-EVERYTHING = "*"
+# A notice's payload is at most 8,000 bytes: a batch touching more executions sends
+# several. (Waking every stream instead would cost a busy API a read per open stream
+# for every large batch.)
 MAX_IDS = 200
 RECONNECT_S = 1.0
 # A listener only reads: it would wait forever on a server that vanished without closing
@@ -45,9 +45,11 @@ async def notify_changed(
     conn: AsyncConnection, channel: str, execution_ids: Iterable[UUID]
 ) -> None:
     """Within a batch's transaction: these executions' read models changed."""
-    ids = set(execution_ids)
-    payload = EVERYTHING if len(ids) > MAX_IDS else " ".join(str(i) for i in ids)
-    await conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+    ids = [str(i) for i in set(execution_ids)]
+    payloads = [" ".join(ids[at : at + MAX_IDS]) for at in range(0, len(ids), MAX_IDS)]
+    await conn.execute(
+        "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload", (channel, payloads)
+    )
 
 
 class ChangeFeed:
@@ -113,9 +115,6 @@ class ChangeFeed:
             await asyncio.sleep(self._reconnect_s)
 
     def _on_notice(self, payload: str) -> None:
-        if payload == EVERYTHING:
-            self._wake_all()
-            return
         for word in payload.split():
             with contextlib.suppress(ValueError):
                 for changed in self._waiters.get(UUID(word), ()):
