@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import psycopg
 import pytest
+from nats.aio.client import Client
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -59,12 +60,8 @@ class Projection:
         finally:
             await nc.close()
 
-    @contextlib.asynccontextmanager
-    async def running(self, apply: Applier) -> AsyncIterator[None]:
-        """Runs until the block ends, then dies as a killed process would: mid-batch,
-        nothing acknowledged."""
-        nc = await connect(self._nats_url, "test-projector")
-        consumer = ProjectionConsumer(
+    def consumer(self, nc: Client, apply: Applier) -> ProjectionConsumer:
+        return ProjectionConsumer(
             NAME,
             nc.jetstream(),
             self._topology.logs_stream,
@@ -76,6 +73,13 @@ class Projection:
             batch_size=3,
             ack_wait_s=60,  # no redelivery within the test: only the position can help
         )
+
+    @contextlib.asynccontextmanager
+    async def running(self, apply: Applier) -> AsyncIterator[None]:
+        """Runs until the block ends, then dies as a killed process would: mid-batch,
+        nothing acknowledged."""
+        nc = await connect(self._nats_url, "test-projector")
+        consumer = self.consumer(nc, apply)
         task = asyncio.create_task(consumer.run(asyncio.Event()))
         try:
             yield
@@ -140,3 +144,29 @@ async def unfinished_batch_first(projection: "Projection", pool: AsyncConnection
     await projection.publish(range(11, 16))  # delivered to nobody yet, but after 4..6
     async with projection.running(record):
         assert await until_seen(pool, 15) == list(range(1, 16))
+
+
+async def test_a_batch_delivered_again_after_it_was_applied_applies_only_what_is_new(
+    nats_url: str, provisioned: Names, conninfo: str
+) -> None:
+    # As when an ack is lost: messages the projection has applied come again, with
+    # new ones. The applier refuses what it has seen (a unique item), as a careless one
+    # would; the position must keep it from ever seeing it.
+    async with AsyncConnectionPool(conninfo, open=False) as pool:
+        projection = Projection(nats_url, provisioned, pool)
+        await projection.publish(range(1, 6))
+        async with projection.running(record):
+            assert await until_seen(pool, 5) == [1, 2, 3, 4, 5]
+        await projection.publish(range(6, 8))
+        nc = await connect(nats_url, "test-redelivery")
+        try:
+            again = await nc.jetstream().pull_subscribe(
+                projection.subject, stream=Topology(provisioned.prefix).logs_stream
+            )
+            messages = await again.fetch(7, timeout=5)  # 1..5 applied, 6 and 7 new
+            consumer = projection.consumer(nc, record)
+            for part in (messages[:3], messages[3:]):
+                await asyncio.wait_for(consumer.process(part, asyncio.Event()), 20)
+        finally:
+            await nc.close()
+        assert await seen(pool) == [1, 2, 3, 4, 5, 6, 7]
