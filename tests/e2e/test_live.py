@@ -187,3 +187,9 @@ def test_the_overview_counts_and_streams_changes(api: httpx.Client) -> None:
         changed = next(events)
     assert changed.id != first.id
     wait_finished(api, execution_id)
+
+
+def test_readiness_says_whether_live_streams_are_notified(api: httpx.Client) -> None:
+    ready = api.get("/readyz").json()
+    assert ready["ready"] is True
+    assert ready["live_streams"] == "notified"

@@ -112,6 +112,7 @@ async def test_a_feed_whose_session_ends_listens_again_and_wakes_everyone(
     database_url: str, names: Names, feed: ChangeFeed
 ) -> None:
     execution_id = uuid.uuid4()
+    assert feed.listening
     with feed.watch(execution_id) as watch:
         ended = listener_pid(database_url, names.schema)
         terminate_session(database_url, ended)
@@ -132,6 +133,7 @@ async def test_without_notices_a_watch_wakes_after_its_fallback(
     feed = ChangeFeed("host=/nonexistent dbname=none", "unheard", fallback_s=0.05)
     await feed.start(ready_timeout_s=0.1)
     try:
+        assert not feed.listening
         with feed.watch(uuid.uuid4()) as watch:
             assert await woken(watch, WOKEN_WITHIN_S)
     finally:

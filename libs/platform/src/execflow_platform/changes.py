@@ -70,6 +70,15 @@ class ChangeFeed:
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def listening(self) -> bool:
+        """Whether notices are heard now (else waiters move at the fallback's pace)."""
+        return self._listening.is_set()
+
+    @property
+    def fallback_s(self) -> float:
+        return self._fallback_s
+
     async def start(self, ready_timeout_s: float = 5.0) -> None:
         """Listen in the background; waits (a while) for the first LISTEN, so that what
         is committed after start is noticed. If PostgreSQL is away the feed keeps

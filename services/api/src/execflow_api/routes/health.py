@@ -26,4 +26,10 @@ async def readyz(svc: Deps) -> JSONResponse:
     except Exception as exc:
         checks["postgres"] = f"unavailable: {exc}"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+    # Not a condition of readiness: without notices live streams still move, slower.
+    feed = svc.changes
+    live = "notified" if feed.listening else f"polling every {feed.fallback_s:g} s"
+    return JSONResponse(
+        {"ready": ready, "checks": checks, "live_streams": live},
+        status_code=200 if ready else 503,
+    )
