@@ -35,10 +35,14 @@ async def feed(database_url: str, names: Names) -> AsyncIterator[ChangeFeed]:
 
 
 async def commit_batch(
-    database_url: str, schema: str, execution_ids: Iterable[UUID], commit: bool = True
+    database_url: str,
+    schema: str,
+    execution_ids: Iterable[UUID],
+    commit: bool = True,
+    max_queue_usage: float = 0.5,
 ) -> None:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await notify_changed(conn, changes_channel(schema), execution_ids)
+        await notify_changed(conn, changes_channel(schema), execution_ids, max_queue_usage)
         await (conn.commit() if commit else conn.rollback())
 
 
@@ -84,6 +88,17 @@ async def test_a_rolled_back_batch_wakes_no_one(
     execution_id = uuid.uuid4()
     with feed.watch(execution_id) as watch:
         await commit_batch(database_url, names.schema, [execution_id], commit=False)
+        assert not await woken(watch, QUIET_S)
+
+
+async def test_no_notice_is_sent_while_the_servers_queue_is_past_the_limit(
+    database_url: str, names: Names, feed: ChangeFeed
+) -> None:
+    # A limit of 0 stands for a queue filled by a stuck listener: the batch still
+    # commits, and its watchers wait for their fallback.
+    execution_id = uuid.uuid4()
+    with feed.watch(execution_id) as watch:
+        await commit_batch(database_url, names.schema, [execution_id], max_queue_usage=0)
         assert not await woken(watch, QUIET_S)
 
 

@@ -35,6 +35,11 @@ KEEPALIVES = {
     "keepalives_count": 3,
 }
 FALLBACK_S = 1.0
+# The server keeps each notice until every listener has read it, and a commit that
+# notifies fails once that queue (8 GB) is full: a listener that is alive but stuck
+# (a stopped API) would end up stopping the projector. Past half full, batches send no
+# notices and streams move at the fallback's pace instead.
+MAX_QUEUE_USAGE = 0.5
 
 
 def changes_channel(schema: str) -> str:
@@ -42,13 +47,19 @@ def changes_channel(schema: str) -> str:
 
 
 async def notify_changed(
-    conn: AsyncConnection, channel: str, execution_ids: Iterable[UUID]
+    conn: AsyncConnection,
+    channel: str,
+    execution_ids: Iterable[UUID],
+    max_queue_usage: float = MAX_QUEUE_USAGE,
 ) -> None:
-    """Within a batch's transaction: these executions' read models changed."""
+    """Within a batch's transaction: these executions' read models changed. Sent only
+    while the server's notice queue is less than `max_queue_usage` full."""
     ids = [str(i) for i in set(execution_ids)]
     payloads = [" ".join(ids[at : at + MAX_IDS]) for at in range(0, len(ids), MAX_IDS)]
     await conn.execute(
-        "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload", (channel, payloads)
+        "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload"
+        " WHERE pg_notification_queue_usage() < %s",
+        (channel, payloads, max_queue_usage),
     )
 
 
