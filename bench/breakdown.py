@@ -23,13 +23,16 @@ def _at(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
-def hops_of(events: list[tuple[str, dict[str, Any]]]) -> dict[str, float]:
-    """Seconds per hop, between the create and the completion, from an execution's
-    events in version order."""
+def hops_of(
+    events: list[tuple[str, dict[str, Any]]], posted: float, projected: float, seen: float
+) -> dict[str, float]:
+    """Seconds per hop of one execution, from its events in version order and the
+    moments it was posted, its row took the completion, and the client saw it."""
     hops: dict[str, float] = defaultdict(float)
-    last = 0.0  # when the previous hop ended
+    last = posted  # when the previous hop ended
     for kind, body in events:
         if kind == "ExecutionCreated":
+            hops["submit"] = _at(body["at"]) - posted
             last = _at(body["at"])
         elif kind == "StepDispatched":
             hops["scheduling"] += _at(body["at"]) - last
@@ -43,6 +46,8 @@ def hops_of(events: list[tuple[str, dict[str, Any]]]) -> dict[str, float]:
             last = _at(body["at"])
         elif kind == "ExecutionCompleted":
             hops["scheduling"] += _at(body["at"]) - last
+            hops["projection"] = projected - _at(body["at"])
+    hops["delivery"] = seen - projected
     return hops
 
 
@@ -65,12 +70,7 @@ async def breakdown(conninfo: str, runs: list[tuple[str, float, float]]) -> dict
         projected = {str(i): float(at) for i, at in await cur.fetchall()}
     samples: dict[str, list[float]] = defaultdict(list)
     for execution_id, posted, seen in runs:
-        hops = hops_of(events[execution_id])
-        created = next(_at(b["at"]) for k, b in events[execution_id] if k == "ExecutionCreated")
-        completed = next(_at(b["at"]) for k, b in events[execution_id] if k == "ExecutionCompleted")
-        hops["submit"] = created - posted
-        hops["projection"] = projected[execution_id] - completed
-        hops["delivery"] = seen - projected[execution_id]
+        hops = hops_of(events[execution_id], posted, projected[execution_id], seen)
         for hop in HOPS:
             samples[hop].append(hops[hop] * 1000)
     return {hop: round(statistics.median(samples[hop]), 2) for hop in HOPS}

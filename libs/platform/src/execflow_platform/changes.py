@@ -77,7 +77,8 @@ class ChangeFeed:
         self._channel = channel
         self._fallback_s = fallback_s
         self._reconnect_s = reconnect_s
-        self._waiters: dict[UUID, set[asyncio.Event]] = {}
+        # Keyed as notices name them: a notice's ids are not parsed.
+        self._waiters: dict[str, set[asyncio.Event]] = {}
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -108,16 +109,17 @@ class ChangeFeed:
     def watch(self, execution_id: UUID) -> Iterator["Watch"]:
         """Changes to one execution, from now until the block ends. Watch first, then
         read: a change committed while reading is not missed."""
+        key = str(execution_id)
         changed = asyncio.Event()
-        self._waiters.setdefault(execution_id, set()).add(changed)
+        self._waiters.setdefault(key, set()).add(changed)
         try:
             yield Watch(changed, self._fallback_s)
         finally:
-            waiters = self._waiters.get(execution_id)
+            waiters = self._waiters.get(key)
             if waiters is not None:
                 waiters.discard(changed)
                 if not waiters:
-                    del self._waiters[execution_id]
+                    del self._waiters[key]
 
     async def _listen(self) -> None:
         while True:
@@ -135,10 +137,9 @@ class ChangeFeed:
             await asyncio.sleep(self._reconnect_s)
 
     def _on_notice(self, payload: str) -> None:
-        for word in payload.split():
-            with contextlib.suppress(ValueError):
-                for changed in self._waiters.get(UUID(word), ()):
-                    changed.set()
+        for execution_id in payload.split():
+            for changed in self._waiters.get(execution_id, ()):
+                changed.set()
 
     def _wake_all(self) -> None:
         for waiters in self._waiters.values():

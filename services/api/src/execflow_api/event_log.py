@@ -35,7 +35,8 @@ async def stored_events_after(
     conn: AsyncConnection, execution_id: UUID, after: int
 ) -> list[StoredEvent]:
     """As `events_after`, with each body as the JSON text the database holds: a stream
-    passes it on as it is (parsing and encoding it again was most of a stream's CPU)."""
+    passes it on as it is (parsing and encoding it again was a third of a stream's CPU
+    in a profile)."""
     cur = await conn.execute(
         "SELECT version, type, body::text, body->>'to_status' FROM event_log"
         " WHERE execution_id = %s AND version > %s ORDER BY version",

@@ -1,4 +1,4 @@
-"""Server-sent events: encoding, keep-alive comments, and polling a read model.
+"""Server-sent events: encoding and keep-alive comments.
 
 Live streams read the read models rather than the bus: the same rows serve the first
 state, the history a reconnecting client missed (`Last-Event-ID` is an event's version
