@@ -1,9 +1,13 @@
 """Bad input gets a 4xx with a reason, never a 500; nothing is created."""
 
+import json
 import uuid
+from typing import Any
 
 import httpx
 import pytest
+
+from .conftest import create, logs_until, sh, wait_finished
 
 
 def step(step_id: str, *needs: str) -> dict[str, object]:
@@ -53,3 +57,84 @@ def test_ids_that_are_not_uuids_and_bad_cursors_are_4xx(api: httpx.Client) -> No
     assert api.get("/api/v1/executions/not-a-uuid").status_code == 422
     assert api.get("/api/v1/executions", params={"cursor": "garbage"}).status_code == 400
     assert api.get("/api/v1/executions", params={"status": "sleepy"}).status_code == 422
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_json_nested_too_deep_is_refused_with_the_reason_and_nothing_created(
+    api: httpx.Client,
+) -> None:
+    before = api.get("/api/v1/executions", params={"limit": 500}).json()["items"]
+    workflow = {"steps": [step("a")]}
+    too_deep = api.post(
+        "/api/v1/executions", json={"workflow": workflow, "input": json.loads(deep(65))}
+    )
+    assert too_deep.status_code == 422
+    assert "input: Value error, nested deeper than 64 levels" in too_deep.json()["reason"]
+    beyond_the_parser = api.post(
+        "/api/v1/executions",
+        content=f'{{"workflow": {json.dumps(workflow)}, "input": {deep(5000)}}}',
+        headers={"content-type": "application/json"},
+    )
+    assert beyond_the_parser.status_code == 400
+    after = api.get("/api/v1/executions", params={"limit": 500}).json()["items"]
+    assert len(after) == len(before)
+
+    as_json = api.post(
+        "/api/v1/workflows",
+        content=f'{{"id": "deep", "steps": {deep(5000)}}}',
+        headers={"content-type": "application/json"},
+    )
+    assert as_json.status_code == 400
+    assert "nested deeper than 64 levels" in as_json.json()["detail"]
+    as_yaml = api.post(
+        "/api/v1/workflows",
+        content=f"id: deep\nsteps: {deep(5000)}\n",
+        headers={"content-type": "application/yaml"},
+    )
+    assert as_yaml.status_code == 400
+    schema = {"id": "deep", "steps": [step("a")], "inputs": {"default": json.loads(deep(64))}}
+    deep_schema = api.post("/api/v1/workflows", json=schema)
+    assert deep_schema.status_code == 422
+    assert "nested deeper than 64 levels" in deep_schema.json()["reason"]
+    assert api.get("/api/v1/workflows/deep").status_code == 404
+
+
+def test_filters_are_refused_before_an_export_begins(api: httpx.Client) -> None:
+    # Any value is a string to match: one too deep to parse as JSON is no error.
+    listed = api.get("/api/v1/executions", params={"metadata.k": deep(3000)})
+    assert (listed.status_code, listed.json()["items"]) == (200, [])
+    exported = api.get("/api/v1/history", params={"metadata.": "x"})
+    assert exported.status_code == 400
+    assert "metadata filters need a key" in exported.json()["detail"]
+
+
+def test_a_step_output_nested_too_deep_fails_the_step_with_the_reason(api: httpx.Client) -> None:
+    too_deep = deep(300)  # beyond what a message can carry, short of the parser's limit
+    output_fact = f'{{"type": "output", "value": {too_deep}}}'
+    body = {
+        "workflow": {
+            "steps": [
+                sh("declared", f"echo '{output_fact}' >> \"$EXECFLOW_EVENTS\""),
+                sh("printed", f"echo '{too_deep}'", "declared", output="stdout-json"),
+                sh("after", "true", "printed"),
+            ]
+        }
+    }
+    execution_id = create(api, body)
+    done = wait_finished(api, execution_id)
+    assert done["status"] == "failed"
+    steps = {s["id"]: s for s in done["steps"]}
+    assert steps["printed"]["status"] == "failed"
+    assert "not JSON (nested deeper than 64 levels)" in steps["printed"]["error"]
+    assert steps["after"]["status"] in ("pending", "skipped", "cancelled")
+    # A fact too deep is ignored with a warning in the log; the step goes on.
+    assert steps["declared"]["status"] == "succeeded"
+    assert steps["declared"].get("output") is None
+
+    def warned(lines: list[dict[str, Any]]) -> list[str]:
+        return [line["step_id"] for line in lines if "nested deeper" in line["line"]]
+
+    assert warned(logs_until(api, execution_id, lambda lines: bool(warned(lines)))) == ["declared"]

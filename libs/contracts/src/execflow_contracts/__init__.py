@@ -98,6 +98,7 @@ from .facts import (
     StepFact,
     parse_fact,
 )
+from .json_values import MAX_JSON_DEPTH, BoundedJson, BoundedJsonObject, json_depth, loads_bounded
 from .labels import (
     ATTEMPT_LABEL,
     DEPLOYMENT_LABEL,
@@ -154,6 +155,7 @@ __all__ = [
     "EXECUTION_LABEL",
     "FACT_KINDS",
     "FINISHED_STEP_STATUSES",
+    "MAX_JSON_DEPTH",
     "MSG_ID_HEADER",
     "REPLY_TO_HEADER",
     "STEP_LABEL",
@@ -167,6 +169,8 @@ __all__ = [
     "ArtifactTooLarge",
     "BackendName",
     "Backoff",
+    "BoundedJson",
+    "BoundedJsonObject",
     "CancelExecution",
     "CancelRequest",
     "CancelRequested",
@@ -270,6 +274,8 @@ __all__ = [
     "WorkflowId",
     "WorkflowNotFound",
     "WorkflowSpec",
+    "json_depth",
+    "loads_bounded",
     "parse_command",
     "parse_duration",
     "parse_event",

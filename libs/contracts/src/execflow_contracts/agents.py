@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .json_values import BoundedJson, BoundedJsonObject
 from .specs import QueueName
 from .work import StepWork
 
@@ -50,12 +51,12 @@ class LogsRequest(LeaseRequest):
 
 class EventsRequest(LeaseRequest):
     # Step protocol facts, as a step writes them to $EXECFLOW_EVENTS.
-    events: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    events: list[BoundedJsonObject] = Field(min_length=1, max_length=1000)
 
 
 class CompleteRequest(LeaseRequest):
     exit_code: int | None
-    output: Any = None
+    output: BoundedJson = None
     error: str | None = None
 
 

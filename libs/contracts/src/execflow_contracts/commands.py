@@ -5,12 +5,13 @@ shape a stored or in-flight message has.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from .facts import StepFact
+from .json_values import BoundedJson, BoundedJsonObject
 from .specs import StepId, WorkflowSpec
 
 
@@ -30,8 +31,8 @@ class Command(BaseModel):
 class CreateExecution(Command):
     type: Literal["CreateExecution"] = "CreateExecution"
     workflow: WorkflowSpec
-    input: Any = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    input: BoundedJson = None
+    metadata: BoundedJsonObject = Field(default_factory=dict)
     # Set when the client sent an `Idempotency-Key`: a hash of what it asked for, and
     # an id per request so that every request reaches the scheduler for its verdict.
     request_hash: str | None = None
@@ -61,7 +62,7 @@ class CancelExecution(Command):
 class ResumeExecution(Command):
     type: Literal["ResumeExecution"] = "ResumeExecution"
     step_id: StepId | None = None
-    input: Any = None
+    input: BoundedJson = None
     request_id: str
 
     @property
@@ -120,7 +121,7 @@ class ReportStepFinished(StepReport):
     error: str | None = None
     # "exit", "signal" or "start"; see specs.ErrorKind.
     error_kind: str | None = None
-    output: Any = None
+    output: BoundedJson = None
 
     @property
     def dedupe_id(self) -> str:
@@ -143,7 +144,7 @@ class ReportStepProgress(StepReport):
 class ReportStepQuestion(StepReport):
     type: Literal["ReportStepQuestion"] = "ReportStepQuestion"
     prompt: str
-    input_schema: dict[str, Any] | None = None
+    input_schema: BoundedJsonObject | None = None
     sequence: int
 
     @property

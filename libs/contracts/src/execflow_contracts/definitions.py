@@ -1,10 +1,11 @@
 """Registered workflows, their schedules and queue limits: the bodies the API accepts."""
 
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
 from .durations import Duration
+from .json_values import BoundedJson, BoundedJsonObject
 from .specs import Spec, WorkflowId, WorkflowSpec
 
 CatchupPolicy = Literal["skip", "once"]
@@ -16,7 +17,7 @@ class WorkflowDefinition(WorkflowSpec):
     id: WorkflowId
     description: str = ""
     # A JSON Schema that every execution's input must match.
-    inputs: dict[str, Any] | None = None
+    inputs: BoundedJsonObject | None = None
 
     def spec(self) -> WorkflowSpec:
         """What an execution runs: the definition without its catalogue fields."""
@@ -29,9 +30,9 @@ class WorkflowDefinition(WorkflowSpec):
 class ExecuteRequest(Spec):
     """Kinetic's `POST /api/v1/workflows/{id}/execute`."""
 
-    input_payload: Any = Field(default=None, alias="inputPayload")
+    input_payload: BoundedJson = Field(default=None, alias="inputPayload")
     version: int | None = Field(default=None, ge=1)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: BoundedJsonObject = Field(default_factory=dict)
     priority: int | None = Field(default=None, ge=-1000, le=1000)
 
 
@@ -44,8 +45,8 @@ class ScheduleRequest(Spec):
     cron: str | None = None
     every: Duration | None = Field(default=None, gt=0)
     timezone: str = "UTC"
-    input: Any = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    input: BoundedJson = None
+    metadata: BoundedJsonObject = Field(default_factory=dict)
     priority: int | None = Field(default=None, ge=-1000, le=1000)
     # What happens to fires missed while execflow was down: dropped, or run once.
     catchup: CatchupPolicy = "skip"

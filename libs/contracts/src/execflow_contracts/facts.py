@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .json_values import BoundedJsonObject
+
 FactKind = Literal["action", "screenshot", "checkpoint", "artifact"]
 ArtifactStatus = Literal["stored", "refused"]
 ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -25,7 +27,7 @@ class StepFact(BaseModel):
     # The action's or checkpoint's name, or the artifact's.
     name: str = ""
     # Further fields of an action (`target`, …).
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: BoundedJsonObject = Field(default_factory=dict)
     # A screenshot's or artifact's path, relative to the workspace.
     path: str | None = None
     # Artifacts only: their kind (`file`, `video`, `output`, `log`, `screenshot`, …),

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .durations import Duration
+from .json_values import BoundedJson, BoundedJsonObject
 
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -137,10 +138,10 @@ class StepSpec(Spec):
     output: OutputMode = "report"
     # type: input — what to ask, and the JSON Schema the answer must match.
     prompt: str | None = None
-    input_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    input_schema: BoundedJsonObject | None = Field(default=None, alias="schema")
     # type: child — the sub-execution's workflow and input.
     workflow: "WorkflowSpec | None" = None
-    input: Any = None
+    input: BoundedJson = None
 
     @model_validator(mode="after")
     def _check_type(self) -> Self:
@@ -221,8 +222,8 @@ class ExecutionRequest(Spec):
     workflow: WorkflowSpec | None = None
     workflow_id: WorkflowId | None = None
     version: int | None = Field(default=None, ge=1)
-    input: Any = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    input: BoundedJson = None
+    metadata: BoundedJsonObject = Field(default_factory=dict)
     priority: int | None = Field(default=None, ge=-1000, le=1000)
 
     @model_validator(mode="after")
@@ -239,7 +240,7 @@ class CancelRequest(Spec):
 
 
 class ResumeRequest(Spec):
-    input: Any = None
+    input: BoundedJson = None
     # Which waiting step the answer is for; needed only when several wait.
     step_id: StepId | None = None
 

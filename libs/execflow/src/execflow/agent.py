@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from execflow_contracts import Claim, JobSignals
+from execflow_contracts import Claim, JobSignals, loads_bounded
 
 from .agent_files import LeaseLostError, StepFiles
 
@@ -191,7 +191,7 @@ class Job:
         facts: list[dict[str, Any]] = []
         for line in complete.splitlines():
             with contextlib.suppress(ValueError):
-                fact = json.loads(line)
+                fact = loads_bounded(line)
                 if isinstance(fact, dict) and isinstance(fact.get("type"), str):
                     facts.append(fact)
                     self._files.declare(fact)

@@ -18,6 +18,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from execflow_contracts import loads_bounded
+
 LIST_COLUMNS = (
     "id, status, message, input, metadata, output, error, n_steps, workflow_id, name, queue,"
     " worker, parent_id, schedule_id, duration_ms, created_at, queued_at, started_at,"
@@ -154,7 +156,7 @@ def metadata_condition(key: str, value: str) -> tuple[str, list[Any]]:
         raise InvalidQuery("metadata filters need a key: metadata.<key>=<value>")
     candidates: list[Any] = [value]
     try:
-        parsed = json.loads(value)
+        parsed = loads_bounded(value)
         if isinstance(parsed, int | float | bool) or parsed is None:
             candidates.append(parsed)
     except ValueError:

@@ -21,6 +21,7 @@ from execflow_contracts import (
     StepFact,
     StepWork,
     Topology,
+    loads_bounded,
     parse_fact,
     progress_report,
     question_report,
@@ -221,9 +222,10 @@ class Attempt:
 def stdout_json(line: str | None) -> tuple[Any, str | None]:
     """A step declared `output: stdout-json`: its output is its last stdout line, as JSON."""
     try:
-        return json.loads(line or ""), None
-    except ValueError:
-        return None, f"output: stdout-json, but the last stdout line is not JSON: {line!r}"
+        return loads_bounded(line or ""), None
+    except ValueError as exc:
+        shown = line if line is None or len(line) <= 200 else f"{line[:200]}…"
+        return None, f"output: stdout-json, but the last stdout line is not JSON ({exc}): {shown!r}"
 
 
 class LeaseKeeper:

@@ -7,10 +7,11 @@ JSON object with a type becomes a warning in the step's log; it never stops the 
 """
 
 import asyncio
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from execflow_contracts import loads_bounded
 
 POLL_S = 0.1
 
@@ -63,14 +64,15 @@ class FactReader:
                 self._parse(line)
 
     def _parse(self, line: bytes) -> None:
+        why = ""
         try:
-            fact = json.loads(line)
-        except ValueError:
-            fact = None
+            fact = loads_bounded(line)
+        except ValueError as exc:
+            fact, why = None, f" ({exc})"
         if not isinstance(fact, dict) or not isinstance(fact.get("type"), str):
             text = line.decode(errors="replace")[:200]
             self._on_warning(
-                f"execflow: ignored a step event that is not a JSON object with a type: {text}"
+                f"execflow: ignored a step event that is not a JSON object with a type{why}: {text}"
             )
             return
         self._on_fact(fact)

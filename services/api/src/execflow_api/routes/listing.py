@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from execflow_contracts import ExecutionStatus
 
 from .. import presenters
-from ..listing import Filters, InvalidQuery, Order, Page, SortKey, list_executions
+from ..listing import Filters, InvalidQuery, Order, Page, SortKey, conditions, list_executions
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
@@ -33,8 +33,9 @@ async def execution_filters(
     finished_before: datetime | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> Filters:
-    """The filters of a listing, from its query (a dependency: exports share them)."""
-    return Filters(
+    """The filters of a listing, from its query (a dependency: exports share them),
+    refused here with their reason: an export has begun its answer when it reads them."""
+    filters = Filters(
         statuses=[s.value for s in status_ or []],
         workflow_id=workflow_id,
         queue=queue,
@@ -48,6 +49,11 @@ async def execution_filters(
         finished_before=finished_before,
         q=q,
     )
+    try:
+        conditions(filters)
+    except InvalidQuery as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return filters
 
 
 ExecutionFilters = Annotated[Filters, Depends(execution_filters)]

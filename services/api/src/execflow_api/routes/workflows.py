@@ -8,7 +8,13 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, st
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from execflow_contracts import ExecuteRequest, ExecutionRequest, WorkflowDefinition, WorkflowId
+from execflow_contracts import (
+    MAX_JSON_DEPTH,
+    ExecuteRequest,
+    ExecutionRequest,
+    WorkflowDefinition,
+    WorkflowId,
+)
 from execflow_workflows import catalog, check_input_schema, check_workflow
 
 from ..state import Deps
@@ -35,6 +41,9 @@ def parse_definition(raw: bytes, content_type: str) -> WorkflowDefinition:
             data = yaml.safe_load(raw)
         else:
             data = json.loads(raw)
+    except RecursionError:  # deeper than the parsers go; the fields' own limit is lower
+        reason = f"malformed body: nested deeper than {MAX_JSON_DEPTH} levels"
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, reason) from None
     except (yaml.YAMLError, ValueError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed body: {exc}") from None
     try:
