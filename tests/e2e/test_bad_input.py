@@ -138,3 +138,51 @@ def test_a_step_output_nested_too_deep_fails_the_step_with_the_reason(api: httpx
         return [line["step_id"] for line in lines if "nested deeper" in line["line"]]
 
     assert warned(logs_until(api, execution_id, lambda lines: bool(warned(lines)))) == ["declared"]
+
+
+def test_nul_characters_are_shown_replaced_and_stop_nothing(api: httpx.Client) -> None:
+    # PostgreSQL cannot store U+0000: the read models show U+FFFD in its place, and the
+    # projection goes on (a batch holding one used to fail at every try).
+    printed = create(
+        api,
+        {
+            "workflow": {"steps": [sh("a", r"printf 'before\000after\n'")]},
+            "input": {"k\u0000": "v\u0000"},
+            "metadata": {"m": "x\u0000y"},
+        },
+    )
+    done = wait_finished(api, printed)
+    assert done["status"] == "completed"
+    assert done["input"] == {"k\ufffd": "v\ufffd"}
+    assert done["metadata"] == {"m": "x\ufffdy"}
+    lines = logs_until(api, printed, lambda lines: len(lines) == 1)
+    assert lines[0]["line"] == "before\ufffdafter"
+    # A NUL in an argument cannot reach a process: the step fails to start, with the reason.
+    unstartable = wait_finished(
+        api, create(api, {"workflow": {"steps": [{"id": "a", "run": {"command": ["a\u0000"]}}]}})
+    )
+    assert unstartable["status"] == "failed"
+    assert "embedded null byte" in unstartable["steps"][0]["error"]
+    later = wait_finished(api, create(api, {"workflow": {"steps": [step("a")]}}))
+    assert later["status"] == "completed"
+
+
+def test_values_the_database_cannot_store_are_400_with_the_reason(api: httpx.Client) -> None:
+    for path, params in [
+        ("/api/v1/executions", {"queue": "a\u0000"}),
+        ("/api/v1/history", {"q": "\u0000"}),
+        ("/api/v1/schedules", {"workflow_id": "\u0000"}),
+    ]:
+        response = api.get(path, params=params)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["reason"] == "the URL holds a NUL character (%00)"
+    too_many = api.put("/api/v1/queues/q", json={"max_running": 2**62})
+    assert too_many.status_code == 400
+    assert "out of range" in too_many.json()["reason"]
+    assert "q" not in [limit["queue"] for limit in api.get("/api/v1/queues").json()["items"]]
+    described = api.post(
+        "/api/v1/workflows", json={"id": "nul", "description": "\u0000", "steps": [step("a")]}
+    )
+    assert described.status_code == 400
+    assert "\\u0000 cannot be converted to text" in described.json()["reason"]
+    assert api.get("/api/v1/workflows/nul").status_code == 404

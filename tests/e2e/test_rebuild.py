@@ -73,7 +73,11 @@ def mixed_workload(api: httpx.Client) -> dict[str, str]:
     flaky = "test -f flaky || { touch flaky; echo once >&2; exit 1; }; echo twice"
     ids = {
         "completed": create(
-            api, {"workflow": {"steps": [sh("a", "echo a"), sh("b", "echo b", "a")]}}
+            api,
+            {
+                "workflow": {"steps": [sh("a", "echo a"), sh("b", "echo b", "a")]},
+                "input": {"note": "a NUL \u0000 no column can hold"},  # see storable.py
+            },
         ),
         "failed": create(api, {"workflow": {"steps": [sh("a", "exit 3"), sh("b", "true", "a")]}}),
         "step_retried": create(api, {"workflow": {"steps": [sh("f", flaky, retry=retry)]}}),

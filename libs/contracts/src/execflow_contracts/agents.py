@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .commands import ExitCode
 from .json_values import BoundedJson, BoundedJsonObject
 from .specs import QueueName
 from .work import StepWork
@@ -55,7 +56,7 @@ class EventsRequest(LeaseRequest):
 
 
 class CompleteRequest(LeaseRequest):
-    exit_code: int | None
+    exit_code: ExitCode | None
     output: BoundedJson = None
     error: str | None = None
 

@@ -113,11 +113,15 @@ class ReportStepStarted(StepReport):
         return f"started:{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
 
 
+# What a process can exit with, or a remote agent claim: within the read models' integer.
+ExitCode = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+
+
 class ReportStepFinished(StepReport):
     type: Literal["ReportStepFinished"] = "ReportStepFinished"
     started_at: datetime
     finished_at: datetime
-    exit_code: int | None
+    exit_code: ExitCode | None
     error: str | None = None
     # "exit", "signal" or "start"; see specs.ErrorKind.
     error_kind: str | None = None

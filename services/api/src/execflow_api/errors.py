@@ -2,9 +2,11 @@
 
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from execflow_contracts import ErrorCode, ExecflowError
 
@@ -53,6 +55,39 @@ async def execflow_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def unstorable(_: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (a NUL character, a number beyond its range): every
+    value we make ourselves fits, so it is the client's. Its transaction rolled back."""
+    assert isinstance(exc, psycopg.DataError)
+    reason = exc.diag.message_primary or str(exc)
+    if exc.diag.message_detail:
+        reason = f"{reason} ({exc.diag.message_detail})"
+    return JSONResponse(
+        {"error": "invalid_request", "reason": f"a value the database cannot store: {reason}"},
+        status_code=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+class RefuseNulInUrls:
+    """A URL with a NUL character (%00) is refused before any route reads it: no column
+    can hold one, and an export would have begun its answer before its query failed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (b"%00" in scope["query_string"] or "\x00" in scope["path"]):
+            refusal = JSONResponse(
+                {"error": "invalid_request", "reason": "the URL holds a NUL character (%00)"},
+                status_code=status.HTTP_400_BAD_REQUEST,
+            )
+            await refusal(scope, receive, send)
+            return
+        await self._app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ExecflowError, execflow_error)
+    app.add_exception_handler(psycopg.DataError, unstorable)
+    app.add_middleware(RefuseNulInUrls)

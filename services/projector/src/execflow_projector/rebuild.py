@@ -32,6 +32,7 @@ from . import swap_lock
 from .consumer import BatchApplier
 from .projections import event_log, executions
 from .schema import migrate
+from .storable import storable_event
 
 
 class EventStore(Protocol):
@@ -121,7 +122,7 @@ async def replay(
     is a one-off, alone in its process."""
     appliers = [m.apply for m in models]
     count, head = 0, store.head()
-    events = (event for _, event in store.events(after, head))
+    events = (storable_event(event) for _, event in store.events(after, head))
     while batch := list(itertools.islice(events, BATCH)):
         async with conn.pipeline():
             for apply in appliers:

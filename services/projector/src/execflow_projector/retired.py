@@ -22,8 +22,11 @@ from execflow_contracts import AnyEvent, Topology, parse_event
 
 from . import swap_lock, tracking
 from .projections import event_log
+from .storable import storable
 
 log = logging.getLogger(__name__)
+
+parse_storable_event = storable(parse_event)
 
 CHUNK = 256
 
@@ -94,6 +97,6 @@ async def stored(
 
 def parsed(message: RawStreamMsg) -> AnyEvent | None:
     try:
-        return parse_event(message.data or b"")
+        return parse_storable_event(message.data or b"")
     except ValidationError:
         return None  # dead-lettered when it was first delivered

@@ -21,6 +21,7 @@ from .projections import event_log, executions, logs, notices
 from .retired import retire_event_log_consumer
 from .schema import migrate
 from .settings import ProjectorSettings
+from .storable import storable
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +63,14 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
             topology.projector_events_consumer,
             topology.events_stream,
             topology.all_events,
-            parse_event,
+            storable(parse_event),
             (executions.apply_batch, event_log.apply_batch, announce),
         ),
         consumer(
             topology.projector_logs_consumer,
             topology.logs_stream,
             topology.all_logs,
-            LogChunk.model_validate_json,
+            storable(LogChunk.model_validate_json),
             (logs.apply_batch, announce),
         ),
     ]

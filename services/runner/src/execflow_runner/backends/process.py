@@ -78,7 +78,7 @@ class ProcessBackend:
                     popen = await loop.run_in_executor(self._starter, start)
                 finally:
                     self._starting -= 1
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in an argument or variable
             return Outcome(None, f"cannot start {work.run.command[0]!r}: {exc}", "start")
         key = AttemptKey.of(work)
         child = Child(popen, self._watch_exit(popen))
