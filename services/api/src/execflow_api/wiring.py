@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
@@ -21,6 +22,7 @@ from . import errors
 from .agents import AgentControl
 from .docker_engine import DockerEngine
 from .routes import ROUTERS
+from .routes.workflows import DEFINITION_SCHEMAS
 from .settings import ApiSettings
 from .state import Services
 
@@ -78,4 +80,26 @@ def create_app(settings: ApiSettings) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    document_schemas(app, definition_schemas())
     return app
+
+
+def definition_schemas() -> dict[str, Any]:
+    """A registered workflow's schema and those it refers to, by name."""
+    schema = dict(DEFINITION_SCHEMAS)
+    return {**schema.pop("$defs", {}), "WorkflowDefinition": schema}
+
+
+def document_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
+    """Adds to the OpenAPI document's components what routes refer to without FastAPI
+    seeing it; a name FastAPI already documents keeps its own."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        documented = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in schemas.items():
+            documented.setdefault(name, schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

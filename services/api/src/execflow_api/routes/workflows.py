@@ -23,11 +23,16 @@ from .executions import create_execution
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+# The body is parsed by hand (JSON or YAML), so FastAPI does not document its model: its
+# schema refers to the document's components, and DEFINITION_SCHEMAS go there.
+DEFINITION_SCHEMAS = WorkflowDefinition.model_json_schema(
+    ref_template="#/components/schemas/{model}"
+)
 DEFINITION_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": WorkflowDefinition.model_json_schema()},
+            "application/json": {"schema": {"$ref": "#/components/schemas/WorkflowDefinition"}},
             "application/yaml": {"schema": {"type": "string"}},
         },
     }
