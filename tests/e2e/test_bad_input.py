@@ -186,3 +186,23 @@ def test_values_the_database_cannot_store_are_400_with_the_reason(api: httpx.Cli
     assert described.status_code == 400
     assert "\\u0000 cannot be converted to text" in described.json()["reason"]
     assert api.get("/api/v1/workflows/nul").status_code == 404
+
+
+def test_durations_beyond_a_century_and_lone_surrogates_are_refused(api: httpx.Client) -> None:
+    every = api.post("/api/v1/schedules", json={"workflow_id": "w", "every": 5.26e16})
+    assert every.status_code == 422
+    assert "every: Value error, longer than a century" in every.json()["reason"]
+    timeout = api.post(
+        "/api/v1/executions",
+        json={"workflow": {"timeout": {"overall": "36600d"}, "steps": [step("a")]}},
+    )
+    assert timeout.status_code == 422
+    assert "workflow.timeout.overall" in timeout.json()["reason"]
+    half_a_pair = api.post(
+        "/api/v1/executions",
+        content=b'{"workflow": {"steps": [{"id": "a", "run": {"command": ["true"]}}]},'
+        b' "input": "\\ud9a7"}',
+        headers={"content-type": "application/json"},
+    )
+    assert half_a_pair.status_code == 400
+    assert "lone UTF-16 surrogate" in half_a_pair.json()["reason"]

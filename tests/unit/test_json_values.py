@@ -12,7 +12,12 @@ from execflow_contracts import (
     ExecutionRequest,
     json_depth,
     loads_bounded,
+    stored_workflow,
 )
+
+
+def step() -> dict[str, object]:
+    return {"id": "a", "run": {"command": ["true"]}}
 
 
 def nested(depth: int) -> object:
@@ -54,3 +59,19 @@ def test_a_request_refuses_deep_input_and_the_command_of_one_at_the_limit_serial
         input=request.input,
     )
     assert CreateExecution.model_validate_json(command.model_dump_json()) == command
+
+
+def test_limits_added_since_do_not_make_stored_workflows_unreadable() -> None:
+    spec = {
+        "timeout": {"overall": 200 * 365 * 86400.0},
+        "steps": [
+            {"id": "a", "type": "child", "workflow": {"steps": [step()]}, "input": nested(70)}
+        ],
+    }
+    with pytest.raises(ValidationError) as refused:
+        ExecutionRequest.model_validate({"workflow": spec})
+    assert "longer than a century" in str(refused.value)
+    assert "nested deeper than 64 levels" in str(refused.value)
+    replayed = stored_workflow(spec)  # as an event stored before the limits holds it
+    assert replayed.timeout.overall == 200 * 365 * 86400.0
+    assert replayed.steps[0].input == nested(70)

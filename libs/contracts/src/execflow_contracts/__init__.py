@@ -51,6 +51,7 @@ from .errors import (
     LeaseLost,
     MalformedMessage,
     ScheduleNotFound,
+    UnapplicableCommand,
     WorkflowNotFound,
 )
 from .events import (
@@ -98,7 +99,14 @@ from .facts import (
     StepFact,
     parse_fact,
 )
-from .json_values import MAX_JSON_DEPTH, BoundedJson, BoundedJsonObject, json_depth, loads_bounded
+from .json_values import (
+    MAX_JSON_DEPTH,
+    STORED,
+    BoundedJson,
+    BoundedJsonObject,
+    json_depth,
+    loads_bounded,
+)
 from .labels import (
     ATTEMPT_LABEL,
     DEPLOYMENT_LABEL,
@@ -159,6 +167,7 @@ __all__ = [
     "MSG_ID_HEADER",
     "REPLY_TO_HEADER",
     "STEP_LABEL",
+    "STORED",
     "TERMINAL_EXECUTION_STATUSES",
     "WORKER_LABEL",
     "AgentLogLine",
@@ -268,6 +277,7 @@ __all__ = [
     "Topology",
     "TransitionType",
     "Ttl",
+    "UnapplicableCommand",
     "WorkerId",
     "WorkerInfo",
     "WorkflowDefinition",

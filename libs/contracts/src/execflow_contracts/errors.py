@@ -16,6 +16,8 @@ class ErrorCode(StrEnum):
     JOB_NOT_FOUND = "job_not_found"
     LEASE_LOST = "lease_lost"
     ARTIFACT_TOO_LARGE = "artifact_too_large"
+    # A command whose handling fails on its own, every time: parked, not retried.
+    UNAPPLICABLE_COMMAND = "unapplicable_command"
 
 
 class ExecflowError(Exception):
@@ -88,6 +90,13 @@ class ArtifactTooLarge(ExecflowError):
     """An upload over the artifact size limit (it is recorded as refused)."""
 
     code = ErrorCode.ARTIFACT_TOO_LARGE
+
+
+class UnapplicableCommand(ExecflowError):
+    """A valid command the scheduler failed to apply on its own, every time (a fault of
+    ours, not the sender's): it is parked in the dead letters with the reason."""
+
+    code = ErrorCode.UNAPPLICABLE_COMMAND
 
 
 # Every condition above, by its code: how a refusal travels as data and back.

@@ -10,7 +10,7 @@ a 500). It is refused where it enters instead: a 422 with the reason, a failed s
 import json
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo
 
 # Far beyond any real document, far below every limit downstream.
 MAX_JSON_DEPTH = 64
@@ -49,6 +49,19 @@ def loads_bounded(text: str | bytes) -> Any:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
 
 
+# The validation context of data read again after it was accepted (a stored event's
+# workflow, a registered definition): limits added since must not make it unreadable.
+STORED: dict[str, Any] = {"stored": True}
+
+
+def accepted_before(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and info.context.get("stored") is True
+
+
+def _bounded_unless_stored(value: T, info: ValidationInfo) -> T:
+    return value if accepted_before(info) else bounded(value)
+
+
 # Fields that take a client's or a step's JSON.
-BoundedJson = Annotated[Any, AfterValidator(bounded)]
-BoundedJsonObject = Annotated[dict[str, Any], AfterValidator(bounded)]
+BoundedJson = Annotated[Any, AfterValidator(_bounded_unless_stored)]
+BoundedJsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_unless_stored)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .durations import Duration
-from .json_values import BoundedJson, BoundedJsonObject
+from .json_values import STORED, BoundedJson, BoundedJsonObject
 
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -194,7 +194,7 @@ def stored_workflow(data: Mapping[str, Any]) -> WorkflowSpec:
 
 @lru_cache(maxsize=512)
 def _workflow_from_json(text: str) -> WorkflowSpec:
-    return WorkflowSpec.model_validate_json(text)
+    return WorkflowSpec.model_validate_json(text, context=STORED)
 
 
 def check_graph(steps: list[StepSpec]) -> None:

@@ -16,7 +16,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from execflow_contracts import CreateExecution, WorkflowDefinition, WorkflowNotFound
+from execflow_contracts import STORED, CreateExecution, WorkflowDefinition, WorkflowNotFound
 
 from .validation import check_input
 
@@ -124,5 +124,7 @@ async def _latest_row(conn: AsyncConnection, workflow_id: str) -> dict[str, Any]
 
 def _registered(row: dict[str, Any]) -> Registered:
     return Registered(
-        WorkflowDefinition.model_validate(row["definition"]), row["version"], row["created_at"]
+        WorkflowDefinition.model_validate(row["definition"], context=STORED),
+        row["version"],
+        row["created_at"],
     )

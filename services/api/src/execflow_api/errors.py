@@ -6,6 +6,7 @@ import psycopg
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic_core import PydanticSerializationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from execflow_contracts import ErrorCode, ExecflowError
@@ -22,6 +23,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.JOB_NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ErrorCode.LEASE_LOST: status.HTTP_409_CONFLICT,
     ErrorCode.ARTIFACT_TOO_LARGE: 413,
+    ErrorCode.UNAPPLICABLE_COMMAND: status.HTTP_500_INTERNAL_SERVER_ERROR,
 }
 
 
@@ -68,6 +70,21 @@ async def unstorable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def not_unicode(_: Request, exc: Exception) -> JSONResponse:
+    """A string holding half of a UTF-16 pair ("\\ud800" alone) is not Unicode text and
+    cannot be encoded. Only a client's JSON brings one (the bus's parser and the
+    database refuse them), and it fails before anything is sent or written."""
+    if "surrogates not allowed" not in str(exc):
+        raise exc  # ours: the server error it is
+    return JSONResponse(
+        {
+            "error": "invalid_request",
+            "reason": "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), not text",
+        },
+        status_code=status.HTTP_400_BAD_REQUEST,
+    )
+
+
 class RefuseNulInUrls:
     """A URL with a NUL character (%00) is refused before any route reads it: no column
     can hold one, and an export would have begun its answer before its query failed."""
@@ -90,4 +107,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ExecflowError, execflow_error)
     app.add_exception_handler(psycopg.DataError, unstorable)
+    app.add_exception_handler(PydanticSerializationError, not_unicode)
     app.add_middleware(RefuseNulInUrls)

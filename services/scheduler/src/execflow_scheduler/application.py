@@ -12,14 +12,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, PersistenceError, Recording
 
 from execflow_contracts import (
     AnyCommand,
     CancelExecution,
     CommandOutcome,
     CreateExecution,
+    ErrorCode,
     ExecflowError,
     ExecutionNotFound,
     ExecutionStatus,
@@ -39,6 +41,17 @@ from .domain import Execution
 log = logging.getLogger(__name__)
 
 ACCEPTED = CommandOutcome(accepted=True)
+
+
+def unavailable(exc: Exception) -> bool:
+    """The event store (or the database under it) could not be reached or answer: the
+    same command may well succeed later. Anything else is the command's own failure."""
+    return isinstance(exc, PersistenceError | psycopg.Error | OSError)
+
+
+def unapplicable(exc: Exception) -> CommandOutcome:
+    reason = f"cannot be applied: {exc!r}"
+    return CommandOutcome(accepted=False, code=ErrorCode.UNAPPLICABLE_COMMAND, reason=reason)
 
 
 def utc_now() -> datetime:
@@ -119,6 +132,10 @@ class ExecutionsApplication(Application[UUID]):
             return self._apply_and_save(commands), [ACCEPTED] * len(commands)
         except (ExecflowError, IntegrityError) as exc:
             log.info("batch of %d fell back to one by one: %s", len(commands), exc)
+        except Exception as exc:
+            if unavailable(exc):
+                raise  # the whole batch comes back
+            log.warning("batch of %d fell back to one by one: %r", len(commands), exc)
         recordings: list[Recording[UUID]] = []
         outcomes: list[CommandOutcome] = []
         for command in commands:
@@ -130,6 +147,14 @@ class ExecutionsApplication(Application[UUID]):
                 continue
             except IntegrityError:
                 recordings += self._apply_and_save([command], careful=True)  # reloaded
+            except Exception as exc:
+                if unavailable(exc):
+                    raise
+                # Alone, with the store answering: it would fail at every delivery, and
+                # the commands batched with it would come back with it each time.
+                log.exception("%s for %s cannot be applied", command.type, command.execution_id)
+                outcomes.append(unapplicable(exc))
+                continue
             outcomes.append(ACCEPTED)
         return recordings, outcomes
 

@@ -16,6 +16,7 @@ from execflow_contracts import (
     REPLY_TO_HEADER,
     AnyCommand,
     CommandOutcome,
+    ErrorCode,
     ReportStepStarted,
     Topology,
     parse_command,
@@ -111,7 +112,12 @@ class CommandConsumer:
             await self._give_back(accepted)
             return
         for message, outcome in zip(accepted, outcomes, strict=True):
-            await message.ack()
+            if outcome.code == ErrorCode.UNAPPLICABLE_COMMAND:
+                await dead_letter(
+                    self._js, self._topology.dead_letter("commands"), message, outcome.reason
+                )
+            else:
+                await message.ack()
             reply_to = (message.headers or {}).get(REPLY_TO_HEADER)
             if reply_to:
                 await self._nc.publish(reply_to, outcome.model_dump_json().encode())
