@@ -206,3 +206,62 @@ def test_durations_beyond_a_century_and_lone_surrogates_are_refused(api: httpx.C
     )
     assert half_a_pair.status_code == 400
     assert "lone UTF-16 surrogate" in half_a_pair.json()["reason"]
+
+
+LONG_OUTPUT = "import sys; print('x' * 100_000); [print('y' * 10_000) for _ in range(300)]"
+
+
+def test_long_lines_and_much_output_reach_the_logs_in_pieces(api: httpx.Client) -> None:
+    # 3 MB of lines: one chunk of them was more than a bus message holds, and the step
+    # never finished.
+    body = {
+        "workflow": {"steps": [{"id": "a", "run": {"command": ["python3", "-c", LONG_OUTPUT]}}]}
+    }
+    execution_id = create(api, body)
+    assert wait_finished(api, execution_id)["status"] == "completed"
+    pieces = 4 + 300  # 100,000 characters in pieces of 32 KiB, then the 300 lines
+    lines: list[dict[str, Any]] = []
+    while len(lines) < pieces:
+        page = api.get(
+            f"/api/v1/executions/{execution_id}/logs",
+            params={"after": lines[-1]["id"] if lines else 0, "limit": 500},
+        ).json()["items"]
+        assert page, f"{len(lines)} of {pieces} lines"
+        lines += page
+    assert "".join(line["line"] for line in lines[:4]) == "x" * 100_000
+    assert all(line["line"] == "y" * 10_000 for line in lines[4:])
+
+
+def test_outputs_larger_than_a_message_holds_fail_the_step_with_the_reason(
+    api: httpx.Client,
+) -> None:
+    big = 'import json; print(json.dumps(["z" * 300_000]))'
+    fact = (
+        "import json, os; open(os.environ['EXECFLOW_EVENTS'], 'a')"
+        ".write(json.dumps({'type': 'output', 'value': 'z' * 263_000}) + '\\n')"
+    )
+    body = {
+        "workflow": {
+            "steps": [
+                {"id": "declared", "run": {"command": ["python3", "-c", fact]}},
+                {
+                    "id": "printed",
+                    "needs": ["declared"],
+                    "output": "stdout-json",
+                    "run": {"command": ["python3", "-c", big]},
+                },
+            ]
+        }
+    }
+    execution_id = create(api, body)
+    done = wait_finished(api, execution_id)
+    steps = {s["id"]: s for s in done["steps"]}
+    assert steps["printed"]["status"] == "failed"
+    assert "not JSON (larger than 256 KiB)" in steps["printed"]["error"]
+    assert steps["declared"]["status"] == "succeeded"
+    assert steps["declared"].get("output") is None
+
+    def warned(lines: list[dict[str, Any]]) -> bool:
+        return any("larger than 256 KiB" in line["line"] for line in lines)
+
+    assert warned(logs_until(api, execution_id, warned))

@@ -292,3 +292,20 @@ def test_nothing_to_claim_is_a_204_after_the_wait(api: httpx.Client, queue: str)
     response = api.post(CLAIM, json={"agent": "idle", "queues": [queue], "wait": 1})
     assert response.status_code == 204
     assert 0.9 <= time.monotonic() - started < 5
+
+
+def test_much_output_from_an_agent_reaches_the_logs_in_chunks(
+    api: httpx.Client,
+    stack: Stack,
+    queue: str,
+    agents: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    # 3 MB of lines in the agent's posts: the API ships them in chunks that each fit in
+    # a bus message (one chunk of them was refused, and the lines were lost).
+    script = "python3 -c \"[print('y' * 10_000) for _ in range(300)]\""
+    execution_id = create(api, {"workflow": {"steps": [on_queue(sh("far", script), queue)]}})
+    agents.append(start_agent(stack, queue, "agent-chatty", tmp_path))
+    assert wait_finished(api, execution_id, timeout_s=30)["status"] == "completed"
+    lines = logs_until(api, execution_id, lambda ls: len(ls) >= 300)
+    assert [line["line"] for line in lines] == ["y" * 10_000] * 300

@@ -101,11 +101,13 @@ from .facts import (
 )
 from .json_values import (
     MAX_JSON_DEPTH,
+    MAX_OUTPUT_BYTES,
     STORED,
     BoundedJson,
     BoundedJsonObject,
     json_depth,
     loads_bounded,
+    sized_output,
 )
 from .labels import (
     ATTEMPT_LABEL,
@@ -149,7 +151,7 @@ from .statuses import (
 )
 from .step_reports import progress_report, question_report
 from .subjects import DLQ_REASON_HEADER, MSG_ID_HEADER, REPLY_TO_HEADER, Topology
-from .work import LogChunk, LogLine, StepWork
+from .work import LogChunk, LogLine, StepWork, chunk_full, line_pieces
 from .workers import RunningStep, WorkerId, WorkerInfo
 
 __all__ = [
@@ -164,6 +166,7 @@ __all__ = [
     "FACT_KINDS",
     "FINISHED_STEP_STATUSES",
     "MAX_JSON_DEPTH",
+    "MAX_OUTPUT_BYTES",
     "MSG_ID_HEADER",
     "REPLY_TO_HEADER",
     "STEP_LABEL",
@@ -284,7 +287,9 @@ __all__ = [
     "WorkflowId",
     "WorkflowNotFound",
     "WorkflowSpec",
+    "chunk_full",
     "json_depth",
+    "line_pieces",
     "loads_bounded",
     "parse_command",
     "parse_duration",
@@ -292,5 +297,6 @@ __all__ = [
     "parse_fact",
     "progress_report",
     "question_report",
+    "sized_output",
     "stored_workflow",
 ]

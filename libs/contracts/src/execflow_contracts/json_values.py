@@ -49,6 +49,19 @@ def loads_bounded(text: str | bytes) -> Any:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
 
 
+# A step's output travels in its finish report and again in events, each one bus message
+# (1 MB at most unless NATS is configured otherwise).
+MAX_OUTPUT_BYTES = 256 * 1024
+
+
+def sized_output(value: T) -> T:
+    """The value itself; a ValueError if its JSON is longer than MAX_OUTPUT_BYTES."""
+    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(encoded) > MAX_OUTPUT_BYTES:
+        raise ValueError(f"larger than {MAX_OUTPUT_BYTES // 1024} KiB as JSON")
+    return value
+
+
 # The validation context of data read again after it was accepted (a stored event's
 # workflow, a registered definition): limits added since must not make it unreadable.
 STORED: dict[str, Any] = {"stored": True}

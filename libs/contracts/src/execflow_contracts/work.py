@@ -59,3 +59,24 @@ class LogChunk(BaseModel):
     def dedupe_id(self) -> str:
         where = f"{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
         return f"log:{where}:{self.lines[0].seq}"
+
+
+# A chunk must fit in one bus message (NATS refuses more than 1 MB unless configured
+# otherwise) even if each character of its text takes six bytes in JSON (`\u0001`):
+# lines are shipped in pieces of at most MAX_LINE_TEXT characters, and a chunk is sent
+# once it holds MAX_CHUNK_TEXT.
+MAX_LINE_TEXT = 32 * 1024
+MAX_CHUNK_TEXT = 96 * 1024
+MAX_LINES_PER_CHUNK = 200
+
+
+def line_pieces(text: str) -> list[str]:
+    """The line, or its pieces if it is longer than MAX_LINE_TEXT."""
+    if len(text) <= MAX_LINE_TEXT:
+        return [text]
+    return [text[i : i + MAX_LINE_TEXT] for i in range(0, len(text), MAX_LINE_TEXT)]
+
+
+def chunk_full(lines: int, text: int) -> bool:
+    """Whether a chunk of `lines` lines holding `text` characters is to be sent."""
+    return lines >= MAX_LINES_PER_CHUNK or text >= MAX_CHUNK_TEXT

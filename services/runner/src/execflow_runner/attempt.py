@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 
 from execflow_contracts import (
     FACT_KINDS,
+    MAX_OUTPUT_BYTES,
     Command,
     ReportStepFacts,
     ReportStepFinished,
@@ -25,6 +26,7 @@ from execflow_contracts import (
     parse_fact,
     progress_report,
     question_report,
+    sized_output,
 )
 from execflow_platform import Outgoing, publish_one
 
@@ -171,7 +173,7 @@ class Attempt:
             elif kind == "question":
                 self._send(question_report(fact, self._facts_sent, **self._identity()))
             elif kind == "output":
-                self._output = fact.get("value")
+                self._output = sized_output(fact.get("value"))
             elif kind in FACT_KINDS:
                 parsed = parse_fact(fact)
                 if parsed.path is not None:
@@ -222,6 +224,8 @@ class Attempt:
 def stdout_json(line: str | None) -> tuple[Any, str | None]:
     """A step declared `output: stdout-json`: its output is its last stdout line, as JSON."""
     try:
+        if line is not None and len(line.encode()) > MAX_OUTPUT_BYTES:
+            raise ValueError(f"larger than {MAX_OUTPUT_BYTES // 1024} KiB")
         return loads_bounded(line or ""), None
     except ValueError as exc:
         shown = line if line is None or len(line) <= 200 else f"{line[:200]}…"

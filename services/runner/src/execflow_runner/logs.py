@@ -5,16 +5,15 @@ from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 
-from execflow_contracts import LogChunk, LogLine, StepWork, Topology
+from execflow_contracts import LogChunk, LogLine, StepWork, Topology, chunk_full, line_pieces
 from execflow_platform import Outgoing, publish_one
 
-MAX_LINES_PER_CHUNK = 200
 FLUSH_AFTER_S = 0.05
 
 
 class LogShipper:
-    """Lines are numbered across stdout and stderr; a chunk is sent when it is full
-    or 50 ms after its first line, so followers see output live."""
+    """Lines are numbered across stdout and stderr (a long one in pieces); a chunk is
+    sent when it is full or 50 ms after its first line, so followers see output live."""
 
     def __init__(
         self, js: JetStreamContext, topology: Topology, work: StepWork, delivery: int = 1
@@ -24,17 +23,21 @@ class LogShipper:
         self._work = work
         self._subject = topology.log(work.execution_id, work.step_id)
         self._buffer: list[LogLine] = []
+        self._buffered_text = 0
         self._seq = 0
         self._acks: list[asyncio.Future[object]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Task[None]] = set()
 
     def add(self, stream: str, text: str) -> None:
-        self._seq += 1
-        self._buffer.append(LogLine(seq=self._seq, stream=stream, at=datetime.now(UTC), text=text))
-        if len(self._buffer) >= MAX_LINES_PER_CHUNK:
-            self._flush()
-        elif self._timer is None:
+        now = datetime.now(UTC)
+        for piece in line_pieces(text):
+            self._seq += 1
+            self._buffer.append(LogLine(seq=self._seq, stream=stream, at=now, text=piece))
+            self._buffered_text += len(piece)
+            if chunk_full(len(self._buffer), self._buffered_text):
+                self._flush()
+        if self._buffer and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(FLUSH_AFTER_S, self._flush)
 
     async def close(self) -> None:
@@ -57,7 +60,7 @@ class LogShipper:
             delivery=self._delivery,
             lines=self._buffer,
         )
-        self._buffer = []
+        self._buffer, self._buffered_text = [], 0
         task = asyncio.get_running_loop().create_task(self._send(chunk))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)

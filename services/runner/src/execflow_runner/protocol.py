@@ -11,9 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from execflow_contracts import loads_bounded
+from execflow_contracts import MAX_OUTPUT_BYTES, loads_bounded
 
 POLL_S = 0.1
+# A fact is reported in one bus message: an output, and a little around it.
+MAX_FACT_BYTES = MAX_OUTPUT_BYTES + 4096
 
 Fact = dict[str, Any]
 
@@ -66,6 +68,8 @@ class FactReader:
     def _parse(self, line: bytes) -> None:
         why = ""
         try:
+            if len(line) > MAX_FACT_BYTES:
+                raise ValueError(f"longer than {MAX_FACT_BYTES} bytes")
             fact = loads_bounded(line)
         except ValueError as exc:
             fact, why = None, f" ({exc})"

@@ -44,9 +44,12 @@ from execflow_contracts import (
     StepStopRequested,
     StepWork,
     Topology,
+    chunk_full,
+    line_pieces,
     parse_fact,
     progress_report,
     question_report,
+    sized_output,
 )
 from execflow_platform import (
     ArtifactStore,
@@ -248,23 +251,35 @@ class AgentControl:
             lease.facts_sent += 1
             await self._send(question_report(fact, lease.facts_sent, **_who(lease)))
         elif kind == "output":
-            lease.output = fact.get("value")
+            lease.output = sized_output(fact.get("value"))
         elif kind in FACT_KINDS:
             facts.append(parse_fact(fact))
         else:
             raise ValueError(f"unknown type {kind!r}")
 
     async def _ship(self, lease: Lease, lines: list[tuple[str, str]]) -> None:
+        """The lines as a runner ships them: numbered, long ones in pieces, in chunks
+        that each fit in a bus message."""
         now = datetime.now(UTC)
-        numbered = []
-        for stream, text in lines:
-            lease.log_seq += 1
-            numbered.append(LogLine(seq=lease.log_seq, stream=stream, at=now, text=text))
+        numbered: list[LogLine] = []
+        text = 0
+        for stream, line in lines:
+            for piece in line_pieces(line):
+                lease.log_seq += 1
+                numbered.append(LogLine(seq=lease.log_seq, stream=stream, at=now, text=piece))
+                text += len(piece)
+                if chunk_full(len(numbered), text):
+                    await self._ship_chunk(lease, numbered)
+                    numbered, text = [], 0
+        if numbered:
+            await self._ship_chunk(lease, numbered)
+
+    async def _ship_chunk(self, lease: Lease, lines: list[LogLine]) -> None:
         chunk = LogChunk(
             execution_id=lease.work.execution_id,
             step_id=lease.work.step_id,
             attempt=lease.work.attempt,
-            lines=numbered,
+            lines=lines,
         )
         subject = self._topology.log(chunk.execution_id, chunk.step_id)
         await self._publish(Outgoing(subject, chunk.model_dump_json().encode(), chunk.dedupe_id))
