@@ -265,3 +265,29 @@ def test_outputs_larger_than_a_message_holds_fail_the_step_with_the_reason(
         return any("larger than 256 KiB" in line["line"] for line in lines)
 
     assert warned(logs_until(api, execution_id, warned))
+
+
+def test_outputs_together_beyond_a_bus_message_stop_nothing(api: httpx.Client) -> None:
+    # Five outputs of 250 KB each: the completion carries them all, more than a message
+    # holds. Its message leaves them out (the steps' own events carry each); the relay
+    # used to stop at it, and every execution behind it.
+    print_output = "import json; print(json.dumps('o' * 250_000))"
+    step_with_output = {
+        "output": "stdout-json",
+        "run": {"command": ["python3", "-c", print_output]},
+    }
+    steps = [{"id": f"s{i}", **step_with_output} for i in range(5)]
+    done = wait_finished(api, create(api, {"workflow": {"steps": steps}}))
+    assert done["status"] == "completed"
+    assert list(done["output"]) == ["$omitted"]
+    assert all(len(step["output"]) == 250_000 for step in done["steps"])
+    later = wait_finished(api, create(api, {"workflow": {"steps": [step("a")]}}))
+    assert later["status"] == "completed"
+
+
+def test_a_request_beyond_half_a_bus_message_is_413(api: httpx.Client) -> None:
+    response = api.post(
+        "/api/v1/executions", json={"workflow": {"steps": [step("a")]}, "input": "i" * 600_000}
+    )
+    assert response.status_code == 413
+    assert "as a command; at most 524288 fit" in response.json()["detail"]

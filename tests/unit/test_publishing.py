@@ -9,14 +9,23 @@ from pydantic import ValidationError
 
 from execflow_contracts import (
     EVENT_TYPES,
+    ExecutionCompleted,
     ExecutionCreated,
+    ExecutionStatus,
     StepDispatched,
     StepWork,
     Topology,
+    TransitionType,
     parse_event,
 )
 from execflow_scheduler.domain import Execution
-from execflow_scheduler.publishing import outgoing, to_contract
+from execflow_scheduler.publishing import (
+    OMITTED,
+    EventTooLarge,
+    bus_payload,
+    outgoing,
+    to_contract,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -104,3 +113,29 @@ def test_a_stored_workflow_is_still_checked_when_read() -> None:
     created = {"type": "ExecutionCreated", "execution_id": str(uuid4()), "version": 1}
     with pytest.raises(ValidationError, match="cycle"):
         parse_event(json.dumps(created | {"at": NOW.isoformat(), "workflow": cyclic}).encode())
+
+
+def completed(output: object) -> ExecutionCompleted:
+    return ExecutionCompleted(
+        execution_id=uuid4(),
+        version=9,
+        at=NOW,
+        from_status=ExecutionStatus.RUNNING,
+        to_status=ExecutionStatus.COMPLETED,
+        transition=TransitionType.FINISH,
+        output=output,
+    )
+
+
+def test_an_event_beyond_a_bus_message_leaves_its_largest_payloads_out() -> None:
+    small = completed({"a": 1})
+    assert bus_payload(small, 1000) == small.model_dump_json().encode()
+    outputs = {f"step{i}": "o" * 300_000 for i in range(5)}
+    payload = bus_payload(completed(outputs), 1024 * 1024)
+    assert len(payload) <= 1024 * 1024
+    event = parse_event(payload)
+    assert isinstance(event, ExecutionCompleted)
+    note = f"{len(json.dumps(outputs))} bytes, more than a bus message holds"
+    assert event.output == {OMITTED: note}
+    with pytest.raises(EventTooLarge):
+        bus_payload(small, 100)  # nothing to leave out makes it fit

@@ -54,12 +54,19 @@ async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | Non
 
 async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> None:
     subject = svc.topology.command(command.execution_id, type(command).__name__)
+    payload = command.model_dump_json().encode()
+    # Its events carry what it carries again (a create's workflow, input and metadata):
+    # half a bus message leaves them room.
+    limit = svc.nc.max_payload // 2
+    if len(payload) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"the request takes {len(payload)} bytes as a command; at most {limit} fit",
+        )
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
             await svc.js.publish(
-                subject,
-                command.model_dump_json().encode(),
-                headers={MSG_ID_HEADER: command.dedupe_id, **headers},
+                subject, payload, headers={MSG_ID_HEADER: command.dedupe_id, **headers}
             )
     except (TimeoutError, nats.errors.Error) as exc:
         raise HTTPException(

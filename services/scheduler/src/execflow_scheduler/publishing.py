@@ -1,5 +1,7 @@
 """From stored domain events to the messages other services read: events and work."""
 
+import json
+import logging
 from collections.abc import Container, Sequence
 from uuid import UUID
 
@@ -13,6 +15,15 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import Outgoing
+
+log = logging.getLogger(__name__)
+
+# NATS's own default; the relay passes what its server announces.
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
+# Fields that hold a client's or a step's JSON, which the projections store as they come,
+# and that an event can leave out of its message: the note in their place says so.
+OMITTABLE = ("output", "input", "value", "metadata", "input_schema")
+OMITTED = "$omitted"
 
 _ENVELOPE = {
     "originator_id",
@@ -36,7 +47,10 @@ def to_contract(domain_event: DomainEventProtocol[UUID]) -> ExecutionEvent:
 
 
 def outgoing(
-    events: Sequence[ExecutionEvent], topology: Topology, direct: Container[str]
+    events: Sequence[ExecutionEvent],
+    topology: Topology,
+    direct: Container[str],
+    max_bytes: int = DEFAULT_MAX_PAYLOAD,
 ) -> list[Outgoing]:
     """The messages a batch of stored events becomes: each event, and work for each
     dispatched step in `direct` (the others the dispatcher holds back). Work goes first:
@@ -48,15 +62,49 @@ def outgoing(
         for e in events
         if isinstance(e, StepDispatched) and e.dedupe_id in direct
     ]
-    return work + [event_message(e, topology) for e in events]
+    return work + [event_message(e, topology, max_bytes) for e in events]
 
 
-def event_message(event: ExecutionEvent, topology: Topology) -> Outgoing:
+def event_message(
+    event: ExecutionEvent, topology: Topology, max_bytes: int = DEFAULT_MAX_PAYLOAD
+) -> Outgoing:
     return Outgoing(
         subject=topology.event(event.execution_id, type(event).__name__),
-        payload=event.model_dump_json().encode(),
+        payload=bus_payload(event, max_bytes),
         msg_id=event.dedupe_id,
     )
+
+
+class EventTooLarge(Exception):
+    """An event that no omission brings within a bus message."""
+
+
+def bus_payload(event: ExecutionEvent, max_bytes: int) -> bytes:
+    """The event as JSON; if that is more than the bus takes (an execution's outputs
+    together, say), with its largest payloads replaced by a note of their size until it
+    fits. The event store keeps them whole, and a rebuild of the read models from it
+    restores them; the relay would otherwise stop at this event, and every execution
+    with it."""
+    payload = event.model_dump_json().encode()
+    if len(payload) <= max_bytes:
+        return payload
+    data = json.loads(payload)
+    sizes = {name: len(json.dumps(data[name])) for name in OMITTABLE if data.get(name) is not None}
+    omitted: list[str] = []
+    for name in sorted(sizes, key=sizes.__getitem__, reverse=True):
+        data[name] = {OMITTED: f"{sizes[name]} bytes, more than a bus message holds"}
+        omitted.append(name)
+        payload = json.dumps(data, separators=(",", ":")).encode()
+        if len(payload) <= max_bytes:
+            log.error(
+                "%s of %s: %s left out of its message (%d bytes at most); the store holds it",
+                type(event).__name__,
+                event.execution_id,
+                ", ".join(omitted),
+                max_bytes,
+            )
+            return payload
+    raise EventTooLarge(f"{type(event).__name__} of {event.execution_id}: {len(payload)} bytes")
 
 
 def work_message(event: StepDispatched, topology: Topology) -> Outgoing:
