@@ -291,3 +291,16 @@ def test_a_request_beyond_half_a_bus_message_is_413(api: httpx.Client) -> None:
     )
     assert response.status_code == 413
     assert "as a command; at most 524288 fit" in response.json()["detail"]
+
+
+def test_a_command_rendered_beyond_its_work_message_fails_the_step(api: httpx.Client) -> None:
+    body = {
+        # More than a bus message once rendered: its dispatch used to stop the relay.
+        "workflow": {"steps": [sh("a", "echo {{ inputs.x }}{{ inputs.x }}{{ inputs.x }}")]},
+        "input": {"x": "a" * 400_000},
+    }
+    done = wait_finished(api, create(api, body))
+    assert done["status"] == "failed"
+    assert "at most 262144 fit in the step's work message" in done["steps"][0]["error"]
+    later = wait_finished(api, create(api, {"workflow": {"steps": [step("a")]}}))
+    assert later["status"] == "completed"

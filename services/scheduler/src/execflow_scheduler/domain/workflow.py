@@ -5,6 +5,7 @@ Conditions are CEL and templates sandboxed Jinja (execflow_workflows), over
 same execution state gives the same answers, so a replay decides the same way.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,10 @@ from execflow_contracts import StepSpec, StepStatus, WorkflowSpec
 from execflow_workflows import ExpressionError, conditions, templates
 
 __all__ = ["ExpressionError", "WorkflowRules"]
+
+# The rendered run spec travels in the step's dispatch event and its work message, one
+# bus message each (1 MB by default); Linux takes at most 128 KiB in one argument anyway.
+MAX_RUN_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,15 +47,23 @@ class WorkflowRules:
         return f"condition is false: {step.when}"
 
     def run(self, step: StepSpec) -> dict[str, Any]:
-        """The step's run spec with its command, env and workdir rendered."""
+        """The step's run spec with its command, env and workdir rendered; raises
+        ExpressionError if it renders larger than its work message may be."""
         assert step.run is not None
         context = self.context
         env = self.spec.defaults.env | step.run.env
-        return step.run.model_dump(mode="json") | {
+        rendered: dict[str, Any] = step.run.model_dump(mode="json") | {
             "command": templates.render(step.run.command, context),
             "env": templates.render(env, context),
             "workdir": templates.render(step.run.workdir, context),
         }
+        size = len(json.dumps(rendered, ensure_ascii=False).encode())
+        if size > MAX_RUN_BYTES:
+            raise ExpressionError(
+                f"the rendered command and environment take {size} bytes;"
+                f" at most {MAX_RUN_BYTES} fit in the step's work message"
+            )
+        return rendered
 
     def child_input(self, step: StepSpec) -> Any:
         return templates.render(step.input, self.context)
