@@ -154,3 +154,17 @@ def test_metrics_table_and_json(stack: Stack, api: httpx.Client) -> None:
     bad = cli(stack, "metrics", "--bucket", "week")
     assert bad.exit_code == 1
     assert "bucket" in bad.stderr
+
+
+def test_refusals_and_unreadable_files_are_one_line_with_the_reason(
+    stack: Stack, tmp_path: Path
+) -> None:
+    unknown = "00000000-0000-0000-0000-000000000000"
+    cancelled = cli(stack, "execution", "cancel", unknown)
+    assert cancelled.exit_code == 1
+    assert cancelled.stderr.strip() == f"error: the API answered 404: execution {unknown} not found"
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("steps: " + "[" * 3000 + "]" * 3000 + "\n")
+    unreadable = execflow(stack, "run", str(deep))
+    assert unreadable.returncode == 1
+    assert unreadable.stderr.strip() == f"error: {deep} nests too deeply to be read"

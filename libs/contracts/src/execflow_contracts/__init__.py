@@ -53,6 +53,7 @@ from .errors import (
     ScheduleNotFound,
     UnapplicableCommand,
     WorkflowNotFound,
+    refusal,
 )
 from .events import (
     EVENT_CLASSES,
@@ -297,6 +298,7 @@ __all__ = [
     "parse_fact",
     "progress_report",
     "question_report",
+    "refusal",
     "sized_output",
     "stored_workflow",
 ]

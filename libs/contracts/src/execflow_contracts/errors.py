@@ -103,3 +103,13 @@ class UnapplicableCommand(ExecflowError):
 ERRORS_BY_CODE: dict[str, type[ExecflowError]] = {
     cls.code.value: cls for cls in ExecflowError.__subclasses__()
 }
+
+
+def refusal(code: str | None, reason: str) -> ExecflowError:
+    """The error a refusal travelled as (its code and reason), with the reason as it was
+    (each class's own constructor would phrase it again). An unknown code, from a newer
+    scheduler, is a fault of ours."""
+    cls = ERRORS_BY_CODE.get(code or "", UnapplicableCommand)
+    error = cls.__new__(cls)
+    ExecflowError.__init__(error, reason)
+    return error

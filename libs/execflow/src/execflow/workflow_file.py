@@ -22,6 +22,8 @@ def request_body(path: Path, inputs: list[str]) -> dict[str, Any]:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise BadWorkflowFile(f"{path} is not valid {path.suffix[1:] or 'YAML'}: {exc}") from None
+    except RecursionError:  # both parsers recurse at each level of nesting
+        raise BadWorkflowFile(f"{path} nests too deeply to be read") from None
     if not isinstance(data, dict):
         raise BadWorkflowFile(f"{path} must hold an object with `steps` or `workflow`")
     body = {"workflow": data} if "steps" in data else dict(data)

@@ -12,12 +12,11 @@ from fastapi import HTTPException, status
 from pydantic import ValidationError
 
 from execflow_contracts import (
-    ERRORS_BY_CODE,
     MSG_ID_HEADER,
     REPLY_TO_HEADER,
     Command,
     CommandOutcome,
-    ExecflowError,
+    refusal,
 )
 
 from .state import Services
@@ -48,7 +47,7 @@ async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | Non
     except ValidationError:
         return None
     if not outcome.accepted:
-        raise ERRORS_BY_CODE.get(outcome.code or "", ExecflowError)(outcome.reason)
+        raise refusal(outcome.code, outcome.reason)
     return outcome
 
 
