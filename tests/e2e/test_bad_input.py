@@ -285,12 +285,12 @@ def test_outputs_together_beyond_a_bus_message_stop_nothing(api: httpx.Client) -
     assert later["status"] == "completed"
 
 
-def test_a_request_beyond_half_a_bus_message_is_413(api: httpx.Client) -> None:
+def test_a_request_beyond_a_bus_message_is_413(api: httpx.Client) -> None:
     response = api.post(
-        "/api/v1/executions", json={"workflow": {"steps": [step("a")]}, "input": "i" * 600_000}
+        "/api/v1/executions", json={"workflow": {"steps": [step("a")]}, "input": "i" * 1_000_000}
     )
     assert response.status_code == 413
-    assert "as a command; at most 524288 fit" in response.json()["detail"]
+    assert "as a command; at most 983040 fit" in response.json()["detail"]
 
 
 def test_a_command_rendered_beyond_its_work_message_fails_the_step(api: httpx.Client) -> None:

@@ -21,6 +21,8 @@ from execflow_contracts import (
 
 from .state import Services
 
+EVENT_ROOM = 64 * 1024
+
 PUBLISH_TIMEOUT_S = 5.0
 OUTCOME_TIMEOUT_S = 5.0
 
@@ -54,9 +56,9 @@ async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | Non
 async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> None:
     subject = svc.topology.command(command.execution_id, type(command).__name__)
     payload = command.model_dump_json().encode()
-    # Its events carry what it carries again (a create's workflow, input and metadata):
-    # half a bus message leaves them room.
-    limit = svc.nc.max_payload // 2
+    # Its events carry what it carries again (a create's workflow, input and metadata),
+    # with a little more around it.
+    limit = svc.nc.max_payload - EVENT_ROOM
     if len(payload) > limit:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,

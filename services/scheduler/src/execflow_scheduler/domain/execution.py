@@ -570,8 +570,7 @@ class Execution(Aggregate):
             self._begin(step, self.steps[step.id].attempt + 1, now)
 
     def _rules(self) -> WorkflowRules:
-        outputs = {i: (s.status, s.output) for i, s in self.steps.items()}
-        return WorkflowRules(self.spec, self.id, self.input, self.metadata, outputs)
+        return WorkflowRules(self.spec, self.id, self.input, self.metadata, self.steps)
 
     def _refuse_step(self, step_id: str, message: str, now: datetime) -> None:
         """A condition or template failed: retrying would fail the same way."""

@@ -6,8 +6,10 @@ same execution state gives the same answers, so a replay decides the same way.
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, Protocol
 from uuid import UUID
 
 from execflow_contracts import StepSpec, StepStatus, WorkflowSpec
@@ -20,25 +22,35 @@ __all__ = ["ExpressionError", "WorkflowRules"]
 MAX_RUN_BYTES = 256 * 1024
 
 
+class StepOutcome(Protocol):
+    status: StepStatus
+    output: Any
+
+
 @dataclass(frozen=True)
 class WorkflowRules:
     spec: WorkflowSpec
     execution_id: UUID
     input: Any
     metadata: dict[str, Any]
-    steps: dict[str, tuple[StepStatus, Any]]
+    steps: Mapping[str, StepOutcome]
 
-    @property
+    @cached_property
     def context(self) -> dict[str, Any]:
+        """What templates and conditions see: made once, and only when one asks (it
+        holds every step, and a step without either is dispatched in constant time)."""
         return {
             "inputs": self.input if self.input is not None else {},
             "metadata": self.metadata,
             "steps": {
-                step_id: {"status": status.value, "output": output}
-                for step_id, (status, output) in self.steps.items()
+                step_id: {"status": step.status.value, "output": step.output}
+                for step_id, step in self.steps.items()
             },
             "execution": {"id": str(self.execution_id)},
         }
+
+    def _render(self, value: Any) -> Any:
+        return templates.render(value, self.context) if templates.strings_in(value) else value
 
     def skip_reason(self, step: StepSpec) -> str | None:
         """Why the step is skipped, or None if it runs; raises ExpressionError."""
@@ -50,12 +62,11 @@ class WorkflowRules:
         """The step's run spec with its command, env and workdir rendered; raises
         ExpressionError if it renders larger than its work message may be."""
         assert step.run is not None
-        context = self.context
         env = self.spec.defaults.env | step.run.env
         rendered: dict[str, Any] = step.run.model_dump(mode="json") | {
-            "command": templates.render(step.run.command, context),
-            "env": templates.render(env, context),
-            "workdir": templates.render(step.run.workdir, context),
+            "command": self._render(step.run.command),
+            "env": self._render(env),
+            "workdir": self._render(step.run.workdir),
         }
         size = len(json.dumps(rendered, ensure_ascii=False).encode())
         if size > MAX_RUN_BYTES:
@@ -66,14 +77,14 @@ class WorkflowRules:
         return rendered
 
     def child_input(self, step: StepSpec) -> Any:
-        return templates.render(step.input, self.context)
+        return self._render(step.input)
 
     def gates(self, workflow_id: str | None) -> list[dict[str, Any]]:
         """The concurrency limits the execution's work waits for."""
         found: list[dict[str, Any]] = []
         concurrency = self.spec.concurrency
         if concurrency is not None:
-            key = templates.render_string(concurrency.key, self.context)
+            key = self._render(concurrency.key)
             found.append({"name": f"concurrency key '{key}'", "max": concurrency.max})
         if self.spec.max_running is not None and workflow_id is not None:
             found.append({"name": f"workflow '{workflow_id}'", "max": self.spec.max_running})
