@@ -309,3 +309,29 @@ def test_much_output_from_an_agent_reaches_the_logs_in_chunks(
     assert wait_finished(api, execution_id, timeout_s=30)["status"] == "completed"
     lines = logs_until(api, execution_id, lambda ls: len(ls) >= 300)
     assert [line["line"] for line in lines] == ["y" * 10_000] * 300
+
+
+def test_many_facts_are_reported_in_batches_that_fit_and_a_huge_one_is_refused(
+    api: httpx.Client, queue: str
+) -> None:
+    # 1,000 facts of 2 KB in one post: one report of them was more than a bus message
+    # holds (a 500, and the facts lost).
+    execution_id = create(api, {"workflow": {"steps": [on_queue(sh("s", "true"), queue)]}})
+    claimed = api.post(CLAIM, json={"agent": "raw", "queues": [queue], "wait": 10})
+    assert claimed.status_code == 200, claimed.text
+    job = claimed.json()
+    token = {"lease_token": job["lease_token"]}
+    events = f"/api/v1/agent-control/jobs/{job['id']}/events"
+    many = [{"type": "action", "name": f"a{i}", "blob": "b" * 2000} for i in range(1000)]
+    reported = api.post(events, json=token | {"events": many})
+    assert reported.status_code == 200, reported.text
+    huge = api.post(events, json=token | {"events": [{"type": "action", "blob": "h" * 300_000}]})
+    assert huge.status_code == 200, huge.text
+    assert "larger than 266240 bytes" in huge.text
+    done = api.post(
+        f"/api/v1/agent-control/jobs/{job['id']}/complete", json=token | {"exit_code": 0}
+    )
+    assert done.status_code == 200, done.text
+    body = wait_finished(api, execution_id)
+    assert body["status"] == "completed"
+    assert wait_until(api, execution_id, lambda b: b["n_agent_actions"] == 1000, 20)

@@ -9,7 +9,15 @@ import pytest
 
 from execflow_devstack import Stack
 
-from .conftest import create, logs_until, running_stack, sh, wait_finished, wait_status
+from .conftest import (
+    create,
+    logs_until,
+    running_stack,
+    sh,
+    wait_finished,
+    wait_status,
+    wait_until,
+)
 
 MAX_BYTES = 4096
 
@@ -132,3 +140,20 @@ def test_artifacts_over_the_limit_or_outside_the_workspace_are_refused(
     assert "over the artifact size limit" in download.json()["reason"]
     lines = logs_until(api, execution_id, lambda ls: sum("refused" in ln["line"] for ln in ls) == 2)
     assert any("artifact name 'bad name!'" in ln["line"] for ln in lines)
+
+
+def test_many_facts_from_a_step_are_reported_in_batches_that_fit(api: httpx.Client) -> None:
+    # 1,000 facts of 2 KB within one batching interval: one report of them was more than
+    # a bus message holds, and the step never finished.
+    write = (
+        "import json, os\n"
+        "with open(os.environ['EXECFLOW_EVENTS'], 'a') as events:\n"
+        "    for i in range(1000):\n"
+        "        fact = {'type': 'action', 'name': f'a{i}', 'blob': 'b' * 2000}\n"
+        "        events.write(json.dumps(fact) + '\\n')\n"
+    )
+    body = {"workflow": {"steps": [{"id": "chatty", "run": {"command": ["python3", "-c", write]}}]}}
+    execution_id = create(api, body)
+    assert wait_finished(api, execution_id)["status"] == "completed"
+    settled = wait_until(api, execution_id, lambda b: b["n_agent_actions"] == 1000, 20)
+    assert settled["n_agent_actions"] == 1000

@@ -94,10 +94,12 @@ from .events import (
 )
 from .facts import (
     FACT_KINDS,
+    MAX_FACT_BYTES,
     ArtifactStatus,
     FactKind,
     MalformedFact,
     StepFact,
+    fact_batches,
     parse_fact,
 )
 from .json_values import (
@@ -166,6 +168,7 @@ __all__ = [
     "EXECUTION_LABEL",
     "FACT_KINDS",
     "FINISHED_STEP_STATUSES",
+    "MAX_FACT_BYTES",
     "MAX_JSON_DEPTH",
     "MAX_OUTPUT_BYTES",
     "MSG_ID_HEADER",
@@ -289,6 +292,7 @@ __all__ = [
     "WorkflowNotFound",
     "WorkflowSpec",
     "chunk_full",
+    "fact_batches",
     "json_depth",
     "line_pieces",
     "loads_bounded",

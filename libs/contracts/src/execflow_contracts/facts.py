@@ -6,13 +6,14 @@ the step ends and reports the artifact again, `stored` or `refused` (with the re
 """
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .json_values import BoundedJsonObject
+from .json_values import MAX_OUTPUT_BYTES, BoundedJsonObject
 
 FactKind = Literal["action", "screenshot", "checkpoint", "artifact"]
 ArtifactStatus = Literal["stored", "refused"]
@@ -40,6 +41,30 @@ class StepFact(BaseModel):
 
 
 FACT_KINDS = ("action", "screenshot", "checkpoint", "artifact")
+
+# A fact as a step writes it is reported in a bus message (1 MB by default): an output,
+# and a little around it, at most.
+MAX_FACT_BYTES = MAX_OUTPUT_BYTES + 4096
+# Facts reported together, in one message: the batch ends before it passes this.
+MAX_FACTS_BATCH_BYTES = 256 * 1024
+
+
+def fact_batches(facts: Sequence[StepFact]) -> list[list[StepFact]]:
+    """The facts in order, in batches of at most MAX_FACTS_BATCH_BYTES as JSON (a fact
+    larger than that alone)."""
+    batches: list[list[StepFact]] = []
+    batch: list[StepFact] = []
+    size = 0
+    for fact in facts:
+        fact_size = len(fact.model_dump_json())
+        if batch and size + fact_size > MAX_FACTS_BATCH_BYTES:
+            batches.append(batch)
+            batch, size = [], 0
+        batch.append(fact)
+        size += fact_size
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 class MalformedFact(ValueError):

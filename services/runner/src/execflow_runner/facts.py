@@ -4,11 +4,12 @@ one per fact."""
 import asyncio
 from collections.abc import Callable
 
-from execflow_contracts import StepFact
+from execflow_contracts import StepFact, fact_batches
 
 
 class FactBatcher:
-    """Holds facts for at most `interval_s`, then sends them together."""
+    """Holds facts for at most `interval_s`, then sends them together, in batches that
+    each fit in a bus message."""
 
     def __init__(self, send: Callable[[list[StepFact]], None], interval_s: float = 0.25) -> None:
         self._send = send
@@ -25,6 +26,6 @@ class FactBatcher:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._pending:
-            self._send(self._pending)
-            self._pending = []
+        for batch in fact_batches(self._pending):
+            self._send(batch)
+        self._pending = []

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from execflow_contracts import MAX_OUTPUT_BYTES, loads_bounded
+from execflow_contracts import MAX_FACT_BYTES, loads_bounded
 
 POLL_S = 0.1
-# A fact is reported in one bus message: an output, and a little around it.
-MAX_FACT_BYTES = MAX_OUTPUT_BYTES + 4096
 
 Fact = dict[str, Any]
 

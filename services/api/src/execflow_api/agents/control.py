@@ -13,6 +13,7 @@ Files its step declared are uploaded here when it ends, and stored as a runner w
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import tempfile
@@ -29,6 +30,7 @@ from pydantic import ValidationError
 
 from execflow_contracts import (
     FACT_KINDS,
+    MAX_FACT_BYTES,
     AgentLogLine,
     ArtifactTooLarge,
     Command,
@@ -45,6 +47,7 @@ from execflow_contracts import (
     StepWork,
     Topology,
     chunk_full,
+    fact_batches,
     line_pieces,
     parse_fact,
     progress_report,
@@ -138,8 +141,8 @@ class AgentControl:
                 await self._fact(lease, fact, facts)
             except (KeyError, TypeError, ValueError) as exc:
                 ignored.append(f"ignored a malformed {fact.get('type')!r} event: {exc}")
-        if facts:
-            await self._report_facts(lease, facts)
+        for batch in fact_batches(facts):
+            await self._report_facts(lease, batch)
         if ignored:
             await self._ship(lease, [("stderr", f"execflow: {reason}") for reason in ignored])
         return ignored
@@ -244,6 +247,8 @@ class AgentControl:
 
     async def _fact(self, lease: Lease, fact: dict[str, Any], facts: list[StepFact]) -> None:
         kind = fact["type"]
+        if len(json.dumps(fact, ensure_ascii=False).encode()) > MAX_FACT_BYTES:
+            raise ValueError(f"larger than {MAX_FACT_BYTES} bytes")
         if kind == "progress":
             lease.facts_sent += 1
             await self._send(progress_report(fact, lease.facts_sent, **_who(lease)))
