@@ -181,3 +181,29 @@ def test_a_scheduler_killed_mid_schedule_neither_loses_nor_doubles_a_fire(
     # One second apart but for one gap: the outage, caught up by a single fire.
     assert sum(1 for g in gaps if g > 1.5) <= 2
     assert all(g >= 0.99 for g in gaps)
+
+
+def test_a_schedule_too_large_to_fire_says_so_and_blocks_no_other(api: httpx.Client) -> None:
+    # Small when scheduled; its workflow's next version is too large to send at fire time.
+    # That fire used to fail the whole pass, so that no schedule fired any more.
+    big = register(api, {"steps": [sh("a", "true")]})
+    doomed = api.post("/api/v1/schedules", json={"workflow_id": big, "every": "1s"}).json()
+    steps = [sh(f"s{i}", f"echo {'x' * 900}") for i in range(1000)]  # about 1.2 MB
+    grown = api.post("/api/v1/workflows", json={"id": big, "steps": steps})
+    assert grown.status_code == 201, grown.text
+    small = register(api, {"steps": [sh("tick", "true")]})
+    healthy = api.post("/api/v1/schedules", json={"workflow_id": small, "every": "1s"}).json()
+
+    def said() -> bool:
+        error = api.get(f"/api/v1/schedules/{doomed['id']}").json()["last_error"] or ""
+        return "bytes as a command; at most 983040 fit" in error
+
+    wait_for(said, timeout_s=15, what="the large schedule's error")
+    wait_for(lambda: len(fired_by(api, healthy["id"])) >= 2, timeout_s=15, what="other fires")
+    assert fired_by(api, doomed["id"]) == []
+    too_large = api.post(
+        "/api/v1/schedules", json={"workflow_id": small, "every": "1m", "input": "i" * 1_000_000}
+    )
+    assert too_large.status_code == 413
+    for schedule in (doomed, healthy):
+        api.delete(f"/api/v1/schedules/{schedule['id']}")

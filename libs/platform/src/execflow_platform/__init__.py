@@ -3,6 +3,7 @@
 from .artifacts import ArtifactSettings, ArtifactStore
 from .bus import (
     Outgoing,
+    command_limit,
     connect,
     consume,
     dead_letter,
@@ -31,6 +32,7 @@ __all__ = [
     "StepControls",
     "Watch",
     "changes_channel",
+    "command_limit",
     "configure_logging",
     "connect",
     "consume",

@@ -124,6 +124,16 @@ class Outgoing:
     msg_id: str
 
 
+# What a command leaves free of a bus message: its events carry what it carries again
+# (a create's workflow, input and metadata), with a little more around it.
+COMMAND_ROOM = 64 * 1024
+
+
+def command_limit(nc: Client) -> int:
+    """The most bytes a command may take on this server's bus."""
+    return int(nc.max_payload) - COMMAND_ROOM
+
+
 async def publish_all(js: JetStreamContext, messages: Iterable[Outgoing]) -> None:
     """Publish without waiting message by message, then wait for every ack together.
 

@@ -18,10 +18,9 @@ from execflow_contracts import (
     CommandOutcome,
     refusal,
 )
+from execflow_platform import command_limit
 
 from .state import Services
-
-EVENT_ROOM = 64 * 1024
 
 PUBLISH_TIMEOUT_S = 5.0
 OUTCOME_TIMEOUT_S = 5.0
@@ -56,9 +55,7 @@ async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | Non
 async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> None:
     subject = svc.topology.command(command.execution_id, type(command).__name__)
     payload = command.model_dump_json().encode()
-    # Its events carry what it carries again (a create's workflow, input and metadata),
-    # with a little more around it.
-    limit = svc.nc.max_payload - EVENT_ROOM
+    limit = command_limit(svc.nc)
     if len(payload) > limit:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,

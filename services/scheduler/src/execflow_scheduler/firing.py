@@ -35,12 +35,14 @@ class ScheduleLoop:
         js: JetStreamContext,
         topology: Topology,
         grace_s: float,
+        max_command_bytes: int,
         tick_s: float = 0.25,
     ) -> None:
         self._conninfo = conninfo
         self._js = js
         self._topology = topology
         self._grace_s = grace_s
+        self._max_command_bytes = max_command_bytes
         self._tick_s = tick_s
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -65,7 +67,16 @@ class ScheduleLoop:
                     row["catchup"],
                 )
                 commands, error = await self._commands(conn, row, fires)
-                await publish_all(self._js, [self._outgoing(c) for c in commands])
+                messages = [self._outgoing(c) for c in commands]
+                largest = max((len(m.payload) for m in messages), default=0)
+                if largest > self._max_command_bytes:
+                    # Unsendable: said on the schedule, and the others still fire.
+                    commands, messages = [], []
+                    error = (
+                        f"its execution takes {largest} bytes as a command;"
+                        f" at most {self._max_command_bytes} fit"
+                    )
+                await publish_all(self._js, messages)
                 fired = [t for t, _ in zip(fires, commands, strict=False)]
                 await schedules.advance(conn, row["id"], following, fired, error)
                 if fires:
@@ -90,7 +101,7 @@ class ScheduleLoop:
                 )
                 for at in fires
             ], None
-        except ExecflowError as exc:
+        except (ExecflowError, ValueError) as exc:  # ValueError: stored values no longer valid
             log.warning("schedule %s cannot fire: %s", row["id"], exc)
             return [], str(exc)
 

@@ -7,6 +7,7 @@ from eventsourcing.utils import get_topic
 from psycopg_pool import ConnectionPool
 
 from execflow_platform import (
+    command_limit,
     connect,
     durable_pull_consumer,
     ensure_schema,
@@ -81,7 +82,7 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     await asyncio.to_thread(migrate_catalogue, conninfo)
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
-    schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s)
+    schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s, command_limit(nc))
     relay = Relay(app, js, topology, pool, timers, dispatcher)
     await relay.start()
     subscription = await pull_subscription(

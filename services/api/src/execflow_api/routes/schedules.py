@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, status
 
 from execflow_contracts import InvalidWorkflow, ScheduleRequest
+from execflow_platform import command_limit
 from execflow_workflows import catalog, check_input, schedules
 
 from ..state import Deps
@@ -28,6 +29,15 @@ async def create(request: ScheduleRequest, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
         registered = await catalog.get(conn, request.workflow_id, request.version)
         check_input(registered.definition.inputs, request.input)
+        sample = registered.execution(
+            uuid4(), request.input, request.metadata, request.priority, actor="schedule"
+        )
+        size, limit = len(sample.model_dump_json().encode()), command_limit(svc.nc)
+        if size > limit:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"each execution would take {size} bytes as a command; at most {limit} fit",
+            )
         try:
             row = await schedules.create(conn, uuid4(), request, datetime.now(UTC))
         except ValueError as exc:
