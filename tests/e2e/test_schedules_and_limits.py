@@ -1,6 +1,7 @@
 """Schedules, concurrency keys and priorities end to end, through the API."""
 
 import itertools
+import secrets
 import time
 import uuid
 from datetime import datetime
@@ -207,3 +208,18 @@ def test_a_schedule_too_large_to_fire_says_so_and_blocks_no_other(api: httpx.Cli
     assert too_large.status_code == 413
     for schedule in (doomed, healthy):
         api.delete(f"/api/v1/schedules/{schedule['id']}")
+
+
+def test_a_concurrency_key_too_long_fails_the_step_with_the_reason(api: httpx.Client) -> None:
+    # A gate is a key in a b-tree index, which PostgreSQL refuses past about 2.7 KB.
+    body = {
+        "workflow": {
+            "concurrency": {"key": "{{ inputs.customer }}", "max": 1},
+            "steps": [sh("work", "true")],
+        },
+        "input": {"customer": secrets.token_hex(1500)},
+    }
+    done = wait_finished(api, create(api, body))
+    assert done["status"] == "failed"
+    reason = "the concurrency key renders to 3000 characters; at most 256"
+    assert reason in done["steps"][0]["error"]

@@ -20,6 +20,9 @@ __all__ = ["ExpressionError", "WorkflowRules"]
 # The rendered run spec travels in the step's dispatch event and its work message, one
 # bus message each (1 MB by default); Linux takes at most 128 KiB in one argument anyway.
 MAX_RUN_BYTES = 256 * 1024
+# A rendered concurrency key names a gate, a key in a b-tree index (which refuses entries
+# over about 2.7 KB): a key of a customer or a tenant, not a document.
+MAX_GATE_KEY = 256
 
 
 class StepOutcome(Protocol):
@@ -84,7 +87,12 @@ class WorkflowRules:
         found: list[dict[str, Any]] = []
         concurrency = self.spec.concurrency
         if concurrency is not None:
-            key = self._render(concurrency.key)
+            key = str(self._render(concurrency.key))
+            if len(key) > MAX_GATE_KEY:
+                raise ExpressionError(
+                    f"the concurrency key renders to {len(key)} characters;"
+                    f" at most {MAX_GATE_KEY}"
+                )
             found.append({"name": f"concurrency key '{key}'", "max": concurrency.max})
         if self.spec.max_running is not None and workflow_id is not None:
             found.append({"name": f"workflow '{workflow_id}'", "max": self.spec.max_running})
