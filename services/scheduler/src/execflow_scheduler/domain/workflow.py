@@ -90,8 +90,7 @@ class WorkflowRules:
             key = str(self._render(concurrency.key))
             if len(key) > MAX_GATE_KEY:
                 raise ExpressionError(
-                    f"the concurrency key renders to {len(key)} characters;"
-                    f" at most {MAX_GATE_KEY}"
+                    f"the concurrency key renders to {len(key)} characters; at most {MAX_GATE_KEY}"
                 )
             found.append({"name": f"concurrency key '{key}'", "max": concurrency.max})
         if self.spec.max_running is not None and workflow_id is not None:
