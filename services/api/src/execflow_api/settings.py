@@ -11,8 +11,9 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     # On stop, open streams (SSE) get this long to end before they are cut.
     shutdown_grace_s: int = 2
     # Live streams read again on the projector's change notices, and at least this often
-    # (what a lost notice can cost).
-    live_fallback_s: float = 1.0
+    # (what a lost notice can cost). Each idle stream reads once per interval: 300 idle
+    # streams cost the API 8% of a core and PostgreSQL 3% at 1 s, 3% and 2% at 5 s.
+    live_fallback_s: float = 5.0
     # The Docker Engine API the environments endpoints manage; unset, DOCKER_HOST or the
     # local socket. It should be the runners' engine.
     docker_host: str | None = None
