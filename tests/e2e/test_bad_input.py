@@ -106,6 +106,14 @@ def test_filters_are_refused_before_an_export_begins(api: httpx.Client) -> None:
     # Any value is a string to match: one too deep to parse as JSON is no error.
     listed = api.get("/api/v1/executions", params={"metadata.k": deep(3000)})
     assert (listed.status_code, listed.json()["items"]) == (200, [])
+    # A hex id such as "8e123456" reads as a JSON number, infinity: it is matched as text.
+    tagged = wait_finished(
+        api, create(api, {"workflow": {"steps": [step("a")]}, "metadata": {"k": "8e123456"}})
+    )
+    for path in ("/api/v1/executions", "/api/v1/history"):
+        found = api.get(path, params={"metadata.k": "8e123456"})
+        assert found.status_code == 200, found.text
+        assert tagged["id"] in found.text
     exported = api.get("/api/v1/history", params={"metadata.": "x"})
     assert exported.status_code == 400
     assert "metadata filters need a key" in exported.json()["detail"]

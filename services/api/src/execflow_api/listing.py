@@ -8,6 +8,7 @@ execution that finishes while you page by `finished`).
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -157,7 +158,9 @@ def metadata_condition(key: str, value: str) -> tuple[str, list[Any]]:
     candidates: list[Any] = [value]
     try:
         parsed = loads_bounded(value)
-        if isinstance(parsed, int | float | bool) or parsed is None:
+        # "8e123456" reads as infinity, which JSON (and jsonb) cannot hold: a string only.
+        finite = not isinstance(parsed, float) or math.isfinite(parsed)
+        if (isinstance(parsed, int | float | bool) or parsed is None) and finite:
             candidates.append(parsed)
     except ValueError:
         pass
