@@ -124,6 +124,15 @@ class Outgoing:
     msg_id: str
 
 
+# Room for a message's headers (its id, a reply subject) within the server's limit.
+HEADERS_ROOM = 1024
+
+
+def message_limit(nc: Client) -> int:
+    """The most bytes a message's body may take on this server's bus."""
+    return int(nc.max_payload) - HEADERS_ROOM
+
+
 # What a command leaves free of a bus message: its events carry what it carries again
 # (a create's workflow, input and metadata), with a little more around it.
 COMMAND_ROOM = 64 * 1024

@@ -80,14 +80,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    document_schemas(app, definition_schemas())
+    document_schemas(app, DEFINITION_SCHEMAS)
     return app
-
-
-def definition_schemas() -> dict[str, Any]:
-    """A registered workflow's schema and those it refers to, by name."""
-    schema = dict(DEFINITION_SCHEMAS)
-    return {**schema.pop("$defs", {}), "WorkflowDefinition": schema}
 
 
 def document_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:

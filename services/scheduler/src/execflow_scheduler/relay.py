@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 POSITION_TABLE = "relay_position"
 PAGE = 500
-HEADERS_ROOM = 1024
 
 
 class Relay:
@@ -40,6 +39,7 @@ class Relay:
         pool: ConnectionPool,
         timers: TimerLoop,
         dispatcher: Dispatcher,
+        max_event_bytes: int,
         save_every_s: float = 1.0,
     ) -> None:
         self._timers = timers
@@ -48,6 +48,7 @@ class Relay:
         self._js = js
         self._topology = topology
         self._pool = pool
+        self._max_event_bytes = max_event_bytes
         self._save_every_s = save_every_s
         self._published = 0
         self._saved = 0
@@ -102,17 +103,13 @@ class Relay:
         try:
             # Work that must wait for a slot is left to the dispatcher.
             direct = await self._dispatcher.track(contract_events)
-            messages = outgoing(contract_events, self._topology, direct, self._max_payload())
+            messages = outgoing(contract_events, self._topology, direct, self._max_event_bytes)
             await publish_all(self._js, messages)
             await self._timers.schedule([t for e in contract_events for t in timers_of(e)])
         except Exception:
             self._behind = True  # the next publish starts from the store
             raise
         self._published = last_id
-
-    def _max_payload(self) -> int:
-        # What the server announced, less room for the headers (the message id).
-        return int(self._js._nc.max_payload) - HEADERS_ROOM
 
     async def _maybe_save_position(self, force: bool = False) -> None:
         # Saved lazily: after a crash, re-publishing a second of events is deduplicated.

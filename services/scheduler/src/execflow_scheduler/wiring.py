@@ -13,6 +13,7 @@ from execflow_platform import (
     ensure_schema,
     ensure_streams,
     eventsourcing_env,
+    message_limit,
     pull_subscription,
     schema_conninfo,
 )
@@ -83,7 +84,7 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
     schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s, command_limit(nc))
-    relay = Relay(app, js, topology, pool, timers, dispatcher)
+    relay = Relay(app, js, topology, pool, timers, dispatcher, message_limit(nc))
     await relay.start()
     subscription = await pull_subscription(
         js,

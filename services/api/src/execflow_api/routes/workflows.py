@@ -24,10 +24,9 @@ router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 # The body is parsed by hand (JSON or YAML), so FastAPI does not document its model: its
-# schema refers to the document's components, and DEFINITION_SCHEMAS go there.
-DEFINITION_SCHEMAS = WorkflowDefinition.model_json_schema(
-    ref_template="#/components/schemas/{model}"
-)
+# schema refers to the document's components, and DEFINITION_SCHEMAS (by name) go there.
+_DEFINITION = WorkflowDefinition.model_json_schema(ref_template="#/components/schemas/{model}")
+DEFINITION_SCHEMAS = {**_DEFINITION.pop("$defs", {}), "WorkflowDefinition": _DEFINITION}
 DEFINITION_BODY = {
     "requestBody": {
         "required": True,
