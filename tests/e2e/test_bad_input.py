@@ -228,14 +228,9 @@ def test_long_lines_and_much_output_reach_the_logs_in_pieces(api: httpx.Client) 
     execution_id = create(api, body)
     assert wait_finished(api, execution_id)["status"] == "completed"
     pieces = 4 + 300  # 100,000 characters in pieces of 32 KiB, then the 300 lines
-    lines: list[dict[str, Any]] = []
-    while len(lines) < pieces:
-        page = api.get(
-            f"/api/v1/executions/{execution_id}/logs",
-            params={"after": lines[-1]["id"] if lines else 0, "limit": 500},
-        ).json()["items"]
-        assert page, f"{len(lines)} of {pieces} lines"
-        lines += page
+    # Lines are projected apart from events: they may come a moment after the end.
+    lines = logs_until(api, execution_id, lambda lines: len(lines) >= pieces, timeout_s=30)
+    assert len(lines) == pieces
     assert "".join(line["line"] for line in lines[:4]) == "x" * 100_000
     assert all(line["line"] == "y" * 10_000 for line in lines[4:])
 
