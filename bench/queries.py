@@ -23,7 +23,7 @@ import psycopg
 from execflow_api.listing import Filters, Order, Page, SortKey, list_executions
 from execflow_devstack import EmbeddedPostgres, ensure_database
 from execflow_platform import ensure_schema, schema_conninfo
-from execflow_projector import migrate
+from execflow_projector.schema import migrate
 
 RUNS = 20
 DEPTH = 20
@@ -115,7 +115,7 @@ def main(rows: int) -> None:
         try:
             ensure_schema(url, schema)
             conninfo = schema_conninfo(url, schema)
-            migrate(conninfo)
+            migrate(url, schema)
             start = time.perf_counter()
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute(FILL.replace("%s", str(rows)))

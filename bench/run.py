@@ -50,8 +50,8 @@ from execflow_devstack import (
     StackConfig,
     ensure_database,
     free_port,
-    provision,
 )
+from execflow_ops.provision import provision
 from execflow_platform import connect, schema_conninfo
 
 RESULTS = Path(__file__).parent / "results"

@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from execflow_devstack import EmbeddedPostgres, NatsServer, ensure_database, provision
-from execflow_scheduler.writer_lock import WRITER_LOCK
+from execflow_devstack import EmbeddedPostgres, NatsServer, ensure_database
+from execflow_ops.provision import provision
+from execflow_platform.locks import SCHEDULER_WRITER
 
 # Docker: the engine, the test image, cleaning up a test's containers.
 from .docker_fixtures import busybox_image, deployment_cleanup, docker_client  # noqa: F401
@@ -68,7 +69,7 @@ def writer_lock_holders(database_url: str, schema: str) -> list[int]:
         rows = conn.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
             " AND classid = %s AND objid = hashtext(%s)::oid AND granted",
-            (WRITER_LOCK, schema),
+            (SCHEDULER_WRITER, schema),
         ).fetchall()
     return [pid for (pid,) in rows]
 

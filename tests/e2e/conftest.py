@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from execflow_devstack import Stack, StackConfig, free_port, provision
+from execflow_devstack import Stack, StackConfig, free_port
+from execflow_ops.provision import provision
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
 # Short enough for tests to see a stop escalate to SIGKILL and a lost runner's lease lapse.

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from execflow_devstack import ServiceProcess, Stack
-from execflow_scheduler import SchedulerSettings, build_application
+from execflow_scheduler.settings import SchedulerSettings
+from execflow_scheduler.wiring import build_application
 
 from ..conftest import terminate_session, writer_lock_holders
 from .conftest import create, logs_until, running_stack, sh, wait_finished, wait_for, wait_status

@@ -14,7 +14,8 @@ from execflow_contracts import (
     ReportStepStarted,
     RetryExecution,
 )
-from execflow_scheduler import SchedulerSettings, build_application
+from execflow_scheduler.settings import SchedulerSettings
+from execflow_scheduler.wiring import build_application
 
 from ..conftest import Names
 

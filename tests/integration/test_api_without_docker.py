@@ -3,7 +3,8 @@
 import httpx
 import pytest
 
-from execflow_api import ApiSettings, create_app
+from execflow_api.settings import ApiSettings
+from execflow_api.wiring import create_app
 
 from ..conftest import Names
 

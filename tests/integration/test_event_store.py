@@ -8,7 +8,8 @@ from uuid import uuid4
 import psycopg
 
 from execflow_contracts import CreateExecution
-from execflow_scheduler import SchedulerSettings, build_application
+from execflow_scheduler.settings import SchedulerSettings
+from execflow_scheduler.wiring import build_application
 
 from ..conftest import Names
 

@@ -21,10 +21,11 @@ from execflow_contracts import (
     parse_event,
 )
 from execflow_platform import Outgoing, connect, publish_all, schema_conninfo
-from execflow_projector import ProjectorSettings
-from execflow_projector import serve as serve_projector
-from execflow_scheduler import SchedulerSettings, build_application
-from execflow_scheduler import serve as serve_scheduler
+from execflow_projector.settings import ProjectorSettings
+from execflow_projector.wiring import serve as serve_projector
+from execflow_scheduler.settings import SchedulerSettings
+from execflow_scheduler.wiring import build_application
+from execflow_scheduler.wiring import serve as serve_scheduler
 
 from ..conftest import Names
 

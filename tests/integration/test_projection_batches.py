@@ -35,11 +35,12 @@ from execflow_platform import (
     pull_subscription,
     schema_conninfo,
 )
-from execflow_projector import migrate
 from execflow_projector.projections import event_log, executions
 from execflow_projector.retired import retire_event_log_consumer
-from execflow_scheduler import SchedulerSettings, build_application
+from execflow_projector.schema import migrate
 from execflow_scheduler.publishing import outgoing, to_contract
+from execflow_scheduler.settings import SchedulerSettings
+from execflow_scheduler.wiring import build_application
 
 from ..conftest import Names
 
@@ -185,7 +186,7 @@ async def test_a_batch_ends_where_one_event_at_a_time_does_and_again_changes_not
     one_by_one_schema = f"{provisioned.schema}_one"
     ensure_schema(database_url, one_by_one_schema)
     one_by_one = schema_conninfo(database_url, one_by_one_schema)
-    migrate(one_by_one)
+    migrate(database_url, one_by_one_schema)
 
     await project(batched, events, batch=len(events))
     await project(one_by_one, events, batch=1)
@@ -236,7 +237,7 @@ async def test_every_kind_of_step_event_ends_batched_where_it_does_one_at_a_time
         schema = f"{provisioned.schema}_b{batch}"
         ensure_schema(database_url, schema)
         batched = schema_conninfo(database_url, schema)
-        migrate(batched)
+        migrate(database_url, schema)
         await project(batched, events, batch=batch)
         assert snapshot(batched) == expected, f"batches of {batch}"
 

@@ -14,7 +14,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import Topology
 from execflow_platform import connect, schema_conninfo
-from execflow_projector import migrate
 from execflow_projector.consumer import ProjectionConsumer
 
 from ..conftest import Names
@@ -26,7 +25,6 @@ NAME = "test-projection"
 @pytest.fixture
 def conninfo(database_url: str, provisioned: Names) -> str:
     conninfo = schema_conninfo(database_url, provisioned.schema)
-    migrate(conninfo)
     with psycopg.connect(conninfo) as conn:
         conn.execute("CREATE TABLE seen (n serial PRIMARY KEY, item int UNIQUE NOT NULL)")
     return conninfo

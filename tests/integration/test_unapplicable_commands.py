@@ -13,7 +13,8 @@ from execflow_contracts import (
     ExecutionTimeout,
     WorkflowSpec,
 )
-from execflow_scheduler import SchedulerSettings, build_application
+from execflow_scheduler.settings import SchedulerSettings
+from execflow_scheduler.wiring import build_application
 
 from ..conftest import Names
 

@@ -1,12 +1,10 @@
-"""Embedded NATS and PostgreSQL, provisioning and service processes for `execflow up`
-and for the tests."""
+"""Embedded NATS and PostgreSQL, and the services as processes: for `execflow up` and
+for the tests. It imports none of the services (it starts them as programs)."""
 
 from .nats_server import NatsServer
 from .ports import free_port, wait_for_port
 from .postgres import EmbeddedPostgres, ensure_database
 from .processes import SERVICES, ServiceProcess, Stack, StackConfig
-from .provision import provision
-from .up import up
 
 __all__ = [
     "SERVICES",
@@ -17,7 +15,5 @@ __all__ = [
     "StackConfig",
     "ensure_database",
     "free_port",
-    "provision",
-    "up",
     "wait_for_port",
 ]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import cli_executions, cli_history, cli_projections, cli_workflows, render
+from . import cli_executions, cli_history, cli_workflows, plugins, render
 from .cli_common import Json, client, echo_json, handled
 from .client import DEFAULT_API_URL, Client
 from .workflow_file import request_body
@@ -15,7 +15,6 @@ app = typer.Typer(
     help="execflow: durable executions.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.add_typer(cli_executions.app, name="execution")
-app.add_typer(cli_projections.app, name="projections")
 app.add_typer(cli_workflows.app, name="workflow")
 app.add_typer(cli_history.app, name="history")
 workers_app = typer.Typer(help="The runners that take work.", no_args_is_help=True)
@@ -124,19 +123,14 @@ def agent(
 
 
 @app.command()
-def up() -> None:
-    """Run execflow with embedded NATS and PostgreSQL until Ctrl-C."""
-    from execflow_devstack import up as run_up  # only this command needs the dev stack
-
-    run_up()
-
-
-@app.command()
 def version() -> None:
     """Print execflow's version."""
     from importlib.metadata import version as dist_version
 
     typer.echo(dist_version("execflow"))
+
+
+plugins.add_to(app)
 
 
 def main() -> None:

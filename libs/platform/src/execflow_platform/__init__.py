@@ -19,7 +19,13 @@ from .bus import (
 from .changes import ChangeFeed, Watch, changes_channel, notify_changed
 from .controls import StepControls
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
-from .lifecycle import configure_logging, freeze_loaded_objects, run_service, run_until_stopped
+from .lifecycle import (
+    configure_logging,
+    freeze_loaded_objects,
+    run_service,
+    run_until_stopped,
+    service_command,
+)
 from .pulling import fetch
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .settings import ServiceSettings
@@ -58,5 +64,6 @@ __all__ = [
     "run_service",
     "run_until_stopped",
     "schema_conninfo",
+    "service_command",
     "stream_configs",
 ]

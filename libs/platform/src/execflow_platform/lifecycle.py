@@ -1,12 +1,13 @@
 """How a service process runs: logging, signals, a clean stop."""
 
+import argparse
 import asyncio
 import contextlib
 import functools
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import uvloop
@@ -56,3 +57,20 @@ def run_service(
         uvloop.run(main)
     else:
         asyncio.run(main)
+
+
+def service_command(
+    name: str,
+    serve: Callable[[], None],
+    migrate: Callable[[], Sequence[str]],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """`execflow-NAME` serves; `execflow-NAME migrate` creates or updates the tables the
+    service owns, then exits (run it before the service, once per deployment)."""
+    parser = argparse.ArgumentParser(prog=f"execflow-{name}")
+    parser.add_argument("command", nargs="?", choices=("serve", "migrate"), default="serve")
+    if parser.parse_args(argv).command == "serve":
+        serve()
+        return
+    applied = migrate()
+    print(f"execflow-{name}: {len(applied)} migration(s) applied", *applied, sep="\n  ")

@@ -1,6 +1,5 @@
-"""execflow's REST API."""
+"""execflow's REST API.
 
-from .settings import ApiSettings
-from .wiring import create_app
-
-__all__ = ["ApiSettings", "create_app"]
+Its parts are imported from their modules (`execflow_api.wiring`, `.settings`, …):
+importing the package loads nothing else.
+"""

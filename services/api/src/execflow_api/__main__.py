@@ -1,15 +1,16 @@
-"""`execflow-api`: serve the REST API with uvicorn."""
+"""`execflow-api`: serve the REST API with uvicorn; `migrate` creates the catalogue's
+tables (workflow definitions, schedules, queue limits: the API writes them)."""
 
 import uvicorn
 
-from execflow_platform import configure_logging, freeze_loaded_objects
+from execflow_catalogue import migrate
+from execflow_platform import configure_logging, freeze_loaded_objects, service_command
 
 from .settings import ApiSettings
 from .wiring import create_app
 
 
-def main() -> None:
-    settings = ApiSettings()
+def serve(settings: ApiSettings) -> None:
     configure_logging(settings.log_level, "api")
     app = create_app(settings)
     freeze_loaded_objects()
@@ -21,6 +22,13 @@ def main() -> None:
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,
         loop="uvloop" if settings.event_loop == "uvloop" else "asyncio",
+    )
+
+
+def main() -> None:
+    settings = ApiSettings()
+    service_command(
+        "api", lambda: serve(settings), lambda: migrate(settings.database_url, settings.db_schema)
     )
 
 

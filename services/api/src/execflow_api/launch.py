@@ -6,8 +6,9 @@ run an execution, and a later version never changes one that already runs."""
 
 from uuid import UUID
 
+from execflow_catalogue import catalog
 from execflow_contracts import CreateExecution, ExecutionRequest
-from execflow_workflows import catalog, check_workflow
+from execflow_workflows import check_workflow
 
 from .state import Services
 

@@ -1,6 +1,5 @@
 """The one place where the API is wired."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +15,6 @@ from execflow_platform import (
     ensure_streams,
     schema_conninfo,
 )
-from execflow_workflows import migrate
 
 from . import errors
 from .agents import AgentControl
@@ -34,7 +32,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
         js = nc.jetstream()
         await ensure_streams(js, settings.topology)
         conninfo = schema_conninfo(settings.database_url, settings.db_schema)
-        await asyncio.to_thread(migrate, conninfo)  # the catalogue is the API's to write
         pool = AsyncConnectionPool(
             conninfo,
             min_size=1,

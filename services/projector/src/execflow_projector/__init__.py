@@ -1,7 +1,5 @@
-"""execflow's projector: read models built from events and logs."""
+"""execflow's projector: read models built from events and logs.
 
-from .schema import migrate
-from .settings import ProjectorSettings
-from .wiring import serve
-
-__all__ = ["ProjectorSettings", "migrate", "serve"]
+Its parts are imported from their modules (`execflow_projector.wiring`, `.schema`, …):
+importing the package loads nothing else.
+"""

@@ -89,7 +89,7 @@ async def rebuild(
     started = time.monotonic()
     ensure_schema(database_url, staging)
     try:
-        migrate(schema_conninfo(database_url, staging))
+        migrate(database_url, staging)
         conninfo = schema_conninfo(database_url, staging)
         async with await AsyncConnection.connect(conninfo) as conn:
             replayed, last = await replay(conn, store, 0, models.values())

@@ -7,15 +7,15 @@ deployments sharing a database do not wait for each other.
 
 from psycopg import AsyncConnection
 
-SWAP_LOCK = 7_351_002  # pg advisory lock class; the schema's hash is the object
+from execflow_platform.locks import PROJECTION_SWAP
 
 
 async def share(conn: AsyncConnection) -> None:
     """In a batch's transaction: the schema of the connection's search_path."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock_shared(%s, hashtext(current_schema()))", (SWAP_LOCK,)
+        "SELECT pg_advisory_xact_lock_shared(%s, hashtext(current_schema()))", (PROJECTION_SWAP,)
     )
 
 
 async def exclusive(conn: AsyncConnection, schema: str) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (SWAP_LOCK, schema))
+    await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (PROJECTION_SWAP, schema))

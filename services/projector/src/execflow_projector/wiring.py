@@ -11,7 +11,6 @@ from execflow_contracts import LogChunk, parse_event
 from execflow_platform import (
     changes_channel,
     connect,
-    ensure_schema,
     ensure_streams,
     schema_conninfo,
 )
@@ -19,7 +18,6 @@ from execflow_platform import (
 from .consumer import BatchApplier, ProjectionConsumer
 from .projections import event_log, executions, logs, notices
 from .retired import retire_event_log_consumer
-from .schema import migrate
 from .settings import ProjectorSettings
 from .storable import storable
 
@@ -31,8 +29,6 @@ Parser = Callable[[bytes], Any]
 async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     topology = settings.topology
     conninfo = schema_conninfo(settings.database_url, settings.db_schema)
-    await asyncio.to_thread(ensure_schema, settings.database_url, settings.db_schema)
-    await asyncio.to_thread(migrate, conninfo)
     nc = await connect(settings.nats_url, "execflow-projector")
     js = nc.jetstream()
     await ensure_streams(js, topology)

@@ -1,7 +1,5 @@
-"""execflow's runner: leases step work and runs it on a backend."""
+"""execflow's runner: leases step work and runs it on a backend.
 
-from .settings import RunnerSettings
-from .wiring import serve
-from .worker import Worker
-
-__all__ = ["RunnerSettings", "Worker", "serve"]
+Its parts are imported from their modules (`execflow_runner.wiring`, `.worker`, …):
+importing the package loads nothing else.
+"""

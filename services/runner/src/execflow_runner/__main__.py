@@ -1,16 +1,20 @@
-"""`execflow-runner`: run step work until SIGTERM."""
+"""`execflow-runner`: run step work until SIGTERM. (It owns no tables: `migrate` has
+nothing to do, and is there so that every service takes the same commands.)"""
 
-from execflow_platform import run_service
+from execflow_platform import run_service, service_command
 
 from .settings import RunnerSettings
 from .wiring import serve
 
 
 def main() -> None:
+    settings = RunnerSettings()
     # Always asyncio's loop, whatever EXECFLOW_EVENT_LOOP says: the process backend reads
     # step output through pipe transports and waits on pidfds, and uvloop can still hold
     # a closed pipe's descriptor when the kernel hands its number out again.
-    run_service("runner", RunnerSettings(), serve, event_loop="asyncio")
+    service_command(
+        "runner", lambda: run_service("runner", settings, serve, event_loop="asyncio"), list
+    )
 
 
 if __name__ == "__main__":

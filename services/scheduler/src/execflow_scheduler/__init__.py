@@ -1,7 +1,6 @@
-"""execflow's scheduler: applies commands to Execution aggregates and publishes events."""
+"""execflow's scheduler: applies commands to Execution aggregates and publishes events.
 
-from .application import ExecutionsApplication
-from .settings import SchedulerSettings
-from .wiring import build_application, serve
-
-__all__ = ["ExecutionsApplication", "SchedulerSettings", "build_application", "serve"]
+Its parts are imported from their modules (`execflow_scheduler.wiring`, `.domain`, …):
+importing the package loads nothing else, so the pure domain comes without the bus and
+the database drivers.
+"""

@@ -24,6 +24,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from execflow_catalogue import queues
 from execflow_contracts import (
     ExecutionEvent,
     ExecutionExpired,
@@ -35,40 +36,12 @@ from execflow_contracts import (
     StepSucceeded,
     Topology,
 )
-from execflow_platform import Outgoing, publish_all
-from execflow_workflows import queues
+from execflow_platform import Outgoing, locks, publish_all
 
 from .publishing import work_message
 
 log = logging.getLogger(__name__)
 
-DISPATCH_LOCK = 7_351_003  # pg advisory lock id: one release pass at a time
-DDL = """
-CREATE TABLE IF NOT EXISTS work_slots (
-    execution_id uuid NOT NULL,
-    step_id text NOT NULL,
-    attempt integer NOT NULL,
-    queue text NOT NULL,
-    priority integer NOT NULL,
-    seq bigserial,
-    gates jsonb NOT NULL,
-    subject text NOT NULL,
-    payload bytea NOT NULL,
-    msg_id text NOT NULL,
-    released boolean NOT NULL DEFAULT false,
-    -- Kept a while after the attempt ends, so that a relay replaying events after a
-    -- crash does not hold (and run) the same work again.
-    finished_at timestamptz,
-    PRIMARY KEY (execution_id, step_id, attempt)
-);
-CREATE INDEX IF NOT EXISTS work_slots_waiting ON work_slots (priority DESC, seq)
-    WHERE NOT released AND finished_at IS NULL;
-CREATE TABLE IF NOT EXISTS gate_holders (
-    gate text NOT NULL,
-    execution_id uuid NOT NULL,
-    PRIMARY KEY (gate, execution_id)
-);
-"""
 KEEP_FINISHED = "1 hour"
 PURGE_EVERY = 10_000  # release passes
 
@@ -89,7 +62,6 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
-        await self._conn.execute(DDL)
         self._limits = await queues.limits(self._conn)
         cursor = await self._conn.execute(
             "SELECT execution_id FROM work_slots WHERE finished_at IS NULL"
@@ -163,7 +135,10 @@ class Dispatcher:
             conn = self._connection()
             self._limits = await queues.limits(conn)
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (DISPATCH_LOCK,))
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))",
+                    (locks.DISPATCH,),
+                )
                 released = await self._choose(conn)
                 if not released:
                     return

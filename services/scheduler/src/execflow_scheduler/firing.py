@@ -17,9 +17,10 @@ from typing import Any
 from nats.js import JetStreamContext
 from psycopg import AsyncConnection
 
+from execflow_catalogue import catalog, schedules
 from execflow_contracts import CreateExecution, ExecflowError, Topology
 from execflow_platform import Outgoing, publish_all
-from execflow_workflows import catalog, plan, schedules
+from execflow_workflows import plan
 
 log = logging.getLogger(__name__)
 

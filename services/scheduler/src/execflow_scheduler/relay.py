@@ -122,10 +122,6 @@ class Relay:
 
     def _load_position(self) -> int:
         with self._pool.connection() as conn:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {POSITION_TABLE} "
-                "(name text PRIMARY KEY, notification_id bigint NOT NULL)"
-            )
             row = conn.execute(
                 f"SELECT notification_id FROM {POSITION_TABLE} WHERE name = 'events'"
             ).fetchone()

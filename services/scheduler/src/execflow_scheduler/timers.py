@@ -31,16 +31,6 @@ log = logging.getLogger(__name__)
 
 Timer = tuple[UUID, str, datetime]
 
-DDL = """
-CREATE TABLE IF NOT EXISTS timers (
-    execution_id uuid NOT NULL,
-    name text NOT NULL,
-    due_at timestamptz NOT NULL,
-    PRIMARY KEY (execution_id, name)
-);
-CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due_at);
-"""
-
 
 def timers_of(event: ExecutionEvent) -> list[Timer]:
     """The timers an event sets, named so that the aggregate knows what each is for."""
@@ -63,8 +53,6 @@ class TimerStore:
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
-        with pool.connection() as conn:
-            conn.execute(DDL)
 
     def schedule(self, timers: Sequence[Timer]) -> None:
         with self._pool.connection() as conn, conn.cursor() as cur:

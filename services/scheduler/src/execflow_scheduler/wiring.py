@@ -10,14 +10,12 @@ from execflow_platform import (
     command_limit,
     connect,
     durable_pull_consumer,
-    ensure_schema,
     ensure_streams,
     eventsourcing_env,
     message_limit,
     pull_subscription,
     schema_conninfo,
 )
-from execflow_workflows import migrate as migrate_catalogue
 
 from .application import ExecutionsApplication
 from .consumer import CommandConsumer
@@ -32,10 +30,12 @@ from .writer_lock import WriterLock
 log = logging.getLogger(__name__)
 
 
-def build_application(settings: SchedulerSettings) -> ExecutionsApplication:
-    ensure_schema(settings.database_url, settings.db_schema)
+def build_application(
+    settings: SchedulerSettings, create_tables: bool = False
+) -> ExecutionsApplication:
+    """The event store; `create_tables` (for `migrate`) creates its tables and functions."""
     env = eventsourcing_env(settings.database_url, settings.db_schema) | {
-        "CREATE_TABLE": "y",
+        "CREATE_TABLE": "y" if create_tables else "n",
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
         # This scheduler is the writer: its cache is current unless a save conflicts,
         # and a conflict evicts (see ExecutionsApplication.handle).
@@ -80,7 +80,6 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     await asyncio.to_thread(pool.open, True)
     timer_store = await asyncio.to_thread(TimerStore, pool)
     timers = TimerLoop(timer_store, js, topology)
-    await asyncio.to_thread(migrate_catalogue, conninfo)
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
     schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s, command_limit(nc))

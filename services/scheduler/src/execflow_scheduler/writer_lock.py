@@ -15,9 +15,10 @@ import logging
 
 import psycopg
 
+from execflow_platform.locks import SCHEDULER_WRITER
+
 log = logging.getLogger(__name__)
 
-WRITER_LOCK = 7_351_004  # pg advisory lock class; the schema's hash is the object
 # How soon the server ends the session of a remote holder that went silent: ~11 s.
 SERVER_KEEPALIVES = {
     "tcp_keepalives_idle": 5,
@@ -107,7 +108,7 @@ class WriterLock:
             for name, value in SERVER_KEEPALIVES.items():
                 await self._conn.execute(f"SET {name} = {value}")
         cursor = await self._conn.execute(
-            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (WRITER_LOCK, self._schema)
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (SCHEDULER_WRITER, self._schema)
         )
         row = await cursor.fetchone()
         return bool(row and row[0])

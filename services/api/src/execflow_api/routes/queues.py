@@ -5,8 +5,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from execflow_catalogue import queues
 from execflow_contracts import QueueLimit, QueueName
-from execflow_workflows import queues
 
 from ..state import Deps
 

@@ -6,9 +6,10 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, status
 
+from execflow_catalogue import catalog, schedules
 from execflow_contracts import InvalidWorkflow, ScheduleRequest
 from execflow_platform import command_limit
-from execflow_workflows import catalog, check_input, schedules
+from execflow_workflows import check_input
 
 from ..state import Deps
 

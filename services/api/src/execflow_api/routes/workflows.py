@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, st
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from execflow_catalogue import catalog
 from execflow_contracts import (
     MAX_JSON_DEPTH,
     ExecuteRequest,
@@ -15,7 +16,7 @@ from execflow_contracts import (
     WorkflowDefinition,
     WorkflowId,
 )
-from execflow_workflows import catalog, check_input_schema, check_workflow
+from execflow_workflows import check_input_schema, check_workflow
 
 from ..state import Deps
 from .executions import create_execution

@@ -9,13 +9,6 @@ from psycopg.types.json import Jsonb
 
 from execflow_contracts import StepFactsRecorded
 
-DDL = """
-ALTER TABLE executions ADD COLUMN IF NOT EXISTS n_agent_actions integer NOT NULL DEFAULT 0;
-ALTER TABLE executions ADD COLUMN IF NOT EXISTS n_screenshots integer NOT NULL DEFAULT 0;
-ALTER TABLE executions ADD COLUMN IF NOT EXISTS checkpoints jsonb NOT NULL DEFAULT '[]';
-ALTER TABLE executions ADD COLUMN IF NOT EXISTS artifacts jsonb NOT NULL DEFAULT '[]';
-"""
-
 
 async def facts_recorded(conn: AsyncConnection, event: StepFactsRecorded) -> None:
     kinds = [fact.get("kind") for fact in event.facts]

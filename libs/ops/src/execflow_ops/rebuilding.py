@@ -1,13 +1,13 @@
 """`execflow projections rebuild` wired: the scheduler's event store as the source, the
-projector's rebuild as the sink. Imported only by that command: it needs the services'
-packages and a database, not the API."""
+projector's rebuild as the sink."""
 
 import asyncio
 from collections.abc import Sequence
 
 from execflow_projector.rebuild import RebuildReport, rebuild
-from execflow_scheduler import SchedulerSettings, build_application
 from execflow_scheduler.history import StoredEvents
+from execflow_scheduler.settings import SchedulerSettings
+from execflow_scheduler.wiring import build_application
 
 
 def run_rebuild(names: Sequence[str]) -> RebuildReport:

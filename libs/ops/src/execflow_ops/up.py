@@ -1,42 +1,39 @@
 """`execflow up`: the embedded stack, from a data folder that survives restarts."""
 
-import os
 import signal
 import threading
 import time
-from pathlib import Path
 
-from .nats_server import NatsServer
-from .postgres import EmbeddedPostgres, ensure_database
-from .processes import Stack, StackConfig
+from execflow_devstack import EmbeddedPostgres, NatsServer, Stack, StackConfig, ensure_database
+
 from .provision import provision
+from .settings import UpSettings
 
-DEFAULT_NATS_PORT = 4222
 RESTART_DELAY_S = 1.0
 
 
-def up() -> None:
-    data_dir = Path(os.environ.get("EXECFLOW_DATA_DIR", ".execflow")).resolve()
+def up(settings: UpSettings | None = None) -> None:
+    settings = settings or UpSettings()
+    data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     nats: NatsServer | None = None
     postgres: EmbeddedPostgres | None = None
-    nats_url = os.environ.get("EXECFLOW_NATS_URL")
+    nats_url = settings.nats_url
     if not nats_url:
-        port = int(os.environ.get("EXECFLOW_NATS_PORT", DEFAULT_NATS_PORT))
-        nats = NatsServer(data_dir / "nats", port, data_dir / "nats.log").start()
+        nats = NatsServer(data_dir / "nats", settings.nats_port, data_dir / "nats.log").start()
         nats_url = nats.url
-    database_url = os.environ.get("EXECFLOW_DATABASE_URL")
+    database_url = settings.database_url
     if not database_url:
         postgres = EmbeddedPostgres(data_dir / "postgres").start()
         database_url = ensure_database(postgres.url(), "execflow")
     config = StackConfig(
         nats_url=nats_url,
         database_url=database_url,
-        db_schema=os.environ.get("EXECFLOW_DB_SCHEMA", "execflow"),
-        bus_prefix=os.environ.get("EXECFLOW_BUS_PREFIX", "execflow"),
-        api_host=os.environ.get("EXECFLOW_API_HOST", "127.0.0.1"),
-        api_port=int(os.environ.get("EXECFLOW_API_PORT", "8080")),
-        work_dir=Path(os.environ.get("EXECFLOW_WORK_DIR", data_dir / "workspaces")),
+        db_schema=settings.db_schema,
+        bus_prefix=settings.bus_prefix,
+        api_host=settings.api_host,
+        api_port=settings.api_port,
+        work_dir=settings.workspaces,
     )
     stack: Stack | None = None
     try:

@@ -17,8 +17,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from execflow_contracts import STORED, CreateExecution, WorkflowDefinition, WorkflowNotFound
-
-from .validation import check_input
+from execflow_platform import locks
+from execflow_workflows import check_input
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,10 @@ async def register(
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
     async with conn.transaction():
         # Versions of one workflow are numbered one registration at a time.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (definition.id,))
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            (locks.WORKFLOW_REGISTRATION, definition.id),
+        )
         latest = await _latest_row(conn, definition.id)
         if latest is not None and latest["digest"] == digest:
             return _registered(latest), False

@@ -9,8 +9,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from execflow_contracts import ScheduleNotFound, ScheduleRequest
-
-from .rhythm import Rhythm
+from execflow_workflows import Rhythm
 
 COLUMNS = (
     "id, workflow_id, version, cron, every_s, timezone, input, metadata, priority, catchup,"

@@ -1,15 +1,6 @@
-"""The catalogue's tables: workflow definitions, schedules, queue limits.
-
-They live in the same schema as the event store and read models. The API writes
-definitions, schedules and limits; the scheduler reads them to fire schedules and to
-hold back work. Creating them is idempotent and serialised across processes.
-"""
-
-import psycopg
-
-MIGRATION_LOCK = 7_351_002  # pg advisory lock id: one migrator at a time
-
-DDL = """
+-- The catalogue: workflow definitions, schedules, queue limits (written by the API,
+-- read by the scheduler). IF NOT EXISTS: schemas made before versioned migrations
+-- already have these tables.
 CREATE TABLE IF NOT EXISTS workflow_definitions (
     workflow_id text NOT NULL,
     version integer NOT NULL,
@@ -41,11 +32,3 @@ CREATE TABLE IF NOT EXISTS queue_limits (
     queue text PRIMARY KEY,
     max_running integer
 );
-"""
-
-
-def migrate(conninfo: str) -> None:
-    """Create the catalogue in the schema that `conninfo`'s search_path names."""
-    with psycopg.connect(conninfo) as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        conn.execute(DDL)

@@ -1,0 +1,29 @@
+"""What `execflow up` reads from its environment, read once."""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_NATS_PORT = 4222
+
+
+class UpSettings(BaseSettings):
+    """`EXECFLOW_*` variables. Without a NATS or database URL, `up` starts embedded
+    servers in the data folder."""
+
+    model_config = SettingsConfigDict(env_prefix="EXECFLOW_", extra="ignore")
+
+    # Everything `up` keeps: NATS's and PostgreSQL's data, workspaces, artifacts.
+    data_dir: Path = Path(".execflow")
+    nats_url: str | None = None
+    nats_port: int = DEFAULT_NATS_PORT  # the embedded server's
+    database_url: str | None = None
+    db_schema: str = "execflow"
+    bus_prefix: str = "execflow"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    work_dir: Path | None = None  # default: DATA_DIR/workspaces
+
+    @property
+    def workspaces(self) -> Path:
+        return self.work_dir or self.data_dir.resolve() / "workspaces"
