@@ -335,3 +335,39 @@ def test_many_facts_are_reported_in_batches_that_fit_and_a_huge_one_is_refused(
     body = wait_finished(api, execution_id)
     assert body["status"] == "completed"
     assert wait_until(api, execution_id, lambda b: b["n_agent_actions"] == 1000, 20)
+
+
+def test_after_a_lapsed_lease_the_next_agents_lines_are_all_kept_beside_the_first_ones(
+    api: httpx.Client, queue: str
+) -> None:
+    # Both agents' lines are numbered from 1: they are told apart by their delivery (an
+    # agent's chunks once carried none, and the second agent's lines were dropped as
+    # repeats of the first's).
+    execution_id = create(api, {"workflow": {"steps": [on_queue(sh("s", "true"), queue)]}})
+
+    def claim_and_log(agent: str, lines: list[str]) -> tuple[str, dict[str, str]]:
+        claimed = api.post(CLAIM, json={"agent": agent, "queues": [queue], "wait": 10})
+        assert claimed.status_code == 200, claimed.text
+        job = claimed.json()
+        token = {"lease_token": job["lease_token"]}
+        path = f"/api/v1/agent-control/jobs/{job['id']}"
+        shipped = api.post(f"{path}/logs", json=token | {"lines": [{"line": t} for t in lines]})
+        assert shipped.status_code == 200, shipped.text
+        return path, token
+
+    claim_and_log("first", ["one", "two", "three"])
+    time.sleep(LEASE_S + 0.5)  # the first agent's lease lapses; its work comes back
+    path, token = claim_and_log("second", ["four", "five", "six"])
+    done = api.post(f"{path}/complete", json=token | {"exit_code": 0})
+    assert done.status_code == 200, done.text
+    assert wait_finished(api, execution_id)["status"] == "completed"
+    lines = logs_until(api, execution_id, lambda ls: len(ls) >= 6)
+    by_delivery = sorted((ln["delivery"], ln["seq"], ln["line"]) for ln in lines)
+    assert by_delivery == [
+        (1, 1, "one"),
+        (1, 2, "two"),
+        (1, 3, "three"),
+        (2, 1, "four"),
+        (2, 2, "five"),
+        (2, 3, "six"),
+    ]

@@ -28,6 +28,7 @@ from .lifecycle import (
 )
 from .pulling import fetch
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
+from .reporting import StepReporter
 from .settings import ServiceSettings
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Outgoing",
     "ServiceSettings",
     "StepControls",
+    "StepReporter",
     "Watch",
     "changes_channel",
     "command_limit",

@@ -28,7 +28,7 @@ async def lines_after(
     params: list[Any] = [execution_id, after, *([step] if step else []), limit]
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "SELECT id, step_id, attempt, seq, stream, at, line FROM log_lines"
+            "SELECT id, step_id, attempt, delivery, seq, stream, at, line FROM log_lines"
             f" WHERE execution_id = %s AND id > %s {step_clause} ORDER BY id LIMIT %s",
             params,
         )

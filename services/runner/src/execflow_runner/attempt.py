@@ -13,27 +13,17 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from execflow_contracts import (
-    FACT_KINDS,
     MAX_OUTPUT_BYTES,
-    Command,
-    ReportStepFacts,
     ReportStepFinished,
-    ReportStepStarted,
     StepFact,
     StepWork,
     Topology,
     loads_bounded,
-    parse_fact,
-    progress_report,
-    question_report,
-    sized_output,
 )
-from execflow_platform import Outgoing, publish_one
+from execflow_platform import StepReporter
 
 from .artifacts import Uploader
 from .backends import Backend
-from .facts import FactBatcher
-from .logs import LogShipper
 from .protocol import Fact, FactReader
 
 log = logging.getLogger(__name__)
@@ -56,12 +46,8 @@ class Attempt:
         uploader: Uploader,
         start_report_delay_s: float = START_REPORT_DELAY_S,
     ) -> None:
-        self._js = js
-        self._topology = topology
         self._backend = backend
-        self._worker_id = worker_id
         self.work = work
-        self._delivery = delivery
         self._workspace = workspace
         self._uploader = uploader
         control = workspace / ".execflow"
@@ -72,16 +58,9 @@ class Attempt:
         self.log_path = control / f"{name}.log"
         # Opened with the first line: a silent step writes no file.
         self._log_file: TextIO | None = None
-        self._facts = FactBatcher(self._send_facts)
+        self._reporter = StepReporter(js, topology, work, delivery, worker_id)
         self._declared: dict[str, StepFact] = {}
-        self._logs = LogShipper(js, topology, work, delivery)
-        self._sent: list[asyncio.Future[object]] = []
-        self._ordered = asyncio.Lock()
-        self._facts_sent = 0
         self._start_report_delay_s = start_report_delay_s
-        self._held_start: ReportStepStarted | None = None
-        self._start_timer: asyncio.TimerHandle | None = None
-        self._output: Any = None
         self._last_stdout: str | None = None
 
     async def run(self) -> None:
@@ -93,9 +72,7 @@ class Attempt:
         def on_started() -> None:
             nonlocal started_at
             started_at = datetime.now(UTC)
-            self._held_start = ReportStepStarted(started_at=started_at, **self._identity())
-            loop = asyncio.get_running_loop()
-            self._start_timer = loop.call_later(self._start_report_delay_s, self._send_held_start)
+            self._reporter.started(started_at, self._start_report_delay_s)
             reader.start()  # facts are read only from now on: none is reported before the start
 
         env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
@@ -105,24 +82,26 @@ class Attempt:
             )
         finally:
             reader.stop()
-        self._facts.flush()
+        self._reporter.flush_facts()
         await self._store_artifacts()
-        await self._logs.close()
+        # Every line is stored before the finish: a follower's stream ends with them all.
+        await self._reporter.logs.drain()
         error = outcome.error
+        output = self._reporter.output
         if self.work.output == "stdout-json" and outcome.exit_code == 0 and error is None:
-            self._output, error = stdout_json(self._last_stdout)
-        self._send(
+            output, error = stdout_json(self._last_stdout)
+        self._reporter.send(
             ReportStepFinished(
                 started_at=started_at,
                 finished_at=datetime.now(UTC),
                 exit_code=outcome.exit_code,
                 error=error,
                 error_kind=outcome.error_kind,
-                output=self._output,
-                **self._identity(),
+                output=output,
+                **self._reporter.identity(),
             )
         )
-        await asyncio.gather(*self._sent)
+        await self._reporter.drain()
 
     def answer(self, value: Any) -> None:
         """Hand the step the answer to its question (it waits for `$EXECFLOW_ANSWER`)."""
@@ -133,7 +112,7 @@ class Attempt:
     def _on_line(self, stream: str, text: str) -> None:
         if stream == "stdout":
             self._last_stdout = text
-        self._logs.add(stream, text)
+        self._reporter.logs.add(stream, text)
         if self._log_file is None:
             self._log_file = self.log_path.open("a", encoding="utf-8")
         self._log_file.write(f"{stream}: {text}\n")
@@ -145,9 +124,9 @@ class Attempt:
             stored = await self._uploader.upload(self.work, self._workspace, declared)
             if stored.status == "refused":
                 self._warn(f"execflow: artifact '{declared.name}' refused: {stored.error}")
-            self._facts.add(stored)
+            self._reporter.add_fact(stored)
         if self._log_file is None:
-            self._facts.flush()
+            self._reporter.flush_facts()
             return
         self._log_file.close()
         log_fact = StepFact(
@@ -157,68 +136,21 @@ class Attempt:
             path=str(self.log_path.relative_to(self._workspace)),
             artifact_kind="log",
         )
-        self._facts.add(await self._uploader.upload(self.work, self._workspace, log_fact))
-        self._facts.flush()
-
-    def _send_facts(self, facts: list[StepFact]) -> None:
-        self._facts_sent += 1
-        self._send(ReportStepFacts(facts=facts, sequence=self._facts_sent, **self._identity()))
+        self._reporter.add_fact(await self._uploader.upload(self.work, self._workspace, log_fact))
+        self._reporter.flush_facts()
 
     def _on_fact(self, fact: Fact) -> None:
-        kind = fact["type"]
-        self._facts_sent += 1
         try:
-            if kind == "progress":
-                self._send(progress_report(fact, self._facts_sent, **self._identity()))
-            elif kind == "question":
-                self._send(question_report(fact, self._facts_sent, **self._identity()))
-            elif kind == "output":
-                self._output = sized_output(fact.get("value"))
-            elif kind in FACT_KINDS:
-                parsed = parse_fact(fact)
-                if parsed.path is not None:
-                    self._declared[parsed.name] = parsed
-                self._facts.add(parsed)
+            declared = self._reporter.fact(fact)
         except (TypeError, ValueError, KeyError) as exc:
-            self._warn(f"execflow: ignored a malformed {kind} event: {exc}")
+            self._warn(f"execflow: ignored a malformed {fact['type']} event: {exc}")
+            return
+        if declared is not None:
+            self._declared[declared.name] = declared
 
     def _warn(self, message: str) -> None:
         log.warning("%s/%s: %s", self.work.execution_id, self.work.step_id, message)
         self._on_line("stderr", message)
-
-    def _identity(self) -> dict[str, Any]:
-        return {
-            "execution_id": self.work.execution_id,
-            "step_id": self.work.step_id,
-            "attempt": self.work.attempt,
-            "delivery": self._delivery,
-            "worker": self._worker_id,
-            "actor": self._worker_id,
-        }
-
-    def _send_held_start(self) -> None:
-        if self._start_timer is not None:
-            self._start_timer.cancel()
-        if self._held_start is not None:
-            start, self._held_start = self._held_start, None
-            self._send(start)
-
-    def _send(self, command: Command) -> None:
-        if isinstance(command, ReportStepFinished):
-            # It carries the start: a start report not sent yet is not needed any more.
-            self._held_start = None
-        if not isinstance(command, ReportStepStarted):
-            self._send_held_start()  # any other report comes after the start
-        subject = self._topology.command(command.execution_id, type(command).__name__)
-        outgoing = Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
-        self._sent.append(asyncio.ensure_future(self._publish(outgoing)))
-
-    async def _publish(self, outgoing: Outgoing) -> object:
-        # Reports leave in the order they were made (a question never before the start);
-        # their acks are awaited together.
-        async with self._ordered:
-            stored = await publish_one(self._js, outgoing)
-        return await stored
 
 
 def stdout_json(line: str | None) -> tuple[Any, str | None]:

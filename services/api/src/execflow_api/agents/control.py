@@ -13,7 +13,6 @@ Files its step declared are uploaded here when it ends, and stored as a runner w
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import tempfile
@@ -29,39 +28,24 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from execflow_contracts import (
-    FACT_KINDS,
-    MAX_FACT_BYTES,
     AgentLogLine,
     ArtifactTooLarge,
-    Command,
     CompleteRequest,
     InputProvided,
     JobSignals,
-    LogChunk,
-    LogLine,
-    ReportStepFacts,
     ReportStepFinished,
-    ReportStepStarted,
     StepFact,
     StepStopRequested,
     StepWork,
     Topology,
-    chunk_full,
-    fact_batches,
-    line_pieces,
-    parse_fact,
-    progress_report,
-    question_report,
-    sized_output,
 )
 from execflow_platform import (
     ArtifactStore,
-    Outgoing,
     StepControls,
+    StepReporter,
     dead_letter,
     durable_pull_consumer,
     fetch,
-    publish_one,
     pull_subscription,
 )
 
@@ -128,23 +112,23 @@ class AgentControl:
         return lease.signals
 
     async def logs(self, job_id: str, token: str, lines: list[AgentLogLine]) -> None:
-        lease = self.leases.check(job_id, token)
-        await self._ship(lease, [(line.stream, line.line) for line in lines])
+        reporter = self.leases.check(job_id, token).reporter
+        for line in lines:
+            reporter.logs.add(line.stream, line.line)
+        await reporter.logs.drain()
 
     async def events(self, job_id: str, token: str, raw: list[dict[str, Any]]) -> list[str]:
         """Report the facts; the reasons of those ignored (also logged on the step)."""
-        lease = self.leases.check(job_id, token)
-        facts: list[StepFact] = []
+        reporter = self.leases.check(job_id, token).reporter
         ignored: list[str] = []
         for fact in raw:
             try:
-                await self._fact(lease, fact, facts)
+                reporter.fact(fact)
             except (KeyError, TypeError, ValueError) as exc:
                 ignored.append(f"ignored a malformed {fact.get('type')!r} event: {exc}")
-        for batch in fact_batches(facts):
-            await self._report_facts(lease, batch)
-        if ignored:
-            await self._ship(lease, [("stderr", f"execflow: {reason}") for reason in ignored])
+        for reason in ignored:
+            reporter.logs.add("stderr", f"execflow: {reason}")
+        await reporter.drain()
         return ignored
 
     async def store_artifact(
@@ -177,7 +161,8 @@ class AgentControl:
         if refused is None:
             outcome = {"status": "stored", "key": key, "size": size}
         fact = declared.model_copy(update={"kind": "artifact", "at": datetime.now(UTC)} | outcome)
-        await self._report_facts(lease, [fact])
+        lease.reporter.add_fact(fact)
+        await lease.reporter.drain()
         if too_large:
             raise ArtifactTooLarge(fact.error or "")
         return fact
@@ -190,17 +175,19 @@ class AgentControl:
         elif report.exit_code < 0:  # killed by a signal, as a runner reports it
             error_kind = "signal"
             error = error or f"killed by {_signal_name(-report.exit_code)}"
-        await self._send(
+        reporter = lease.reporter
+        reporter.send(
             ReportStepFinished(
                 started_at=lease.started_at,
                 finished_at=datetime.now(UTC),
                 exit_code=report.exit_code,
                 error=error,
                 error_kind=error_kind,
-                output=report.output if report.output is not None else lease.output,
-                **_who(lease),
+                output=report.output if report.output is not None else reporter.output,
+                **reporter.identity(),
             )
         )
+        await reporter.drain()
         self.leases.release(job_id)
         await lease.message.ack()  # only now: the finish report is stored
 
@@ -219,9 +206,12 @@ class AgentControl:
                 log.info("not handing out %s/%s: %s", work.execution_id, work.step_id, stopped)
                 await message.ack()
                 return None
-            lease = self.leases.grant(agent, work, message.metadata.num_delivered, message)
+            delivery = message.metadata.num_delivered
+            reporter = StepReporter(self._js, self._topology, work, delivery, agent)
+            lease = self.leases.grant(agent, work, delivery, message, reporter)
             await message.in_progress()
-            await self._send(ReportStepStarted(started_at=lease.started_at, **_who(lease)))
+            reporter.started(lease.started_at)
+            await reporter.drain()
             log.info(
                 "job %s (%s/%s) leased to agent %s",
                 lease.job_id,
@@ -244,63 +234,6 @@ class AgentControl:
                 self._js, self._topology.work_stream, config
             )
         return self._subscriptions[queue]
-
-    async def _fact(self, lease: Lease, fact: dict[str, Any], facts: list[StepFact]) -> None:
-        kind = fact["type"]
-        if len(json.dumps(fact, ensure_ascii=False).encode()) > MAX_FACT_BYTES:
-            raise ValueError(f"larger than {MAX_FACT_BYTES} bytes")
-        if kind == "progress":
-            lease.facts_sent += 1
-            await self._send(progress_report(fact, lease.facts_sent, **_who(lease)))
-        elif kind == "question":
-            lease.facts_sent += 1
-            await self._send(question_report(fact, lease.facts_sent, **_who(lease)))
-        elif kind == "output":
-            lease.output = sized_output(fact.get("value"))
-        elif kind in FACT_KINDS:
-            facts.append(parse_fact(fact))
-        else:
-            raise ValueError(f"unknown type {kind!r}")
-
-    async def _ship(self, lease: Lease, lines: list[tuple[str, str]]) -> None:
-        """The lines as a runner ships them: numbered, long ones in pieces, in chunks
-        that each fit in a bus message."""
-        now = datetime.now(UTC)
-        numbered: list[LogLine] = []
-        text = 0
-        for stream, line in lines:
-            for piece in line_pieces(line):
-                lease.log_seq += 1
-                numbered.append(LogLine(seq=lease.log_seq, stream=stream, at=now, text=piece))
-                text += len(piece)
-                if chunk_full(len(numbered), text):
-                    await self._ship_chunk(lease, numbered)
-                    numbered, text = [], 0
-        if numbered:
-            await self._ship_chunk(lease, numbered)
-
-    async def _ship_chunk(self, lease: Lease, lines: list[LogLine]) -> None:
-        chunk = LogChunk(
-            execution_id=lease.work.execution_id,
-            step_id=lease.work.step_id,
-            attempt=lease.work.attempt,
-            lines=lines,
-        )
-        subject = self._topology.log(chunk.execution_id, chunk.step_id)
-        await self._publish(Outgoing(subject, chunk.model_dump_json().encode(), chunk.dedupe_id))
-
-    async def _report_facts(self, lease: Lease, facts: list[StepFact]) -> None:
-        lease.facts_sent += 1
-        await self._send(ReportStepFacts(facts=facts, sequence=lease.facts_sent, **_who(lease)))
-
-    async def _send(self, command: Command) -> None:
-        subject = self._topology.command(command.execution_id, type(command).__name__)
-        await self._publish(
-            Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
-        )
-
-    async def _publish(self, outgoing: Outgoing) -> None:
-        await (await publish_one(self._js, outgoing))
 
     def _stop(self, event: StepStopRequested) -> None:
         for lease in self._leases_of(event.execution_id, event.step_id, event.attempt):
@@ -347,14 +280,3 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
-
-
-def _who(lease: Lease) -> dict[str, Any]:
-    return {
-        "execution_id": lease.work.execution_id,
-        "step_id": lease.work.step_id,
-        "attempt": lease.work.attempt,
-        "delivery": lease.delivery,
-        "worker": lease.agent,
-        "actor": lease.agent,
-    }

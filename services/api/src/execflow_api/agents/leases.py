@@ -18,6 +18,7 @@ from typing import Any
 from nats.aio.msg import Msg
 
 from execflow_contracts import JobNotFound, JobSignals, LeaseLost, StepWork
+from execflow_platform import StepReporter
 
 REMEMBERED_LAPSES = 10_000
 
@@ -33,9 +34,8 @@ class Lease:
     started_at: datetime
     deadline: float  # time.monotonic()
     expires_at: datetime
-    output: Any = None
-    log_seq: int = 0
-    facts_sent: int = 0
+    # Reports and log lines, as a runner sends them (numbered per delivery).
+    reporter: StepReporter
     # What the agent must act on; `signalled` wakes its long poll.
     signals: JobSignals = field(default_factory=JobSignals)
     signalled: asyncio.Event = field(default_factory=asyncio.Event)
@@ -61,7 +61,9 @@ class Leases:
         # Jobs whose lease lapsed, remembered so their late reports are told so (409).
         self._lapsed: OrderedDict[str, datetime] = OrderedDict()
 
-    def grant(self, agent: str, work: StepWork, delivery: int, message: Msg) -> Lease:
+    def grant(
+        self, agent: str, work: StepWork, delivery: int, message: Msg, reporter: StepReporter
+    ) -> Lease:
         self._forget_expired()
         now = datetime.now(UTC)
         lease = Lease(
@@ -74,6 +76,7 @@ class Leases:
             started_at=now,
             deadline=0.0,
             expires_at=now,
+            reporter=reporter,
         )
         lease.extend(self.lease_s)
         self._held[lease.job_id] = lease

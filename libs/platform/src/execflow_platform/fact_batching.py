@@ -1,4 +1,4 @@
-"""Step facts are coalesced, so that a chatty agent sends one report per interval, not
+"""Step facts are coalesced, so that a chatty step sends one report per interval, not
 one per fact."""
 
 import asyncio

@@ -1,4 +1,5 @@
-"""Ships a step's output lines to the LOGS stream in small chunks, as they come."""
+"""Ships a step's output lines to the LOGS stream in small chunks, as they come: from
+a runner, and from the API on behalf of a remote agent, the same way."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -6,28 +7,30 @@ from datetime import UTC, datetime
 from nats.js import JetStreamContext
 
 from execflow_contracts import LogChunk, LogLine, StepWork, Topology, chunk_full, line_pieces
-from execflow_platform import Outgoing, publish_one
+
+from .bus import Outgoing
+from .delivery import Publisher
 
 FLUSH_AFTER_S = 0.05
 
 
 class LogShipper:
-    """Lines are numbered across stdout and stderr (a long one in pieces); a chunk is
-    sent when it is full or 50 ms after its first line, so followers see output live."""
+    """Lines are numbered across stdout and stderr (a long one in pieces), per delivery
+    of the attempt, so that a holder taking over after a lapsed lease never reuses the
+    numbers (and message ids) of the one before. A chunk is sent when it is full or
+    50 ms after its first line, so followers see output live."""
 
     def __init__(
-        self, js: JetStreamContext, topology: Topology, work: StepWork, delivery: int = 1
+        self, js: JetStreamContext, topology: Topology, work: StepWork, delivery: int
     ) -> None:
         self._delivery = delivery
-        self._js = js
         self._work = work
         self._subject = topology.log(work.execution_id, work.step_id)
+        self._publisher = Publisher(js)
         self._buffer: list[LogLine] = []
         self._buffered_text = 0
         self._seq = 0
-        self._acks: list[asyncio.Future[object]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._sending: set[asyncio.Task[None]] = set()
 
     def add(self, stream: str, text: str) -> None:
         now = datetime.now(UTC)
@@ -40,12 +43,10 @@ class LogShipper:
         if self._buffer and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(FLUSH_AFTER_S, self._flush)
 
-    async def close(self) -> None:
+    async def drain(self) -> None:
         """Send what is buffered and wait until every chunk is stored."""
         self._flush()
-        if self._sending:
-            await asyncio.gather(*self._sending)
-        await asyncio.gather(*self._acks)
+        await self._publisher.drain()
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -61,10 +62,6 @@ class LogShipper:
             lines=self._buffer,
         )
         self._buffer, self._buffered_text = [], 0
-        task = asyncio.get_running_loop().create_task(self._send(chunk))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def _send(self, chunk: LogChunk) -> None:
-        outgoing = Outgoing(self._subject, chunk.model_dump_json().encode(), chunk.dedupe_id)
-        self._acks.append(await publish_one(self._js, outgoing))
+        self._publisher.send(
+            Outgoing(self._subject, chunk.model_dump_json().encode(), chunk.dedupe_id)
+        )

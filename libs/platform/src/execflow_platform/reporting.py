@@ -1,0 +1,145 @@
+"""What the holder of a step's work tells the scheduler, and the logs: one way for a
+runner and for the API on behalf of a remote agent.
+
+A report is a command about one delivery of one attempt; the protocol's facts
+(`progress`, `question`, `output`, actions, checkpoints, screenshots, artifacts) become
+reports here, whoever read them from the step.
+"""
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any
+
+from nats.js import JetStreamContext
+
+from execflow_contracts import (
+    FACT_KINDS,
+    MAX_FACT_BYTES,
+    Command,
+    ReportStepFacts,
+    ReportStepFinished,
+    ReportStepStarted,
+    StepFact,
+    StepWork,
+    Topology,
+    parse_fact,
+    progress_report,
+    question_report,
+    sized_output,
+)
+
+from .bus import Outgoing
+from .delivery import Publisher
+from .fact_batching import FactBatcher
+from .log_shipping import LogShipper
+
+
+class StepReporter:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        topology: Topology,
+        work: StepWork,
+        delivery: int,
+        worker: str,
+        facts_interval_s: float = 0.25,
+    ) -> None:
+        self.work = work
+        self.delivery = delivery
+        self.worker = worker
+        self.logs = LogShipper(js, topology, work, delivery)
+        # The value of the step's last `output` fact, if it reported one.
+        self.output: Any = None
+        self._topology = topology
+        self._commands = Publisher(js)
+        self._facts = FactBatcher(self._send_facts, facts_interval_s)
+        self._sequence = 0  # numbers the reports that carry facts
+        self._held_start: ReportStepStarted | None = None
+        self._start_timer: asyncio.TimerHandle | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that say which delivery of which attempt a report is about."""
+        return {
+            "execution_id": self.work.execution_id,
+            "step_id": self.work.step_id,
+            "attempt": self.work.attempt,
+            "delivery": self.delivery,
+            "worker": self.worker,
+            "actor": self.worker,
+        }
+
+    def started(self, started_at: datetime, hold_s: float = 0.0) -> None:
+        """Report the start, or hold it for `hold_s`: a step that ends by then reports
+        it with its finish (one message instead of two). Any other report sends it
+        first, so none is ever stored before the start it follows."""
+        self._held_start = ReportStepStarted(started_at=started_at, **self.identity())
+        if hold_s <= 0:
+            self._send_held_start()
+        else:
+            loop = asyncio.get_running_loop()
+            self._start_timer = loop.call_later(hold_s, self._send_held_start)
+
+    def send(self, command: Command) -> None:
+        """Report now; reports are stored in the order they are sent (see `drain`)."""
+        if isinstance(command, ReportStepFinished):
+            self._cancel_held_start()  # the finish report carries the start
+        elif not isinstance(command, ReportStepStarted):
+            self._send_held_start()
+        subject = self._topology.command(command.execution_id, type(command).__name__)
+        self._commands.send(
+            Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
+        )
+
+    def fact(self, raw: dict[str, Any]) -> StepFact | None:
+        """Take one protocol fact: progress and questions are reported at once, the
+        output is kept for the finish report, the rest is batched. Returns a fact that
+        declares a file (for its holder to store); ValueError, KeyError or TypeError for
+        a malformed one."""
+        kind = raw["type"]
+        if len(json.dumps(raw, ensure_ascii=False).encode()) > MAX_FACT_BYTES:
+            raise ValueError(f"larger than {MAX_FACT_BYTES} bytes")
+        if kind == "progress":
+            self._sequence += 1
+            self.send(progress_report(raw, self._sequence, **self.identity()))
+        elif kind == "question":
+            self._sequence += 1
+            self.send(question_report(raw, self._sequence, **self.identity()))
+        elif kind == "output":
+            self.output = sized_output(raw.get("value"))
+        elif kind in FACT_KINDS:
+            parsed = parse_fact(raw)
+            self._facts.add(parsed)
+            return parsed if parsed.path is not None else None
+        else:
+            raise ValueError(f"unknown type {kind!r}")
+        return None
+
+    def add_fact(self, fact: StepFact) -> None:
+        """A fact its holder made (an artifact stored or refused), batched as the others."""
+        self._facts.add(fact)
+
+    def flush_facts(self) -> None:
+        self._facts.flush()
+
+    async def drain(self) -> None:
+        """Send what is batched, and wait until every log chunk and report is stored."""
+        self._facts.flush()
+        await self.logs.drain()
+        await self._commands.drain()
+
+    def _send_held_start(self) -> None:
+        start = self._held_start
+        self._cancel_held_start()
+        if start is not None:
+            self.send(start)
+
+    def _cancel_held_start(self) -> None:
+        if self._start_timer is not None:
+            self._start_timer.cancel()
+            self._start_timer = None
+        self._held_start = None
+
+    def _send_facts(self, facts: list[StepFact]) -> None:
+        self._sequence += 1
+        self.send(ReportStepFacts(facts=facts, sequence=self._sequence, **self.identity()))
