@@ -43,3 +43,37 @@ def test_a_save_stores_its_events_in_order_and_notifies_no_one(
     assert [n.id for n in stored] == ids
     assert [n.originator_id for n in stored] == [execution_id] * len(ids)
     assert [n.originator_version for n in stored] == list(range(1, len(ids) + 1))
+
+
+NEW, OLD = "execflow_scheduler.domain.events:", "execflow_scheduler.domain.execution:Execution."
+
+
+def test_events_stored_under_the_aggregates_old_topics_load_as_they_did(
+    database_url: str, provisioned: Names
+) -> None:
+    # Before the events had a module of their own they were classes inside the
+    # aggregate: a store written then names those topics.
+    settings = SchedulerSettings(database_url=database_url, db_schema=provisioned.schema)
+    app = build_application(settings)
+    execution_id = uuid4()
+    try:
+        app.handle([CreateExecution(execution_id=execution_id, workflow=TWO_STEPS, actor="t")])
+        expected = app.get(execution_id)
+        table = app.recorder.events_table_name
+    finally:
+        app.close()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        renamed = conn.execute(
+            f"UPDATE {provisioned.schema}.{table} SET topic = replace(topic, %s, %s)"
+            " WHERE originator_id = %s AND topic LIKE %s",
+            (NEW, OLD, execution_id, f"{NEW}%"),
+        ).rowcount
+    assert renamed >= 2  # at least the queued and dispatched events
+    fresh = build_application(settings)
+    try:
+        loaded = fresh.get(execution_id)
+    finally:
+        fresh.close()
+    assert loaded.version == expected.version
+    assert loaded.status == expected.status
+    assert loaded.steps == expected.steps

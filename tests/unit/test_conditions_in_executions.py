@@ -6,6 +6,7 @@ from uuid import uuid4
 
 from execflow_contracts import ExecutionStatus, StepStatus
 from execflow_scheduler.domain import Execution
+from execflow_scheduler.domain import events as domain_events
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -38,7 +39,9 @@ def statuses(execution: Execution) -> dict[str, StepStatus]:
 
 def dispatched(execution: Execution) -> dict[str, Any]:
     return {
-        e.step_id: e for e in execution.collect_events() if isinstance(e, Execution.StepDispatched)
+        e.step_id: e
+        for e in execution.collect_events()
+        if isinstance(e, domain_events.StepDispatched)
     }
 
 
@@ -96,7 +99,7 @@ def test_a_template_with_a_missing_value_fails_the_step_and_the_execution() -> N
     execution = execution_of(sh("a", run={"command": ["echo", "{{ inputs.nope }}"]}), input={})
     assert execution.steps["a"].status is StepStatus.FAILED
     assert execution.status is ExecutionStatus.FAILED
-    failed = [e for e in execution.collect_events() if isinstance(e, Execution.StepFailed)]
+    failed = [e for e in execution.collect_events() if isinstance(e, domain_events.StepFailed)]
     assert "has no attribute 'nope'" in failed[0].error
     assert failed[0].error_kind == "template"
 
@@ -115,14 +118,14 @@ def test_work_carries_priority_and_concurrency_gates() -> None:
         workflow_version=2,
     )
     events = execution.collect_events()
-    event = next(e for e in events if isinstance(e, Execution.StepDispatched))
+    event = next(e for e in events if isinstance(e, domain_events.StepDispatched))
     assert event.priority == 5
     assert event.gates == [
         {"name": "concurrency key 'acme'", "max": 1},
         {"name": "workflow 'billing'", "max": 3},
     ]
     assert "concurrency key 'acme' (at most 1 at once)" in next(
-        e.reason for e in events if isinstance(e, Execution.ExecutionQueued)
+        e.reason for e in events if isinstance(e, domain_events.ExecutionQueued)
     )
 
 

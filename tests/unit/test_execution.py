@@ -13,7 +13,8 @@ from execflow_contracts import (
     InvalidInput,
     StepStatus,
 )
-from execflow_scheduler.domain import Execution, can_move
+from execflow_scheduler.domain import Execution, can_move, settling
+from execflow_scheduler.domain import events as domain_events
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -335,7 +336,7 @@ def test_the_lifecycle_table_refuses_illegal_moves() -> None:
     assert not can_move(ExecutionStatus.CANCELLING, ExecutionStatus.RUNNING)
     execution = diamond()
     with pytest.raises(IllegalTransition, match="cannot move from queued to backoff"):
-        execution._move(Execution.ExecutionBackingOff, ExecutionStatus.BACKOFF, "x")
+        settling.move(execution, domain_events.ExecutionBackingOff, ExecutionStatus.BACKOFF, "x")
 
 
 def test_history_replays_to_the_same_state() -> None:
@@ -363,3 +364,20 @@ def test_facts_count_only_for_the_current_delivery_of_a_running_attempt() -> Non
     execution.record_facts("a", 1, 2, [fact, fact])
     recorded = [e for e in execution.collect_events() if type(e).__name__ == "StepFactsRecorded"]
     assert [len(e.facts) for e in recorded] == [1, 2]  # type: ignore[attr-defined]
+
+
+def test_an_event_that_would_move_a_step_against_the_step_machine_is_refused() -> None:
+    execution = execution_of(run("a"))
+    finish(execution, "a")
+    assert execution.steps["a"].status is StepStatus.SUCCEEDED
+    with pytest.raises(IllegalTransition, match="cannot move from succeeded to queued"):
+        execution.trigger_event(
+            domain_events.StepDispatched,
+            step_id="a",
+            attempt=2,
+            queue="default",
+            run={"command": ["true"]},
+            priority=0,
+            output="report",
+            gates=[],
+        )

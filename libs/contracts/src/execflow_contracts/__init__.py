@@ -147,10 +147,13 @@ from .specs import (
 )
 from .statuses import (
     FINISHED_STEP_STATUSES,
+    STEP_MOVES,
+    STEP_STATUS_AFTER,
     TERMINAL_EXECUTION_STATUSES,
     ExecutionStatus,
     StepStatus,
     TransitionType,
+    can_move_step,
 )
 from .step_reports import progress_report, question_report
 from .subjects import DLQ_REASON_HEADER, MSG_ID_HEADER, REPLY_TO_HEADER, Topology
@@ -174,6 +177,8 @@ __all__ = [
     "MSG_ID_HEADER",
     "REPLY_TO_HEADER",
     "STEP_LABEL",
+    "STEP_MOVES",
+    "STEP_STATUS_AFTER",
     "STORED",
     "TERMINAL_EXECUTION_STATUSES",
     "WORKER_LABEL",
@@ -291,6 +296,7 @@ __all__ = [
     "WorkflowId",
     "WorkflowNotFound",
     "WorkflowSpec",
+    "can_move_step",
     "chunk_full",
     "fact_batches",
     "json_depth",

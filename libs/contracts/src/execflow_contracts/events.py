@@ -270,6 +270,8 @@ class ChildRequested(ExecutionEvent):
     step_id: StepId
     attempt: int
     child_id: UUID
+    # The child's input, as the step's template rendered it (None from before v2).
+    input: Any = None
 
 
 EVENT_CLASSES: tuple[type[ExecutionEvent], ...] = (

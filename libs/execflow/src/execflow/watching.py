@@ -5,20 +5,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from execflow_contracts import STEP_STATUS_AFTER, TERMINAL_EXECUTION_STATUSES
+
 from .sse import ServerEvent
 
-TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out"})
-
-# What each step event makes of the step; events this CLI does not know change only
-# the execution's status (when they carry `to_status`).
-STEP_STATUS = {
-    "StepDispatched": "queued",
-    "StepStarted": "running",
-    "StepSucceeded": "succeeded",
-    "StepFailed": "failed",
-    "StepCancelled": "cancelled",
-    "StepSkipped": "skipped",
-}
+# What each step event makes of the step (the contracts' step machine); other events
+# change only the execution's status (when they carry `to_status`).
+STEP_STATUS = {event: status.value for event, status in STEP_STATUS_AFTER.items()}
 
 
 @dataclass
@@ -29,7 +22,7 @@ class Watched:
 
     @property
     def finished(self) -> bool:
-        return self.status in TERMINAL
+        return self.status in TERMINAL_EXECUTION_STATUSES
 
 
 @dataclass(frozen=True)

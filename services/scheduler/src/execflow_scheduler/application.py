@@ -36,7 +36,7 @@ from execflow_contracts import (
     WorkflowSpec,
 )
 
-from .domain import Execution
+from .domain import Execution, events
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +326,7 @@ HANDLERS: dict[type[Any], Callable[[Batch, Any], None]] = {
 
 
 def react(batch: Batch, execution: Execution, event: object) -> None:
-    if isinstance(event, Execution.ChildRequested):
+    if isinstance(event, events.ChildRequested):
         if not batch.exists(event.child_id):
             step = execution.spec.step(event.step_id)
             assert step.workflow is not None
@@ -340,7 +340,7 @@ def react(batch: Batch, execution: Execution, event: object) -> None:
                 parent_step=event.step_id,
             )
             child.start(batch.now, {}, None)
-    elif isinstance(event, Execution.StatusChanged) and execution.parent_id is not None:
+    elif isinstance(event, events.StatusChanged) and execution.parent_id is not None:
         status = ExecutionStatus(event.to_status)
         if status.is_terminal:
             batch.load(execution.parent_id).child_finished(
@@ -350,7 +350,7 @@ def react(batch: Batch, execution: Execution, event: object) -> None:
                 getattr(event, "error", None),
                 batch.now,
             )
-    elif isinstance(event, Execution.StepStopRequested):
+    elif isinstance(event, events.StepStopRequested):
         child_id = execution.steps[event.step_id].child_id
         if child_id is not None and batch.exists(child_id):
             child = batch.load(child_id)

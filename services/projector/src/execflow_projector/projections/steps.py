@@ -16,6 +16,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from execflow_contracts import (
+    STEP_STATUS_AFTER,
     ChildRequested,
     ExecutionEvent,
     InputProvided,
@@ -134,10 +135,15 @@ class StepWrites:
 Handler = Callable[[StepWrites, Any], Awaitable[None]]
 
 
+def after(event: ExecutionEvent) -> StepStatus:
+    """The status the event leaves its step in (the contracts' step machine)."""
+    return STEP_STATUS_AFTER[type(event).__name__]
+
+
 async def step_dispatched(writes: StepWrites, event: StepDispatched) -> None:
     writes.set_step(
         event,
-        status=StepStatus.QUEUED,
+        status=after(event),
         attempts=event.attempt,
         queue=event.queue,
         next_attempt_at=None,
@@ -147,7 +153,7 @@ async def step_dispatched(writes: StepWrites, event: StepDispatched) -> None:
 async def child_requested(writes: StepWrites, event: ChildRequested) -> None:
     writes.set_step(
         event,
-        status=StepStatus.RUNNING,
+        status=after(event),
         attempts=event.attempt,
         child_id=event.child_id,
         started_at=event.at,
@@ -157,7 +163,7 @@ async def child_requested(writes: StepWrites, event: ChildRequested) -> None:
 async def step_started(writes: StepWrites, event: StepStarted) -> None:
     writes.set_step(
         event,
-        status=StepStatus.RUNNING,
+        status=after(event),
         worker=event.worker,
         started_at=event.started_at,
         finished_at=None,
@@ -166,33 +172,33 @@ async def step_started(writes: StepWrites, event: StepStarted) -> None:
     )
     await writes.start_attempt(
         attempt_key(event),
-        (*attempt_key(event), StepStatus.RUNNING, event.worker, event.started_at),
+        (*attempt_key(event), after(event), event.worker, event.started_at),
     )
 
 
 async def step_succeeded(writes: StepWrites, event: StepSucceeded) -> None:
     writes.set_step(
         event,
-        status=StepStatus.SUCCEEDED,
+        status=after(event),
         finished_at=event.finished_at,
         exit_code=event.exit_code,
         output=Jsonb(event.output),
         asking=False,
     )
-    await finish_attempt(writes, event, StepStatus.SUCCEEDED, event.exit_code, None, None)
+    await finish_attempt(writes, event, after(event), event.exit_code, None, None)
 
 
 async def step_failed(writes: StepWrites, event: StepFailed) -> None:
     writes.set_step(
         event,
-        status=StepStatus.FAILED,
+        status=after(event),
         finished_at=event.finished_at,
         exit_code=event.exit_code,
         error=event.error,
         asking=False,
     )
     await finish_attempt(
-        writes, event, StepStatus.FAILED, event.exit_code, event.error, event.error_kind
+        writes, event, after(event), event.exit_code, event.error, event.error_kind
     )
 
 
@@ -235,7 +241,7 @@ async def delivery_lost(writes: StepWrites, event: StepDeliveryLost) -> None:
 async def retry_scheduled(writes: StepWrites, event: StepRetryScheduled) -> None:
     writes.set_step(
         event,
-        status=StepStatus.PENDING,
+        status=after(event),
         next_attempt_at=event.retry_at,
         message=f"retrying in {event.delay_s:.1f}s",
     )
@@ -246,7 +252,7 @@ async def stop_requested(writes: StepWrites, event: StepStopRequested) -> None:
 
 
 async def step_cancelled(writes: StepWrites, event: StepCancelled) -> None:
-    writes.set_step(event, status=StepStatus.CANCELLED, message=event.reason, next_attempt_at=None)
+    writes.set_step(event, status=after(event), message=event.reason, next_attempt_at=None)
     await writes.execute(
         "UPDATE attempts SET status = 'cancelled', error = %s, finished_at = %s"
         " WHERE execution_id = %s AND step_id = %s AND finished_at IS NULL",
@@ -255,13 +261,13 @@ async def step_cancelled(writes: StepWrites, event: StepCancelled) -> None:
 
 
 async def step_skipped(writes: StepWrites, event: StepSkipped) -> None:
-    writes.set_step(event, status=StepStatus.SKIPPED, message=event.reason)
+    writes.set_step(event, status=after(event), message=event.reason)
 
 
 async def step_reused(writes: StepWrites, event: StepReused) -> None:
     writes.set_step(
         event,
-        status=StepStatus.SUCCEEDED,
+        status=after(event),
         output=Jsonb(event.output),
         message=f"reused from execution {event.from_execution}",
     )
@@ -277,7 +283,7 @@ async def input_requested(writes: StepWrites, event: InputRequested) -> None:
         "UPDATE steps SET asking = (status = 'running'), status = %s, prompt = %s,"
         " input_schema = %s WHERE execution_id = %s AND step_id = %s",
         (
-            StepStatus.AWAITING_INPUT,
+            after(event),
             event.prompt,
             Jsonb(event.input_schema),
             event.execution_id,

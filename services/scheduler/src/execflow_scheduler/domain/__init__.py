@@ -1,6 +1,8 @@
-"""The scheduler's domain: the Execution aggregate and its lifecycle rules."""
+"""The scheduler's domain: the Execution aggregate, its events and lifecycle rules."""
 
-from .execution import Execution, StepState
+from . import events
+from .events import StepState
+from .execution import Execution
 from .lifecycle import ALLOWED_MOVES, can_move, status_called_for, transition_type
 
 __all__ = [
@@ -8,6 +10,7 @@ __all__ = [
     "Execution",
     "StepState",
     "can_move",
+    "events",
     "status_called_for",
     "transition_type",
 ]
