@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from execflow.sse import ServerEvent, parse
+from execflow.sse import EventSource, ServerEvent
 from execflow_devstack import Stack
 
 from .conftest import running_stack, wait_finished, wait_until
@@ -46,7 +46,7 @@ def stream(
     with api.stream("GET", path, headers=headers, params=params, timeout=20) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
-        yield parse(response.iter_lines())
+        yield EventSource(response).iter_sse()
 
 
 def created(api: httpx.Client, body: dict[str, object]) -> str:

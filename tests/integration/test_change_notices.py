@@ -26,9 +26,7 @@ QUIET_S = 0.3
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def feed(database_url: str, names: Names) -> AsyncIterator[ChangeFeed]:
-    feed = ChangeFeed(
-        database_url, changes_channel(names.schema), fallback_s=NEVER_S, reconnect_s=0.05
-    )
+    feed = ChangeFeed(database_url, changes_channel(names.schema), fallback_s=NEVER_S)
     await feed.start()
     yield feed
     await feed.close()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import stamina
 
 from execflow_contracts import Claim, JobSignals, loads_bounded
 
@@ -30,6 +31,8 @@ log = logging.getLogger("execflow.agent")
 SHIP_EVERY_S = 0.2
 SIGNALS_WAIT_S = 5.0
 DEFAULT_STOP_GRACE_S = 10.0
+# The API may be away for a while: ask again with backoff (0.1 s to 5 s) and jitter.
+RETRY_FOREVER: dict[str, Any] = {"attempts": None, "timeout": None, "wait_max": 5.0}
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
@@ -135,16 +138,10 @@ class Job:
         answered = False
         while True:
             try:
-                signals = JobSignals.model_validate(
-                    await self._post("signals", wait=SIGNALS_WAIT_S)
-                )
+                signals = await self._signals()
             except LeaseLostError:
                 self._lost.set()
                 return
-            except httpx.HTTPError as exc:
-                log.warning("job %s: signals unavailable (%s); retrying", self.claim.id, exc)
-                await asyncio.sleep(1)
-                continue
             if signals.answered and not answered:
                 partial = self._answer.with_suffix(".tmp")
                 partial.write_text(json.dumps(signals.answer))
@@ -154,6 +151,13 @@ class Job:
                 log.info("job %s: stopping the step: %s", self.claim.id, signals.stop)
                 await self._stop(process)
                 return
+
+    async def _signals(self) -> JobSignals:
+        """The job's signals (a long poll), asked again with backoff while the API is away."""
+        async for attempt in stamina.retry_context(on=httpx.HTTPError, **RETRY_FOREVER):
+            with attempt:
+                return JobSignals.model_validate(await self._post("signals", wait=SIGNALS_WAIT_S))
+        raise AssertionError("unreachable")
 
     async def _stop(self, process: asyncio.subprocess.Process) -> None:
         _signal_group(process.pid, signal.SIGTERM)
@@ -251,21 +255,31 @@ async def _slot(
 ) -> None:
     body = {"agent": name, "queues": queues, "capacity": capacity, "wait": wait_s}
     while True:
-        try:
-            response = await http.post("/api/v1/agent-control/claims/next", json=body)
-        except httpx.TransportError as exc:
-            log.warning("the API is unreachable (%s); retrying", exc)
-            await asyncio.sleep(1)
+        claim = await _claim(http, body)
+        if claim is None:
             continue
-        if response.status_code == 204:
-            continue
-        if response.status_code != 200:
-            log.warning("claim refused: %s %s", response.status_code, response.text)
-            await asyncio.sleep(1)
-            continue
-        claim = Claim.model_validate(response.json())
         log.info("job %s: step %s of %s", claim.id, claim.step.step_id, claim.step.execution_id)
         await Job(http, claim, work_dir, stop_grace_s).run()
+
+
+class ClaimRefused(Exception):
+    """The API answered a claim with an error: asked again, after a while."""
+
+
+async def _claim(http: httpx.AsyncClient, body: dict[str, Any]) -> Claim | None:
+    """The next job, or None if none came within the wait; asked again with backoff
+    while the API is unreachable or refuses."""
+    async for attempt in stamina.retry_context(
+        on=(httpx.TransportError, ClaimRefused), **RETRY_FOREVER
+    ):
+        with attempt:
+            response = await http.post("/api/v1/agent-control/claims/next", json=body)
+            if response.status_code == 204:
+                return None
+            if response.status_code != 200:
+                raise ClaimRefused(f"claim refused: {response.status_code} {response.text}")
+            return Claim.model_validate(response.json())
+    raise AssertionError("unreachable")
 
 
 def default_work_dir() -> Path:

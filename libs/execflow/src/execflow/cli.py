@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from stamina.instrumentation import LoggingOnRetryHook, set_on_retry_hooks
 
 from . import cli_executions, cli_history, cli_workflows, plugins, render
 from .cli_common import Json, client, echo_json, handled
@@ -115,6 +116,7 @@ def agent(
     from . import agent as remote
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(levelname)s %(message)s")
+    set_on_retry_hooks([LoggingOnRetryHook])  # an agent logs each retry
     url = api or client(ctx).base_url
     who = name or f"{socket.gethostname()}-{os.getpid()}"
     folder = (work_dir or remote.default_work_dir()).resolve()
@@ -134,4 +136,6 @@ plugins.add_to(app)
 
 
 def main() -> None:
+    # An error is one line at the end (see cli_common.handled), not a line per retry.
+    set_on_retry_hooks([])
     app()

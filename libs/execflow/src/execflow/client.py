@@ -1,16 +1,20 @@
 """The HTTP client of the execflow API, as the CLI (and later scripts) use it."""
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import stamina
 
-from .sse import ServerEvent, parse
+from .sse import EventSource, ServerEvent
 
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 API = "/api/v1"
 RECONNECTS = 5
+
+
+class _Resume(Exception):
+    """A stream that delivered events dropped: reconnect with a fresh run of attempts."""
 
 
 class ClientError(Exception):
@@ -108,30 +112,44 @@ class Client:
 
     def stream(self, path: str, params: dict[str, Any] | None = None) -> Iterator[ServerEvent]:
         """An SSE stream to its end; a dropped connection is resumed after the last
-        event received (`Last-Event-ID`), so nothing is missed or seen twice."""
+        event received (`Last-Event-ID`), so nothing is missed or seen twice. Reconnects
+        back off with jitter; RECONNECTS failures in a row without an event give up."""
         last_id: str | None = None
-        failures = 0
         while True:
-            headers = {"Accept": "text/event-stream"}
-            if last_id is not None:
-                headers["Last-Event-ID"] = last_id
             try:
-                with self._http.stream(
-                    "GET", f"{API}{path}", params=params, headers=headers, timeout=None
-                ) as response:
-                    if response.status_code >= 400:
-                        response.read()
-                        raise ApiError(response.status_code, reason_of(response))
-                    for event in parse(response.iter_lines()):
-                        failures = 0
-                        last_id = event.id if event.id is not None else last_id
-                        yield event
-                    return
+                for attempt in stamina.retry_context(
+                    on=httpx.TransportError, attempts=RECONNECTS + 1, wait_initial=0.2, timeout=None
+                ):
+                    with attempt:
+                        received = False
+                        try:
+                            for event in self._events(path, params, last_id):
+                                received = True
+                                last_id = event.id or last_id
+                                yield event
+                        except httpx.TransportError:
+                            if received:
+                                raise _Resume from None  # a new run of attempts
+                            raise
+                        return
+            except _Resume:
+                continue
             except httpx.TransportError as exc:
-                failures += 1
-                if failures > RECONNECTS:
-                    raise ApiUnavailable(self.base_url, exc) from None
-                time.sleep(0.2 * failures)
+                raise ApiUnavailable(self.base_url, exc) from None
+
+    def _events(
+        self, path: str, params: dict[str, Any] | None, last_id: str | None
+    ) -> Iterator[ServerEvent]:
+        headers = {"Accept": "text/event-stream"}
+        if last_id is not None:
+            headers["Last-Event-ID"] = last_id
+        with self._http.stream(
+            "GET", f"{API}{path}", params=params, headers=headers, timeout=None
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ApiError(response.status_code, reason_of(response))
+            yield from EventSource(response).iter_sse()
 
     # -- plumbing ----------------------------------------------------------
 

@@ -4,6 +4,7 @@ from .artifacts import ArtifactSettings, ArtifactStore
 from .bus import (
     Outgoing,
     command_limit,
+    command_message,
     connect,
     consume,
     dead_letter,
@@ -29,6 +30,7 @@ from .lifecycle import (
 from .pulling import fetch
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .reporting import StepReporter
+from .retrying import retrying
 from .settings import ServiceSettings
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Watch",
     "changes_channel",
     "command_limit",
+    "command_message",
     "configure_logging",
     "connect",
     "consume",
@@ -63,6 +66,7 @@ __all__ = [
     "pull_subscription",
     "register",
     "resuming_pull_consumer",
+    "retrying",
     "run_service",
     "run_until_stopped",
     "schema_conninfo",

@@ -20,9 +20,10 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError
 
-from execflow_contracts import DLQ_REASON_HEADER, MSG_ID_HEADER, Topology
+from execflow_contracts import DLQ_REASON_HEADER, MSG_ID_HEADER, Command, Topology
 
 from .pulling import fetch
+from .retrying import retrying
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +105,13 @@ async def pull_subscription(
     """Bind to a durable pull consumer, retrying: consumer creation can time out
     right after a server restart or a cluster node's death."""
     assert config.durable_name and config.filter_subject
-    for attempt in range(1, attempts + 1):
-        try:
+    async for attempt in retrying(
+        (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError), attempts
+    ):
+        with attempt:
             return await js.pull_subscribe(
                 config.filter_subject, durable=config.durable_name, stream=stream, config=config
             )
-        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
-            if attempt == attempts:
-                raise
-            log.warning("creating consumer %s timed out, retrying", config.durable_name)
-            await asyncio.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
 
 
@@ -122,6 +120,16 @@ class Outgoing:
     subject: str
     payload: bytes
     msg_id: str
+
+
+def command_message(topology: Topology, command: Command) -> Outgoing:
+    """The one way a command becomes a bus message: its execution's subject, its JSON,
+    and its identity as the `Nats-Msg-Id` (so sending it again is harmless)."""
+    return Outgoing(
+        topology.command(command.execution_id, type(command).__name__),
+        command.model_dump_json().encode(),
+        command.dedupe_id,
+    )
 
 
 # Room for a message's headers (its id, a reply subject) within the server's limit.
@@ -178,12 +186,14 @@ async def consume(
     stop: asyncio.Event,
 ) -> None:
     """Fetch and handle batches until `stop`. A batch that fails is logged and left
-    unacknowledged (it comes back); the loop itself never dies of it."""
+    unacknowledged (it comes back); the loop itself never dies of it, and tries again
+    with backoff while the failures go on."""
     while not stop.is_set():
         try:
-            messages = await fetch(subscription, batch_size)
-            if messages:
-                await handle(messages)
-        except Exception:
-            log.exception("a batch of %s failed; it will be redelivered", subscription)
-            await asyncio.sleep(0.5)
+            async for attempt in retrying(stop=stop):
+                with attempt:
+                    messages = await fetch(subscription, batch_size)
+                    if messages:
+                        await handle(messages)
+        except Exception:  # only once stopping: until then it is tried again
+            log.exception("a batch of %s failed while stopping", subscription)

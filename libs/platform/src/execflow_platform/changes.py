@@ -16,6 +16,8 @@ from uuid import UUID
 from psycopg import AsyncConnection, sql
 from psycopg.conninfo import make_conninfo
 
+from .retrying import retrying
+
 log = logging.getLogger(__name__)
 
 # NOTIFY channels are per database, and several execflows may share one: each schema
@@ -25,7 +27,6 @@ CHANNEL_PREFIX = "execflow_changes"
 # several. (Waking every stream instead would cost a busy API a read per open stream
 # for every large batch.)
 MAX_IDS = 200
-RECONNECT_S = 1.0
 # A listener only reads: it would wait forever on a server that vanished without closing
 # the connection. TCP keepalives end it in ~11 s (libpq ignores them on unix sockets).
 KEEPALIVES = {
@@ -71,12 +72,10 @@ class ChangeFeed:
         conninfo: str,
         channel: str,
         fallback_s: float = FALLBACK_S,
-        reconnect_s: float = RECONNECT_S,
     ) -> None:
         self._conninfo = conninfo
         self._channel = channel
         self._fallback_s = fallback_s
-        self._reconnect_s = reconnect_s
         # Keyed as notices name them: a notice's ids are not parsed.
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._listening = asyncio.Event()
@@ -122,19 +121,23 @@ class ChangeFeed:
                     del self._waiters[key]
 
     async def _listen(self) -> None:
+        # Never dies of a failure: waiters poll meanwhile, and it listens again.
         while True:
-            try:
-                conninfo = make_conninfo(self._conninfo, **KEEPALIVES)
-                async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
-                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-                    self._listening.set()
-                    self._wake_all()  # anything may have changed while no one listened
-                    async for notice in conn.notifies():
-                        self._on_notice(notice.payload)
-            except Exception as exc:  # never die of it: waiters poll meanwhile
-                log.warning("change notices unavailable (%s); retrying", exc)
-            self._listening.clear()
-            await asyncio.sleep(self._reconnect_s)
+            async for attempt in retrying():
+                with attempt:
+                    try:
+                        await self._listen_once()
+                    finally:
+                        self._listening.clear()
+
+    async def _listen_once(self) -> None:
+        conninfo = make_conninfo(self._conninfo, **KEEPALIVES)
+        async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+            self._listening.set()
+            self._wake_all()  # anything may have changed while no one listened
+            async for notice in conn.notifies():
+                self._on_notice(notice.payload)
 
     def _on_notice(self, payload: str) -> None:
         for execution_id in payload.split():

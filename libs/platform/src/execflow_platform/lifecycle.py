@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import uvloop
 
+from .retrying import log_retries
 from .settings import EventLoop, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -22,6 +23,7 @@ def configure_logging(level: str, service: str) -> None:
         level=level,
         format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
     )
+    log_retries()
 
 
 async def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:

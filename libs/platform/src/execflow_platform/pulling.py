@@ -26,6 +26,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
+from .nats_internals import inbox_of, queue_of, request_pull, taken
+
 # How long a pull waits for its first message when none is waiting.
 FETCH_WAIT_S = 0.1
 # How long past its pull's expiry a call waits for the server's closing status.
@@ -39,20 +41,18 @@ async def fetch(
     new pull brings, waiting up to `timeout_s` for the first. None if none came."""
     # nats-py offers no pull without its own waiting: this uses the subscription's inbox
     # and request subject directly.
-    inbox = subscription._sub
+    inbox = inbox_of(subscription)
     messages = _delivered(inbox, batch)
     if messages:
         return messages
     request = {"batch": batch, "expires": int(timeout_s * 1e9), "no_wait": True}
-    await subscription._nc.publish(
-        subscription._nms, json.dumps(request).encode(), subscription._deliver
-    )
+    await request_pull(subscription, json.dumps(request).encode())
     loop = asyncio.get_running_loop()
     expired_at = loop.time() + timeout_s
     try:
         async with asyncio.timeout(timeout_s + CLOSING_STATUS_GRACE_S):
             while len(messages) < batch:
-                message = _taken(inbox, await inbox._pending_queue.get())
+                message = taken(inbox, await queue_of(inbox).get())
                 if JetStreamContext.is_status_msg(message) is None:
                     messages.append(message)
                 elif messages or loop.time() >= expired_at:
@@ -66,18 +66,10 @@ async def fetch(
 
 def _delivered(inbox: Subscription, batch: int) -> list[Msg]:
     """Messages already in the inbox (statuses of earlier pulls are dropped)."""
-    queue = inbox._pending_queue
+    queue = queue_of(inbox)
     messages: list[Msg] = []
     while len(messages) < batch and not queue.empty():
-        message = _taken(inbox, queue.get_nowait())
+        message = taken(inbox, queue.get_nowait())
         if JetStreamContext.is_status_msg(message) is None:
             messages.append(message)
     return messages
-
-
-def _taken(inbox: Subscription, message: Msg) -> Msg:
-    # The subscription's own accounting, as its next_msg keeps it: the bytes it holds
-    # count against its slow-consumer limit.
-    inbox._pending_size -= len(message.data)
-    inbox._pending_queue.task_done()
-    return message

@@ -29,7 +29,7 @@ from execflow_contracts import (
     sized_output,
 )
 
-from .bus import Outgoing
+from .bus import command_message
 from .delivery import Publisher
 from .fact_batching import FactBatcher
 from .log_shipping import LogShipper
@@ -86,10 +86,7 @@ class StepReporter:
             self._cancel_held_start()  # the finish report carries the start
         elif not isinstance(command, ReportStepStarted):
             self._send_held_start()
-        subject = self._topology.command(command.execution_id, type(command).__name__)
-        self._commands.send(
-            Outgoing(subject, command.model_dump_json().encode(), command.dedupe_id)
-        )
+        self._commands.send(command_message(self._topology, command))
 
     def fact(self, raw: dict[str, Any]) -> StepFact | None:
         """Take one protocol fact: progress and questions are reported at once, the

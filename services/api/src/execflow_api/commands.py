@@ -18,7 +18,7 @@ from execflow_contracts import (
     CommandOutcome,
     refusal,
 )
-from execflow_platform import command_limit
+from execflow_platform import command_limit, command_message
 
 from .state import Services
 
@@ -53,18 +53,19 @@ async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | Non
 
 
 async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> None:
-    subject = svc.topology.command(command.execution_id, type(command).__name__)
-    payload = command.model_dump_json().encode()
+    message = command_message(svc.topology, command)
     limit = command_limit(svc.nc)
-    if len(payload) > limit:
+    if len(message.payload) > limit:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
-            f"the request takes {len(payload)} bytes as a command; at most {limit} fit",
+            f"the request takes {len(message.payload)} bytes as a command; at most {limit} fit",
         )
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
             await svc.js.publish(
-                subject, payload, headers={MSG_ID_HEADER: command.dedupe_id, **headers}
+                message.subject,
+                message.payload,
+                headers={MSG_ID_HEADER: message.msg_id, **headers},
             )
     except (TimeoutError, nats.errors.Error) as exc:
         raise HTTPException(

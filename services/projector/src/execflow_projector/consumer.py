@@ -22,13 +22,18 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
-from execflow_platform import dead_letter, fetch, pull_subscription, resuming_pull_consumer
+from execflow_platform import (
+    dead_letter,
+    fetch,
+    pull_subscription,
+    resuming_pull_consumer,
+    retrying,
+)
 
 from . import swap_lock, tracking
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAY_S = 1.0
 
 # Applies a batch of parsed messages to one read model, without reading results.
 BatchApplier = Callable[[AsyncConnection, Sequence[Any]], Awaitable[None]]
@@ -67,26 +72,31 @@ class ProjectionConsumer:
         self._next: int | None = None  # the stream sequence the next batch begins at
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Read until `stop`; a failure (the bus or the database away) is logged and
+        reading starts again from the stored position, with backoff while it goes on."""
         while not stop.is_set():
             try:
-                subscription = await self._subscribe()
-            except Exception:
-                log.exception("%s: cannot open its consumer; trying again", self.name)
-                await asyncio.sleep(RETRY_DELAY_S)
-                continue
-            try:
-                while not stop.is_set():
-                    messages = await fetch(subscription, self._batch_size)
-                    if messages:
-                        await self.process(messages, stop)
-            except Gap as gap:
-                log.warning("%s: %s; reading again from its position", self.name, gap)
-            except Exception:
-                log.exception("%s: reading its stream failed; reading again", self.name)
-                await asyncio.sleep(RETRY_DELAY_S)
-            finally:
-                with contextlib.suppress(Exception):
-                    await subscription.unsubscribe()
+                async for attempt in retrying(stop=stop):
+                    with attempt:
+                        await self._read(stop)
+            except Exception:  # only once stopping
+                log.exception("%s: reading its stream failed while stopping", self.name)
+
+    async def _read(self, stop: asyncio.Event) -> None:
+        subscription = await self._subscribe()
+        try:
+            while not stop.is_set():
+                messages = await fetch(subscription, self._batch_size)
+                if messages:
+                    await self.process(messages, stop)
+        except Gap as gap:
+            log.warning("%s: %s; reading again from its position", self.name, gap)
+        except Exception:
+            log.exception("%s: reading its stream failed; reading again", self.name)
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         async with self._pool.connection() as conn:
@@ -109,15 +119,15 @@ class ProjectionConsumer:
                 settled = message
             except ValidationError as exc:
                 await dead_letter(self._js, self._dead_letter_subject, message, str(exc))
-        while True:
-            try:
-                await self._project(parsed)
-                break
-            except Exception:
-                log.exception("%s: batch of %d failed; trying it again", self.name, len(parsed))
-                if stop.is_set():
-                    raise  # unacknowledged: the next start reads it again from the position
-                await asyncio.sleep(RETRY_DELAY_S)
+        # Until it applies; when stopping, the failure is raised and the batch left
+        # unacknowledged: the next start reads it again from the position.
+        async for attempt in retrying(stop=stop):
+            with attempt:
+                try:
+                    await self._project(parsed)
+                except Exception:
+                    log.exception("%s: batch of %d failed", self.name, len(parsed))
+                    raise
         self._next = max(self._next or 0, messages[-1].metadata.sequence.stream + 1)
         if settled is not None:
             await settled.ack()  # acks every message before it too

@@ -23,7 +23,7 @@ from execflow_contracts import (
     StepWork,
     Topology,
 )
-from execflow_platform import StepControls, dead_letter, fetch
+from execflow_platform import StepControls, dead_letter, fetch, retrying
 
 from .artifacts import Uploader
 from .attempt import Attempt, LeaseKeeper
@@ -89,11 +89,13 @@ class Worker:
                     self._slot_free.clear()
                     continue
                 try:
-                    messages = await fetch(subscription, free)
-                except Exception:  # the bus is away: keep trying, never die of it
-                    log.exception("fetching work failed")
-                    await asyncio.sleep(0.5)
-                    continue
+                    # The bus may be away: keep trying, never die of it.
+                    async for attempt in retrying(stop=stop):
+                        with attempt:
+                            messages = await fetch(subscription, free)
+                except Exception:  # only once stopping
+                    log.exception("fetching work failed while stopping")
+                    return
                 for message in messages:
                     self._start(message)
 

@@ -4,7 +4,6 @@ Commands that touch several executions (a retry creates one, a child's end moves
 parent) are applied together and saved in the same transaction.
 """
 
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from execflow_contracts import (
 )
 
 from .domain import Execution, events
+from .eventsourcing_internals import evict
 
 log = logging.getLogger(__name__)
 
@@ -181,10 +181,7 @@ class ExecutionsApplication(Application[UUID]):
         return recordings
 
     def _evict(self, execution_id: UUID) -> None:
-        cache = self.repository.cache
-        if cache is not None:
-            with contextlib.suppress(KeyError):
-                cache.get(execution_id, evict=True)
+        evict(self.repository, execution_id)
 
 
 # -- command handlers ---------------------------------------------------------------

@@ -19,7 +19,7 @@ from psycopg import AsyncConnection
 
 from execflow_catalogue import catalog, schedules
 from execflow_contracts import CreateExecution, ExecflowError, Topology
-from execflow_platform import Outgoing, publish_all
+from execflow_platform import command_message, publish_all
 from execflow_workflows import plan
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class ScheduleLoop:
                     row["catchup"],
                 )
                 commands, error = await self._commands(conn, row, fires)
-                messages = [self._outgoing(c) for c in commands]
+                messages = [command_message(self._topology, c) for c in commands]
                 largest = max((len(m.payload) for m in messages), default=0)
                 if largest > self._max_command_bytes:
                     # Unsendable: said on the schedule, and the others still fire.
@@ -105,10 +105,3 @@ class ScheduleLoop:
         except (ExecflowError, ValueError) as exc:  # ValueError: stored values no longer valid
             log.warning("schedule %s cannot fire: %s", row["id"], exc)
             return [], str(exc)
-
-    def _outgoing(self, command: CreateExecution) -> Outgoing:
-        return Outgoing(
-            self._topology.command(command.execution_id, command.type),
-            command.model_dump_json().encode(),
-            command.dedupe_id,
-        )

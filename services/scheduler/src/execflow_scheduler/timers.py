@@ -25,7 +25,7 @@ from execflow_contracts import (
     StepStarted,
     Topology,
 )
-from execflow_platform import Outgoing, publish_all
+from execflow_platform import command_message, publish_all
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +114,6 @@ class TimerLoop:
             FireTimer(execution_id=execution_id, timer=name, due_at=at, actor="timer")
             for execution_id, name, at in due
         ]
-        await publish_all(
-            self._js,
-            [
-                Outgoing(
-                    self._topology.command(c.execution_id, c.type),
-                    c.model_dump_json().encode(),
-                    c.dedupe_id,
-                )
-                for c in commands
-            ],
-        )
+        await publish_all(self._js, [command_message(self._topology, c) for c in commands])
         async with self._lock:
             await asyncio.to_thread(self._store.remove, due)

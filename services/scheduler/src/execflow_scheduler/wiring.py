@@ -20,8 +20,8 @@ from execflow_platform import (
 from .application import ExecutionsApplication
 from .consumer import CommandConsumer
 from .dispatch import Dispatcher
+from .eventsourcing_internals import BinaryInsertRecorder
 from .firing import ScheduleLoop
-from .recorder import BinaryInsertRecorder
 from .relay import Relay
 from .settings import SchedulerSettings
 from .timers import TimerLoop, TimerStore

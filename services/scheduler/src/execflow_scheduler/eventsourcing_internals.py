@@ -1,4 +1,8 @@
-"""The event store's recorder: the library's own, with a batch's events sent in binary
+"""The parts of the `eventsourcing` library's internals the scheduler relies on, and
+the only module that touches them (the library is pinned;
+`tests/integration/test_library_internals.py` fails loudly if an upgrade moves them).
+
+The event store's recorder: the library's own, with a batch's events sent in binary
 and inserted without a NOTIFY.
 
 In text format psycopg escapes every field of every event (the JSON state as hex)
@@ -12,8 +16,11 @@ held until its commit is flushed, so every notifying commit (the projector's cha
 notices among them) would wait on the scheduler's.
 """
 
+import contextlib
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.application import Repository
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
@@ -46,3 +53,11 @@ class BinaryInsertRecorder(PostgresApplicationRecorder):
             event=Identifier(self.stored_event_type_name),
             table=Identifier(self.events_table_name),
         )
+
+
+def evict(repository: Repository[UUID], aggregate_id: UUID) -> None:
+    """Drop an aggregate from the repository's cache (if it is there)."""
+    cache = repository.cache
+    if cache is not None:
+        with contextlib.suppress(KeyError):
+            cache.get(aggregate_id, evict=True)
