@@ -119,6 +119,7 @@ from .labels import (
     STEP_LABEL,
     WORKER_LABEL,
 )
+from .metrics import DURATION_BOUNDS_MS, HISTOGRAM_BUCKETS
 from .specs import (
     DEFAULT_QUEUE,
     BackendName,
@@ -165,12 +166,14 @@ __all__ = [
     "DEFAULT_QUEUE",
     "DEPLOYMENT_LABEL",
     "DLQ_REASON_HEADER",
+    "DURATION_BOUNDS_MS",
     "ERRORS_BY_CODE",
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "EXECUTION_LABEL",
     "FACT_KINDS",
     "FINISHED_STEP_STATUSES",
+    "HISTOGRAM_BUCKETS",
     "MAX_FACT_BYTES",
     "MAX_JSON_DEPTH",
     "MAX_OUTPUT_BYTES",
