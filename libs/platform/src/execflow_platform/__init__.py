@@ -16,7 +16,7 @@ from .bus import (
     resuming_pull_consumer,
     stream_configs,
 )
-from .changes import ChangeFeed, Watch, changes_channel, notify_changed
+from .changes import ChangeFeed, Watch, WatchAll, changes_channel, notify_changed
 from .controls import StepControls
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import (
@@ -40,6 +40,7 @@ __all__ = [
     "StepControls",
     "StepReporter",
     "Watch",
+    "WatchAll",
     "changes_channel",
     "command_limit",
     "configure_logging",
