@@ -64,6 +64,8 @@ SELECT bucket, {{group}} AS grp,
 FROM execution_metrics
 WHERE grain = %(bucket)s AND bucket >= date_trunc(%(bucket)s, %(from)s, 'UTC')
     AND bucket < %(to)s
+    AND (%(workflow_id)s::text IS NULL OR workflow_id = %(workflow_id)s)
+    AND (%(queue)s::text IS NULL OR queue = %(queue)s)
 GROUP BY 1, 2
 ORDER BY 1, 2 NULLS FIRST
 """
@@ -75,12 +77,20 @@ async def metrics(
     end: datetime,
     bucket: Bucket,
     group_by: GroupBy | None,
+    workflow_id: str | None = None,
+    queue: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Only the executions of `workflow_id` and of `queue`, when given."""
     group = GROUP_COLUMNS[group_by] if group_by else "NULL::text"
+    params = {
+        "bucket": bucket.value,
+        "from": start,
+        "to": end,
+        "workflow_id": workflow_id,
+        "queue": queue,
+    }
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            QUERY.format(group=group).encode(), {"bucket": bucket.value, "from": start, "to": end}
-        )
+        await cur.execute(QUERY.format(group=group).encode(), params)
         return [present(row, group_by) for row in await cur.fetchall()]
 
 

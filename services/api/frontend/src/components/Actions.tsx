@@ -10,11 +10,13 @@ export function Actions({
   status,
   onDone,
   compact = false,
+  withResume = true,
 }: {
   id: string;
   status: string;
   onDone?: (what: string, outcome: Outcome) => void;
   compact?: boolean;
+  withResume?: boolean; // the execution page has its own form
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -60,7 +62,7 @@ export function Actions({
           Retry
         </button>
       )}
-      {status === "awaiting_input" && !answering && (
+      {withResume && status === "awaiting_input" && !answering && (
         <button disabled={busy} onClick={() => setAnswering(true)}>
           Resume
         </button>

@@ -36,7 +36,9 @@ export function Chart({ title, xs, series, unit = "" }: { title: string; xs: num
           width: 2,
           fill: s.bars ? s.color + "55" : undefined,
           paths: s.bars ? uPlot.paths.bars!({ size: [0.7, 40] }) : undefined,
-          points: { show: xs.length < 40 },
+          spanGaps: !s.bars,
+          // Sparse lines (a few buckets with values) show their points, or nothing shows.
+          points: { show: s.values.filter((v) => v !== null).length < 40, size: 5 },
         })),
       ],
     };

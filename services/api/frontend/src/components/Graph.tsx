@@ -49,7 +49,7 @@ export function StepGraph({
   const byId = new Map(steps.map((s) => [s.id, s]));
   return (
     <div class="graph" role="group" aria-label="step graph">
-      <svg viewBox={`0 0 ${placed.width} ${placed.height}`} width={placed.width} height={placed.height}>
+      <svg viewBox={`0 0 ${placed.width} ${placed.height}`} width={placed.width} height={placed.height} style={{ maxWidth: "100%", height: "auto" }}>
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto">
             <path d="M0,0 L10,5 L0,10 z" class="arrow" />

@@ -156,7 +156,10 @@ function Fields({
   const required = new Set(schema.required ?? []);
   return (
     <>
-      {Object.entries(schema.properties ?? {}).map(([name, prop]) => (
+      {/* Required first: stored schemas (jsonb) do not keep their key order. */}
+      {Object.entries(schema.properties ?? {})
+        .sort(([a], [b]) => Number(required.has(b)) - Number(required.has(a)))
+        .map(([name, prop]) => (
         <Field
           name={prefix + name}
           schema={prop}

@@ -49,6 +49,8 @@ export function Analytics() {
   const { search } = useLocation();
   const range = search.get("range") ?? "24h";
   const by = search.get("by") ?? "";
+  const workflow = search.get("workflow") ?? "";
+  const queue = search.get("queue") ?? "";
   const [metrics, setMetrics] = useState<Metrics | null>(null);
   const [grouped, setGrouped] = useState<Metrics | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -57,7 +59,7 @@ export function Analytics() {
     const [length, bucket] = RANGES[range] ?? RANGES["24h"];
     const to = new Date();
     const from = new Date(to.getTime() - length).toISOString();
-    const params = { from, to: to.toISOString(), bucket };
+    const params = { from, to: to.toISOString(), bucket, workflow_id: workflow, queue };
     Promise.all([
       api<Metrics>(`/api/v1/metrics${query(params)}`),
       by ? api<Metrics>(`/api/v1/metrics${query({ ...params, group_by: by })}`) : Promise.resolve(null),
@@ -68,7 +70,7 @@ export function Analytics() {
         setError(null);
       })
       .catch((e) => setError((e as Error).message));
-  }, [range, by]);
+  }, [range, by, workflow, queue]);
 
   function set(name: string, value: string) {
     const next = new URLSearchParams(location.search);
@@ -101,6 +103,13 @@ export function Analytics() {
             </button>
           ))}
         </div>
+        <input
+          placeholder="workflow"
+          aria-label="workflow"
+          value={workflow}
+          onChange={(e) => set("workflow", (e.target as HTMLInputElement).value)}
+        />
+        <input placeholder="queue" aria-label="queue" value={queue} onChange={(e) => set("queue", (e.target as HTMLInputElement).value)} />
         <label>
           by{" "}
           <select value={by} onChange={(e) => set("by", (e.target as HTMLSelectElement).value)} aria-label="group by">

@@ -179,7 +179,7 @@ function CardView({ card }: { card: Card }) {
       <div class="meta">
         <code>{short(card.id)}</code>
         <span title={card.created_at}>{age(card.created_at)}</span>
-        {duration !== null && <span title="duration">⏱ {span(duration)}</span>}
+        {duration !== null && <span title="duration">{card.completed_at ? "took" : "running for"} {span(duration)}</span>}
       </div>
       <div class="progress" role="progressbar" aria-valuenow={Math.round(progress * 100)} aria-valuemin={0} aria-valuemax={100}>
         <span style={{ width: `${Math.round(progress * 100)}%` }} />
@@ -192,7 +192,7 @@ function CardView({ card }: { card: Card }) {
         {counts.failed ? <span class="failed-steps">{counts.failed} failed</span> : null}
         {card.queue && <span class="queue">{card.queue}</span>}
       </div>
-      {card.message && card.status !== "completed" && <p class="message">{card.message}</p>}
+      {card.message && !["completed", label(card.status)].includes(card.message) && <p class="message">{card.message}</p>}
       <Actions id={card.id} status={card.status} compact />
     </li>
   );

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, stream } from "../api";
-import { label, short, span, time, TERMINAL } from "../format";
+import { label, short, span, time } from "../format";
 import { navigate } from "../router";
 import { Actions } from "../components/Actions";
 import { StepGraph } from "../components/Graph";
@@ -75,6 +75,7 @@ export function ExecutionPage({ id }: { id: string }) {
         <Actions
           id={e.id}
           status={e.status}
+          withResume={false}
           onDone={(what, outcome) => (what === "retry" && outcome.id ? navigate(`/executions/${outcome.id}`) : reload.current())}
         />
       </div>
@@ -99,14 +100,17 @@ export function ExecutionPage({ id }: { id: string }) {
         <InputForm execution={e} step={s} onDone={() => reload.current()} />
       ))}
 
-      <div class="split">
-        <div class="panel">
-          <h2>Steps</h2>
-          <StepGraph steps={e.steps} selected={selected} onSelect={setSelected} />
-          {step ? <StepDetail step={step} execution={e} /> : <p class="muted">Select a step to see its details and only its logs.</p>}
-        </div>
+      <div class="panel">
+        <h2>Steps</h2>
+        <StepGraph steps={e.steps} selected={selected} onSelect={setSelected} />
+      </div>
+      <div class="split logs-row">
         <div class="panel">
           <Logs id={e.id} step={selected} />
+        </div>
+        <div class="panel">
+          <h2>{step ? `Step ${step.id}` : "Step"}</h2>
+          {step ? <StepDetail step={step} /> : <p class="muted">Select a step in the graph (or Tab to it and press Enter) to see its details and only its logs.</p>}
         </div>
       </div>
 
@@ -187,7 +191,7 @@ function Fact({ name, value }: { name: string; value: string }) {
   );
 }
 
-function StepDetail({ step, execution }: { step: Step; execution: Execution }) {
+function StepDetail({ step }: { step: Step }) {
   return (
     <dl class="step-detail">
       <dt>status</dt><dd><span class={`badge ${step.status}`}>{label(step.status)}</span> {step.message}</dd>
@@ -199,7 +203,6 @@ function StepDetail({ step, execution }: { step: Step; execution: Execution }) {
       {step.child_id && (<><dt>child</dt><dd><IdLink id={step.child_id} /></dd></>)}
       {step.output !== null && step.output !== undefined && (<><dt>output</dt><dd><Json value={step.output} /></dd></>)}
       {step.progress && (<><dt>progress</dt><dd>{step.progress.current}/{step.progress.max ?? "?"} {step.progress.message ?? ""}</dd></>)}
-      {TERMINAL.has(execution.status) ? null : null}
     </dl>
   );
 }

@@ -1,6 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api";
 import { time } from "../format";
+import { StepGraph } from "../components/Graph";
+import type { Step } from "../types";
 
 interface Summary {
   id: string;
@@ -94,7 +96,14 @@ export function Workflows({ selected }: { selected?: string }) {
               </select>
             </label>
           )}
-          {definition ? <pre class="json">{JSON.stringify(definition, null, 2)}</pre> : <p class="muted">Pick a workflow.</p>}
+          {definition ? (
+            <>
+              <StepGraph steps={asSteps(definition)} selected={null} onSelect={() => {}} />
+              <pre class="json">{JSON.stringify(definition, null, 2)}</pre>
+            </>
+          ) : (
+            <p class="muted">Pick a workflow.</p>
+          )}
         </div>
       </div>
       <div class="panel">
@@ -121,4 +130,10 @@ export function Workflows({ selected }: { selected?: string }) {
       </div>
     </section>
   );
+}
+
+/** A definition's steps as the graph draws them: not run yet. */
+function asSteps(definition: Record<string, unknown>): Step[] {
+  const steps = (definition.steps as { id: string; needs?: string[]; type?: string }[] | undefined) ?? [];
+  return steps.map((s) => ({ id: s.id, needs: s.needs ?? [], status: s.type === "input" ? "input" : "pending", attempts: 0 }) as Step);
 }
