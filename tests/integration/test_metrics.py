@@ -117,4 +117,8 @@ async def test_metrics_group_by_queue(conn: psycopg.AsyncConnection) -> None:
     assert (by_queue["a"]["started"], by_queue["a"]["completed"]) == (4, 2)
     assert by_queue["a"]["cancelled"] == 1
     assert (by_queue["b"]["started"], by_queue["b"]["failed"]) == (1, 1)
+
+    (only_b,) = await metrics(conn, at("10:00"), at("12:00"), Bucket.DAY, None, queue="b")
+    assert (only_b["started"], only_b["failed"], only_b["completed"]) == (1, 1, 0)
+    assert await metrics(conn, at("10:00"), at("12:00"), Bucket.DAY, None, workflow_id="x") == []
     assert by_queue["b"]["success_rate"] == 0.0
