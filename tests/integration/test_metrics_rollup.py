@@ -38,14 +38,19 @@ async def test_events_count_once_each_and_as_the_read_model_counts_them(
     counted = rollup_rows(conninfo)
 
     by_status: Counter[tuple[str, str]] = Counter()
-    for grain, _, _, _, status, n, *_ in counted:
-        by_status[grain, status] += n
+    everything: Counter[tuple[str, str]] = Counter()
+    for grain, _, workflow_id, queue, status, n, *_ in counted:
+        if (workflow_id, queue) == ("*", "*"):
+            everything[grain, status] += n  # every workflow and queue at once
+        else:
+            by_status[grain, status] += n
     # Four executions started (one only starts); one completed, one failed, one cancelled.
     assert by_status == {
         (grain, status): n
         for grain in rollup.GRAINS
         for status, n in (("running", 4), ("completed", 1), ("failed", 1), ("cancelled", 1))
     }
+    assert everything == by_status
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("DELETE FROM execution_metrics")

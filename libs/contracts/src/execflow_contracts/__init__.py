@@ -119,6 +119,7 @@ from .labels import (
     STEP_LABEL,
     WORKER_LABEL,
 )
+from .metrics import ALL as ALL_WORKFLOWS_AND_QUEUES
 from .metrics import DURATION_BOUNDS_MS, HISTOGRAM_BUCKETS
 from .specs import (
     DEFAULT_QUEUE,
@@ -162,6 +163,7 @@ from .work import LogChunk, LogLine, StepWork, chunk_full, line_pieces
 from .workers import RunningStep, WorkerId, WorkerInfo
 
 __all__ = [
+    "ALL_WORKFLOWS_AND_QUEUES",
     "ATTEMPT_LABEL",
     "DEFAULT_QUEUE",
     "DEPLOYMENT_LABEL",

@@ -9,6 +9,10 @@ apart) of the true one; the API interpolates inside the bucket and clamps to the
 Changing the bounds changes what stored histograms mean: rebuild the rollup after.
 """
 
+# The rollup's rows of every workflow and queue at once: what a chart of everything reads
+# (no workflow id or queue name can be it).
+ALL = "*"
+
 DECADE = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
 DURATION_BOUNDS_MS: tuple[float, ...] = (
     *(step * 10**power for power in range(8) for step in DECADE),

@@ -9,6 +9,8 @@ started execution counts in the bucket of its start; its outcome and duration in
 bucket of its end. Buckets are whole: `from` is taken back to the start of its bucket.
 """
 
+import bisect
+import itertools
 import math
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +19,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from execflow_contracts import ALL_WORKFLOWS_AND_QUEUES as ALL
 from execflow_contracts import DURATION_BOUNDS_MS, HISTOGRAM_BUCKETS
 
 
@@ -39,36 +42,33 @@ GROUP_COLUMNS = {
     GroupBy.QUEUE: "nullif(queue, '')",
     GroupBy.STATUS: "status",
 }
+_HISTOGRAM = ", ".join(f"sum(histogram[{i}])::bigint" for i in range(1, HISTOGRAM_BUCKETS + 1))
 
+_COUNTS = ", ".join(
+    f"coalesce(sum(n) FILTER (WHERE status = '{s}'), 0)::bigint AS {s}"
+    for s in (STARTED, *OUTCOMES)
+)
 
-def _count(status: str, name: str) -> str:
-    return f"coalesce(sum(n) FILTER (WHERE status = '{status}'), 0)::bigint AS {name}"
-
-
-def _values(name: str, rows: str) -> str:
-    """The sums of one kind of value (waits of start rows, durations of end rows)."""
-    where = f"FILTER (WHERE {rows})"
-    histogram = ", ".join(f"sum(histogram[{i}]) {where}" for i in range(1, HISTOGRAM_BUCKETS + 1))
-    return (
-        f"sum(value_count) {where} AS {name}_count, sum(value_sum_ms) {where} AS {name}_sum,"
-        f" min(value_min_ms) {where} AS {name}_min, max(value_max_ms) {where} AS {name}_max,"
-        f" ARRAY[{histogram}] AS {name}_histogram"
-    )
-
-
+# Per bucket and group, a row of starts (values: queue waits) and a row of ends (values:
+# durations), each with the counts of its statuses.
 QUERY = f"""
-SELECT bucket, {{group}} AS grp,
-    {_count(STARTED, "started")}, {", ".join(_count(o, o) for o in OUTCOMES)},
-    {_values("duration", f"status <> '{STARTED}'")},
-    {_values("wait", f"status = '{STARTED}'")}
+SELECT bucket, {{group}} AS grp, status = '{STARTED}' AS starts, {_COUNTS},
+    sum(value_count)::bigint AS value_count, sum(value_sum_ms)::float8 AS value_sum,
+    min(value_min_ms) AS value_min, max(value_max_ms) AS value_max,
+    ARRAY[{_HISTOGRAM}] AS histogram
 FROM execution_metrics
 WHERE grain = %(bucket)s AND bucket >= date_trunc(%(bucket)s, %(from)s, 'UTC')
-    AND bucket < %(to)s
-    AND (%(workflow_id)s::text IS NULL OR workflow_id = %(workflow_id)s)
-    AND (%(queue)s::text IS NULL OR queue = %(queue)s)
-GROUP BY 1, 2
+    AND bucket < %(to)s AND {{scope}}
+GROUP BY 1, 2, 3
 ORDER BY 1, 2 NULLS FIRST
 """
+WORK_MEM = b"SET LOCAL work_mem = '64MB'"
+EVERYTHING = f"workflow_id = '{ALL}' AND queue = '{ALL}'"
+EACH = (
+    f"workflow_id <> '{ALL}'"
+    " AND (%(workflow_id)s::text IS NULL OR workflow_id = %(workflow_id)s)"
+    " AND (%(queue)s::text IS NULL OR queue = %(queue)s)"
+)
 
 
 async def metrics(
@@ -82,6 +82,8 @@ async def metrics(
 ) -> list[dict[str, Any]]:
     """Only the executions of `workflow_id` and of `queue`, when given."""
     group = GROUP_COLUMNS[group_by] if group_by else "NULL::text"
+    # Without a workflow or a queue to tell apart, the rows of all of them at once.
+    alone = group_by in (None, GroupBy.STATUS) and workflow_id is None and queue is None
     params = {
         "bucket": bucket.value,
         "from": start,
@@ -89,22 +91,36 @@ async def metrics(
         "workflow_id": workflow_id,
         "queue": queue,
     }
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(QUERY.format(group=group).encode(), params)
-        return [present(row, group_by) for row in await cur.fetchall()]
+    sql = QUERY.format(group=group, scope=EVERYTHING if alone else EACH)
+    async with conn.transaction(), conn.cursor(row_factory=dict_row, binary=True) as cur:
+        # Many groups of wide rows (their histograms) sort in memory, not on disk.
+        await cur.execute(WORK_MEM)
+        await cur.execute(sql.encode(), params)
+        rows = await cur.fetchall()
+    return [present(b, g, of, group_by) for (b, g), of in by_bucket_and_group(rows).items()]
 
 
-def present(row: dict[str, Any], group_by: GroupBy | None) -> dict[str, Any]:
-    ended = sum(row[o] for o in OUTCOMES)
-    body: dict[str, Any] = {"bucket": row["bucket"]}
+def by_bucket_and_group(rows: list[dict[str, Any]]) -> dict[tuple[Any, Any], list[dict[str, Any]]]:
+    grouped: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault((row["bucket"], row["grp"]), []).append(row)
+    return grouped
+
+
+def present(
+    bucket: datetime, group: Any, rows: list[dict[str, Any]], group_by: GroupBy | None
+) -> dict[str, Any]:
+    counts = {s: sum(row[s] for row in rows) for s in (STARTED, *OUTCOMES)}
+    ended = sum(counts[o] for o in OUTCOMES)
+    body: dict[str, Any] = {"bucket": bucket}
     if group_by:
-        body[group_by.value] = row["grp"]
-    duration = Values.of(row, "duration")
-    wait = Values.of(row, "wait")
+        body[group_by.value] = group
+    duration = Values.of(next((r for r in rows if not r["starts"]), None))
+    wait = Values.of(next((r for r in rows if r["starts"]), None))
     return body | {
-        "started": row["started"],
-        **{o: row[o] for o in OUTCOMES},
-        "success_rate": round(row["completed"] / ended, 4) if ended else None,
+        "started": counts[STARTED],
+        **{o: counts[o] for o in OUTCOMES},
+        "success_rate": round(counts["completed"] / ended, 4) if ended else None,
         "duration_ms": {
             "min": duration.min,
             "avg": duration.avg,
@@ -117,7 +133,7 @@ def present(row: dict[str, Any], group_by: GroupBy | None) -> dict[str, Any]:
 
 
 class Values:
-    """Summed counts and histogram of one kind of value, in ms."""
+    """Counts and a histogram of one kind of value, in ms, added up over rows."""
 
     def __init__(
         self, count: int, total: float, low: float | None, high: float | None, hist: list[int]
@@ -129,14 +145,15 @@ class Values:
         self._hist = hist
 
     @classmethod
-    def of(cls, row: dict[str, Any], name: str) -> "Values":
-        hist = [int(n or 0) for n in row[f"{name}_histogram"]]
+    def of(cls, row: dict[str, Any] | None) -> "Values":
+        if row is None:
+            return cls(0, 0.0, None, None, [0] * HISTOGRAM_BUCKETS)
         return cls(
-            int(row[f"{name}_count"] or 0),
-            float(row[f"{name}_sum"] or 0),
-            row[f"{name}_min"],
-            row[f"{name}_max"],
-            hist,
+            row["value_count"],
+            row["value_sum"],
+            row["value_min"],
+            row["value_max"],
+            row["histogram"],
         )
 
     @property
@@ -161,15 +178,15 @@ class Values:
             return least
         if k >= self.count - 1:
             return most
-        seen = 0
-        for index, n in enumerate(self._hist):
-            if seen + n > k:
-                low = DURATION_BOUNDS_MS[index - 1] if index > 0 else least
-                high = DURATION_BOUNDS_MS[index] if index < len(DURATION_BOUNDS_MS) else most
-                value = low + (high - low) * (k - seen + 0.5) / n
-                return min(max(value, least), most)
-            seen += n
-        return most
+        ends = list(itertools.accumulate(self._hist))  # values up to each bucket's end
+        index = bisect.bisect_right(ends, k)
+        if index >= len(ends):
+            return most
+        n = self._hist[index]
+        seen = ends[index] - n
+        low = DURATION_BOUNDS_MS[index - 1] if index > 0 else least
+        high = DURATION_BOUNDS_MS[index] if index < len(DURATION_BOUNDS_MS) else most
+        return min(max(low + (high - low) * (k - seen + 0.5) / n, least), most)
 
 
 def number(value: Any) -> float | None:

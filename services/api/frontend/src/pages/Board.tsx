@@ -192,7 +192,7 @@ function CardView({ card }: { card: Card }) {
         {counts.failed ? <span class="failed-steps">{counts.failed} failed</span> : null}
         {card.queue && <span class="queue">{card.queue}</span>}
       </div>
-      {card.message && !["completed", label(card.status)].includes(card.message) && <p class="message">{card.message}</p>}
+      {card.message && card.status !== "completed" && card.message !== label(card.status) && <p class="message">{card.message}</p>}
       <Actions id={card.id} status={card.status} compact />
     </li>
   );

@@ -110,7 +110,7 @@ export function ExecutionPage({ id }: { id: string }) {
         </div>
         <div class="panel">
           <h2>{step ? `Step ${step.id}` : "Step"}</h2>
-          {step ? <StepDetail step={step} /> : <p class="muted">Select a step in the graph (or Tab to it and press Enter) to see its details and only its logs.</p>}
+          {step ? <StepDetail step={step} /> : <StepTable steps={e.steps} onSelect={setSelected} />}
         </div>
       </div>
 
@@ -188,6 +188,30 @@ function Fact({ name, value }: { name: string; value: string }) {
       <span>{name}</span>
       <strong>{value}</strong>
     </div>
+  );
+}
+
+function StepTable({ steps, onSelect }: { steps: Step[]; onSelect: (id: string) => void }) {
+  return (
+    <>
+      <table class="table">
+        <thead>
+          <tr><th>step</th><th>status</th><th>tries</th><th>worker</th><th>took</th></tr>
+        </thead>
+        <tbody>
+          {steps.map((s) => (
+            <tr>
+              <td><button class="link" onClick={() => onSelect(s.id)}>{s.id}</button></td>
+              <td><span class={`badge ${s.status}`}>{label(s.status)}</span></td>
+              <td>{s.attempts}</td>
+              <td>{s.worker ?? "–"}</td>
+              <td>{span(s.duration_ms)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p class="muted">Pick a step (here or in the graph) for its details and only its logs.</p>
+    </>
   );
 }
 

@@ -2,6 +2,8 @@
 executions started and how many ended in each outcome, with a fixed-bucket histogram of
 their queue waits (starts) and durations (ends).
 
+Rows whose workflow and queue are `ALL` (`*`) count every workflow and queue at once: a
+chart of everything reads one row per bucket and status, not one per workflow too.
 Each row counts one kind of fact, named by `status`: `running` rows count starts (their
 values are queue waits, queued to started), `completed`, `failed`, `cancelled` and
 `timed_out` rows count ends (their values are durations, started to ended). An execution
@@ -19,6 +21,9 @@ from collections.abc import Sequence
 
 from psycopg import AsyncConnection
 
+from execflow_contracts import (
+    ALL_WORKFLOWS_AND_QUEUES as ALL,
+)
 from execflow_contracts import (
     DURATION_BOUNDS_MS,
     HISTOGRAM_BUCKETS,
@@ -63,11 +68,13 @@ UPSERT = f"""
 )
 INSERT INTO {TABLE} AS m (grain, bucket, workflow_id, queue, status, n, value_count,
     value_sum_ms, value_min_ms, value_max_ms, histogram)
-SELECT grain, date_trunc(grain, at, 'UTC'), workflow_id, queue, status, count(*),
-    count(value_ms), coalesce(sum(value_ms), 0), min(value_ms), max(value_ms),
+SELECT grain, bucket, coalesce(workflow_id, '{ALL}'), coalesce(queue, '{ALL}'), status,
+    count(*), count(value_ms), coalesce(sum(value_ms), 0), min(value_ms), max(value_ms),
     ARRAY[{_HISTOGRAM}]::bigint[]
-FROM binned CROSS JOIN unnest({_GRAINS}) AS grain
-GROUP BY 1, 2, 3, 4, 5
+FROM (SELECT *, date_trunc(grain, at, 'UTC') AS bucket
+      FROM binned CROSS JOIN unnest({_GRAINS}) AS grain) AS placed
+-- Each workflow and queue, and all of them at once (their columns NULL, stored as ALL).
+GROUP BY grain, bucket, status, GROUPING SETS ((workflow_id, queue), ())
 ON CONFLICT (grain, bucket, workflow_id, queue, status) DO UPDATE SET
     n = m.n + EXCLUDED.n,
     value_count = m.value_count + EXCLUDED.value_count,
