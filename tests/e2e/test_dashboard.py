@@ -6,6 +6,7 @@ bench/results/screens/ for people to look at. Without a Chromium these tests ski
 unless EXECFLOW_REQUIRE_BROWSER=1 (as in CI): then they fail.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 
 from execflow_devstack import Stack
 
-from .conftest import alive, create, sh, wait_for, wait_status
+from .conftest import alive, create, sh, wait_finished, wait_for, wait_status
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -228,12 +229,7 @@ def test_analytics_draws_charts_with_the_right_totals(page: Any, api: httpx.Clie
     codes = [0, 0, 0, 1, 1]
     ids = [create(api, {"workflow_id": workflow_id, "input": {"code": c}}) for c in codes]
     for execution_id in ids:
-        wait_for(
-            lambda e=execution_id: (
-                api.get(f"/api/v1/executions/{e}").json()["status"] in ("completed", "failed")
-            ),
-            what=execution_id,
-        )
+        wait_finished(api, execution_id)
 
     page.goto(f"/analytics?range=1h&workflow={workflow_id}")
     tiles = page.locator('[data-testid="totals"]')
@@ -298,3 +294,57 @@ def test_keys_move_between_pages_and_an_unbuilt_path_is_the_apis(
     assert api.get("/api/v1/nowhere").status_code == 404
     assert api.get("/api/v1/nowhere").json() == {"detail": "not found"}
     assert "text/html" in api.get("/executions/anything").headers["content-type"]
+
+
+def sse_events(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:
+    kind = ""
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            kind = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            yield kind, json.loads(line.removeprefix("data: "))
+
+
+def test_the_board_api_puts_cards_in_columns_and_streams_the_ones_that_change(
+    stack: Stack, api: httpx.Client
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    done = create(api, {"workflow": {"steps": [sh("a", "true")]}, "metadata": {"tag": tag}})
+    failed = create(api, {"workflow": {"steps": [sh("a", "exit 4")]}, "metadata": {"tag": tag}})
+    wait_status(api, done, "completed")
+    wait_status(api, failed, "failed")
+
+    columns = api.get("/api/v1/board", params={"metadata.tag": tag}).json()["columns"]
+    assert {name: c["count"] for name, c in columns.items()} == {
+        "queued": 0,
+        "running": 0,
+        "awaiting_input": 0,
+        "completed": 1,
+        "failed": 1,
+        "stopped": 0,
+    }
+    (completed,) = columns["completed"]["items"]
+    assert (completed["id"], completed["column"]) == (done, "completed")
+    assert completed["step_counts"] == {"succeeded": 1}
+    only_failed = api.get("/api/v1/board", params={"metadata.tag": tag, "status": "failed"})
+    assert [c["count"] for c in only_failed.json()["columns"].values()] == [0, 0, 0, 0, 1, 0]
+    assert api.get("/api/v1/board", params={"limit": 0}).status_code == 422
+    assert "created_after" in api.get("/api/v1/board?created_after=yesterday").text
+
+    other = uuid.uuid4().hex[:8]
+    url = f"{stack.config.api_url}/api/v1/board/stream"
+    with httpx.stream("GET", url, params={"metadata.tag": other}, timeout=20) as response:
+        events = sse_events(response)
+        assert next(events)[0] == "ready"
+        create(api, {"workflow": {"steps": [sh("a", "true")]}, "metadata": {"tag": tag}})
+        watched = create(
+            api, {"workflow": {"steps": [sh("a", "true")]}, "metadata": {"tag": other}}
+        )
+        seen = []
+        for kind, body in events:
+            assert kind == "card"
+            seen.append(body["id"])
+            assert body["metadata"] == {"tag": other}  # the filter holds on the stream
+            if body["column"] == "completed":
+                break
+    assert set(seen) == {watched}
