@@ -87,8 +87,13 @@ async def add_extras(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         row["step_counts"] = extra.get("step_counts") or {}
 
 
+# What a card does not show, and may be large (an output can be 256 KiB): the execution's
+# page reads it.
+NOT_ON_CARDS = ("input", "output", "error", "links")
+
+
 def card(row: dict[str, Any]) -> dict[str, Any]:
-    body = presenters.summary(row)
+    body = {k: v for k, v in presenters.summary(row).items() if k not in NOT_ON_CARDS}
     body["column"] = column_of(row["status"])
     return body
 

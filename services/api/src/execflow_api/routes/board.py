@@ -20,8 +20,9 @@ async def get_board(
 ) -> dict[str, Any]:
     """Columns `queued`, `running`, `awaiting_input`, `completed`, `failed` and `stopped`
     (cancelled or timed out), each with its statuses, its newest `limit` cards and
-    `count` (at most 10,000: then `capped`). A card is an execution's summary with its
-    `progress`, `step_counts` (steps by status) and `column`. Filters are the listing's."""
+    `count` (at most 10,000: then `capped`). A card is an execution's summary without
+    its input, output, error and links, with its `progress`, `step_counts` (steps by
+    status) and `column`. Filters are the listing's."""
     async with svc.pool.connection() as conn:
         return await board.board(conn, filters, limit)
 
