@@ -23,6 +23,8 @@ from playwright.sync_api import sync_playwright
 from queries import FILL
 
 from execflow_devstack import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     EmbeddedPostgres,
     NatsServer,
     Stack,
@@ -37,16 +39,6 @@ from execflow_projector.projections import rollup
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = PREFIX = "dashboard_bench"
 LOADS = 7
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STEPS = """
 INSERT INTO steps (execution_id, step_id, position, status, queue, attempts, started_at,
     finished_at)
@@ -124,7 +116,7 @@ def main(executions: int) -> None:
         newest = fill(schema_conninfo(db_url, SCHEMA), executions)
         print(f"{executions:,} executions stored in {time.perf_counter() - started:.1f}s")
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
             print(f"{'page':38} {'median ms':>10} {'max ms':>8} {'KB':>6}")
             for name, (path, ready) in PAGES.items():
                 samples, size = time_page(browser, config.api_url, path.format(id=newest), ready)

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from execflow_devstack import Stack
+from execflow_devstack import CHROMIUM, CHROMIUM_ARGS, Stack
 
 from .conftest import alive, create, sh, wait_finished, wait_for, wait_status
 
@@ -27,18 +27,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = ROOT / "bench" / "results" / "screens"
-CHROMIUM = Path(os.environ.get("EXECFLOW_CHROMIUM", "/usr/bin/chromium"))
-# Headless, and nothing that reaches out of this machine (it has no network to reach).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = 15_000
@@ -65,7 +53,7 @@ def browser(stack: Stack) -> Iterator[Any]:
             pytest.fail(f"EXECFLOW_REQUIRE_BROWSER=1, but {reason}")
         pytest.skip(reason)
     with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         yield chromium
         chromium.close()
 

@@ -15,6 +15,12 @@ const COLUMNS: [string, string][] = [
 ];
 const FILTERS = ["workflow_id", "queue", "q", "meta"] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
+// The filters beside the search box: name in the URL, label, placeholder.
+const FIELDS: [(typeof FILTERS)[number], string, string][] = [
+  ["workflow_id", "workflow", "workflow"],
+  ["queue", "queue", "queue"],
+  ["meta", "metadata", "metadata  key=value"],
+];
 
 /** The listing's filters as the API takes them: `meta` "k=v k2=v2" is metadata.k=v… */
 function apiQuery(filters: Filters, extra: Record<string, string | number> = {}): string {
@@ -110,24 +116,14 @@ export function Board() {
             value={filters.q}
             onChange={(e) => setFilter("q", (e.target as HTMLInputElement).value)}
           />
-          <input
-            placeholder="workflow"
-            aria-label="workflow"
-            value={filters.workflow_id}
-            onChange={(e) => setFilter("workflow_id", (e.target as HTMLInputElement).value)}
-          />
-          <input
-            placeholder="queue"
-            aria-label="queue"
-            value={filters.queue}
-            onChange={(e) => setFilter("queue", (e.target as HTMLInputElement).value)}
-          />
-          <input
-            placeholder="metadata  key=value"
-            aria-label="metadata"
-            value={filters.meta}
-            onChange={(e) => setFilter("meta", (e.target as HTMLInputElement).value)}
-          />
+          {FIELDS.map(([name, label, placeholder]) => (
+            <input
+              placeholder={placeholder}
+              aria-label={label}
+              value={filters[name]}
+              onChange={(e) => setFilter(name, (e.target as HTMLInputElement).value)}
+            />
+          ))}
         </form>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
