@@ -9,12 +9,13 @@ import { Analytics } from "./pages/Analytics";
 import { Workers } from "./pages/Workers";
 import { Workflows } from "./pages/Workflows";
 
-const NAV: [string, string, string][] = [
-  ["/", "Board", "b"],
-  ["/new", "New execution", "n"],
-  ["/analytics", "Analytics", "a"],
-  ["/workers", "Workers & queues", "w"],
-  ["/workflows", "Workflows & schedules", "f"],
+// Path, name, key, and the name on a phone.
+const NAV: [string, string, string, string][] = [
+  ["/", "Board", "b", "Board"],
+  ["/new", "New execution", "n", "New"],
+  ["/analytics", "Analytics", "a", "Charts"],
+  ["/workers", "Workers & queues", "w", "Workers"],
+  ["/workflows", "Workflows & schedules", "f", "Workflows"],
 ];
 
 function toggleTheme(): void {
@@ -80,9 +81,10 @@ function App() {
           execflow
         </a>
         <nav aria-label="pages">
-          {NAV.map(([href, name, key]) => (
-            <a href={href} aria-current={current(href) ? "page" : undefined} title={`${name} (${key})`}>
-              {name}
+          {NAV.map(([href, name, key, short]) => (
+            <a href={href} aria-current={current(href) ? "page" : undefined} title={`${name} (${key})`} aria-label={name}>
+              <span class="wide">{name}</span>
+              <span class="narrow">{short}</span>
             </a>
           ))}
         </nav>
