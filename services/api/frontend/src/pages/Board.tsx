@@ -111,7 +111,8 @@ export function Board() {
           <input
             data-search
             type="search"
-            placeholder="Search name or id  ( / )"
+            placeholder="Search name or id"
+            title="Search by name or id ( / )"
             aria-label="search"
             value={filters.q}
             onChange={(e) => setFilter("q", (e.target as HTMLInputElement).value)}
