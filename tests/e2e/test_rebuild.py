@@ -20,7 +20,7 @@ from execflow_platform import schema_conninfo
 from .conftest import create, sh, wait_finished, wait_for, wait_status
 
 EXECFLOW = str(Path(sys.executable).parent / "execflow")
-TABLES = ("executions", "steps", "attempts", "transitions", "event_log")
+TABLES = ("executions", "steps", "attempts", "transitions", "event_log", "execution_metrics")
 Snapshot = dict[str, list[str]]
 
 
@@ -181,7 +181,13 @@ def test_the_projector_goes_on_after_a_swap_without_gaps_or_doubles(
 
     live = settled(stack)
     report = rebuild(stack, "executions")
-    assert report["tables"] == ["executions", "steps", "attempts", "transitions"]
+    assert report["tables"] == [
+        "executions",
+        "steps",
+        "attempts",
+        "transitions",
+        "execution_metrics",
+    ]
     assert snapshot(stack) == live
 
 

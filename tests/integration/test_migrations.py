@@ -20,6 +20,7 @@ OWNED = {
         "log_lines",
         "event_log",
         "projection_positions",
+        "execution_metrics",
     },
     "api": {"workflow_definitions", "schedules", "queue_limits"},
     "runner": set(),

@@ -46,7 +46,7 @@ from ..conftest import Names
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
-TABLES = ("executions", "steps", "attempts", "transitions", "event_log")
+TABLES = ("executions", "steps", "attempts", "transitions", "event_log", "execution_metrics")
 TWO_STEPS = WorkflowSpec.model_validate(
     {
         "steps": [

@@ -119,6 +119,8 @@ from .labels import (
     STEP_LABEL,
     WORKER_LABEL,
 )
+from .metrics import ALL as ALL_WORKFLOWS_AND_QUEUES
+from .metrics import DURATION_BOUNDS_MS, HISTOGRAM_BUCKETS
 from .specs import (
     DEFAULT_QUEUE,
     BackendName,
@@ -161,16 +163,19 @@ from .work import LogChunk, LogLine, StepWork, chunk_full, line_pieces
 from .workers import RunningStep, WorkerId, WorkerInfo
 
 __all__ = [
+    "ALL_WORKFLOWS_AND_QUEUES",
     "ATTEMPT_LABEL",
     "DEFAULT_QUEUE",
     "DEPLOYMENT_LABEL",
     "DLQ_REASON_HEADER",
+    "DURATION_BOUNDS_MS",
     "ERRORS_BY_CODE",
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "EXECUTION_LABEL",
     "FACT_KINDS",
     "FINISHED_STEP_STATUSES",
+    "HISTOGRAM_BUCKETS",
     "MAX_FACT_BYTES",
     "MAX_JSON_DEPTH",
     "MAX_OUTPUT_BYTES",

@@ -17,7 +17,7 @@ from .bus import (
     resuming_pull_consumer,
     stream_configs,
 )
-from .changes import ChangeFeed, Watch, changes_channel, notify_changed
+from .changes import ChangeFeed, Watch, WatchAll, changes_channel, notify_changed
 from .controls import StepControls
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import (
@@ -42,6 +42,7 @@ __all__ = [
     "StepControls",
     "StepReporter",
     "Watch",
+    "WatchAll",
     "changes_channel",
     "command_limit",
     "command_message",

@@ -78,6 +78,7 @@ class ChangeFeed:
         self._fallback_s = fallback_s
         # Keyed as notices name them: a notice's ids are not parsed.
         self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._watching_all: set[WatchAll] = set()
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -120,6 +121,17 @@ class ChangeFeed:
                 if not waiters:
                     del self._waiters[key]
 
+    @contextlib.contextmanager
+    def watch_all(self) -> Iterator["WatchAll"]:
+        """Which executions change, whichever they are (a board of them), from now until
+        the block ends."""
+        watch = WatchAll(self._fallback_s)
+        self._watching_all.add(watch)
+        try:
+            yield watch
+        finally:
+            self._watching_all.discard(watch)
+
     async def _listen(self) -> None:
         # Never dies of a failure: waiters poll meanwhile, and it listens again.
         while True:
@@ -140,14 +152,19 @@ class ChangeFeed:
                 self._on_notice(notice.payload)
 
     def _on_notice(self, payload: str) -> None:
-        for execution_id in payload.split():
+        ids = payload.split()
+        for execution_id in ids:
             for changed in self._waiters.get(execution_id, ()):
                 changed.set()
+        for watch in self._watching_all:
+            watch.add(ids)
 
     def _wake_all(self) -> None:
         for waiters in self._waiters.values():
             for changed in waiters:
                 changed.set()
+        for watch in self._watching_all:
+            watch.add(None)
 
 
 class Watch:
@@ -162,3 +179,28 @@ class Watch:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout_s)
         self._changed.clear()
+
+
+class WatchAll:
+    """The ids of executions changed since the last call; `None` when any may have (the
+    feed was reconnecting, so notices were lost)."""
+
+    def __init__(self, fallback_s: float) -> None:
+        self._fallback_s = fallback_s
+        self._ids: set[str] | None = set()
+        self._changed = asyncio.Event()
+
+    def add(self, ids: list[str] | None) -> None:
+        if ids is None or self._ids is None:
+            self._ids = None
+        else:
+            self._ids.update(ids)
+        self._changed.set()
+
+    async def next_changes(self) -> set[str] | None:
+        """Waits for a change (or the fallback interval: then the set may be empty)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), self._fallback_s)
+        self._changed.clear()
+        ids, self._ids = self._ids, set()
+        return ids

@@ -1,6 +1,11 @@
 """The API's settings."""
 
+from pathlib import Path
+
 from execflow_platform import ArtifactSettings, ServiceSettings
+
+# Where `make dashboard` builds the front end, beside this package's sources.
+BUILT_DASHBOARD = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 
 class ApiSettings(ServiceSettings, ArtifactSettings):
@@ -20,3 +25,5 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     # A remote agent's lease (and the bus's ack wait of the queues it takes work from;
     # runners of those queues use the same `EXECFLOW_LEASE_S`).
     lease_s: float = 30.0
+    # The built dashboard served at `/` (see services/api/frontend).
+    dashboard_dir: Path = BUILT_DASHBOARD

@@ -18,6 +18,7 @@ from execflow_platform import (
 
 from . import errors
 from .agents import AgentControl
+from .dashboard import install_dashboard
 from .docker_engine import DockerEngine
 from .routes import ROUTERS
 from .routes.workflows import DEFINITION_SCHEMAS
@@ -78,6 +79,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     document_schemas(app, DEFINITION_SCHEMAS)
+    install_dashboard(app, settings.dashboard_dir)  # last: its pages catch every other path
     return app
 
 

@@ -30,7 +30,7 @@ from execflow_platform import ensure_schema, schema_conninfo
 
 from . import swap_lock
 from .consumer import BatchApplier
-from .projections import event_log, executions
+from .projections import event_log, executions, rollup
 from .schema import migrate
 from .storable import storable_event
 
@@ -51,7 +51,7 @@ class ReadModel:
 
 READ_MODELS = {
     "executions": ReadModel(
-        ("executions", "steps", "attempts", "transitions"), executions.apply_batch
+        ("executions", "steps", "attempts", "transitions", rollup.TABLE), executions.apply_batch
     ),
     "event_log": ReadModel(("event_log",), event_log.apply_batch),
 }

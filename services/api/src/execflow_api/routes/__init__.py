@@ -3,6 +3,7 @@
 from . import (
     agents,
     artifacts,
+    board,
     engine,
     environments,
     executions,
@@ -21,6 +22,7 @@ from . import (
 )
 
 ROUTERS = [
+    board.router,
     listing.router,
     executions.router,
     lifecycle.router,

@@ -28,11 +28,15 @@ async def get_metrics(
     to: datetime | None = None,
     bucket: Bucket = Bucket.HOUR,
     group_by: GroupBy | None = None,
+    workflow_id: str | None = None,
+    queue: str | None = None,
 ) -> dict[str, Any]:
     """Per bucket (UTC) of `[from, to)` — by default the last 24 hours — and group:
     executions started, completed, failed, cancelled, timed out; success rate of those
-    that ended; duration min/avg/p50/p95/max and queue wait avg/p95, in ms. And per
-    worker, its utilisation over the whole window: steps running on average / capacity."""
+    that ended; duration min/avg/p50/p95/max and queue wait avg/p95, in ms (from the
+    rollup: buckets are whole, percentiles read from fixed-bucket histograms), only of
+    `workflow_id` and `queue` when given. And per worker, its utilisation over the whole
+    window: steps running on average / capacity."""
     end = utc(to) if to else datetime.now(UTC)
     start = utc(from_) if from_ else end - timedelta(days=1)
     if start >= end:
@@ -44,7 +48,7 @@ async def get_metrics(
         )
     live = await live_workers(svc.js, svc.topology)
     async with svc.pool.connection() as conn:
-        items = await metrics(conn, start, end, bucket, group_by)
+        items = await metrics(conn, start, end, bucket, group_by, workflow_id, queue)
         workers = await worker_utilisation(conn, start, end, {w.id: w.capacity for w in live})
     return {
         "from": start,

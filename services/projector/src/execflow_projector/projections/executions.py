@@ -23,7 +23,7 @@ from execflow_contracts import (
     StepStatus,
 )
 
-from . import facts, listing, steps
+from . import facts, listing, rollup, steps
 from .batch import Batch, Transition
 from .bulk import RowsInsert
 from .rows import ExecutionRow, update_statement
@@ -51,6 +51,7 @@ async def apply_batch(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None
     await writes.flush()
     await update_rows(conn, batch.rows.values())
     await insert_transitions(conn, batch.transitions)
+    await rollup.apply_transitions(conn, batch.transitions)  # reads the rows just written
 
 
 async def lock_rows(conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, ExecutionRow]:
