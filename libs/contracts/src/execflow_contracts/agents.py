@@ -75,3 +75,26 @@ class JobSignals(BaseModel):
     stop: str | None = None
     answered: bool = False
     answer: Any = None
+
+
+class LeaseExtended(BaseModel):
+    """The job's lease, extended; and its signals (what `/signals` would answer now)."""
+
+    id: str
+    lease_expires_at: datetime
+    signals: JobSignals
+
+
+class LogsAccepted(BaseModel):
+    accepted: int
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+    # Why each of the others was ignored.
+    ignored: list[str]
+
+
+class CompletionAccepted(BaseModel):
+    id: str
+    accepted: bool

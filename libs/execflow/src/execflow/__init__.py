@@ -1,7 +1,16 @@
 """execflow's client library and CLI."""
 
 from . import step
-from .client import ApiError, ApiUnavailable, Client, ClientError
+from .client import ApiError, ApiUnavailable, Client, ClientError, UnexpectedAnswer, dump
 from .sse import ServerEvent
 
-__all__ = ["ApiError", "ApiUnavailable", "Client", "ClientError", "ServerEvent", "step"]
+__all__ = [
+    "ApiError",
+    "ApiUnavailable",
+    "Client",
+    "ClientError",
+    "ServerEvent",
+    "UnexpectedAnswer",
+    "dump",
+    "step",
+]

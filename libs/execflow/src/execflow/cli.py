@@ -49,9 +49,9 @@ def run(
     if as_json and not wait:
         echo_json(accepted)
         return
-    typer.echo(f"execution {accepted['id']} accepted")
+    typer.echo(f"execution {accepted.id} accepted")
     if wait:
-        raise typer.Exit(cli_executions.watch_until_done(ctx, accepted["id"]))
+        raise typer.Exit(cli_executions.watch_until_done(ctx, str(accepted.id)))
 
 
 @workers_app.command("list")
@@ -84,8 +84,8 @@ def metrics(
     answer = client(ctx).metrics({k: v for k, v in given.items() if v})
     if as_json:
         echo_json(answer)
-    elif answer["items"]:
-        render.console().print(render.metrics(answer["items"], group_by))
+    elif answer.items:
+        render.console().print(render.metrics(answer.items, group_by))
     else:
         typer.echo("no executions in that time")
 

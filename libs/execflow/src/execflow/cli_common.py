@@ -2,12 +2,13 @@
 
 import functools
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, ParamSpec, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+from pydantic import BaseModel
 
-from .client import Client, ClientError
+from .client import Client, ClientError, dump
 from .workflow_file import BadWorkflowFile
 
 P = ParamSpec("P")
@@ -21,8 +22,9 @@ def client(ctx: typer.Context) -> Client:
     return api
 
 
-def echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
+def echo_json(data: BaseModel | Sequence[BaseModel]) -> None:
+    """A view as the API sent it (`--json`)."""
+    typer.echo(json.dumps(dump(data), indent=2))
 
 
 def handled(command: Callable[P, R]) -> Callable[P, R]:

@@ -5,8 +5,11 @@ from typing import Annotated, Any
 
 import typer
 
+from execflow_contracts import LogLineView
+
 from . import render
 from .cli_common import Json, client, echo_json, handled
+from .client import dump
 from .watching import Watched, follow
 
 app = typer.Typer(help="Read and steer executions.", no_args_is_help=True)
@@ -39,8 +42,8 @@ def list_(
     page = client(ctx).list_executions(params)
     if as_json:
         echo_json(page)
-    elif page["items"]:
-        render.console().print(render.executions(page["items"]))
+    elif page.items:
+        render.console().print(render.executions(page.items))
     else:
         typer.echo("no executions")
 
@@ -56,7 +59,7 @@ def get(ctx: typer.Context, execution_id: ID, as_json: Json = False) -> None:
     out = render.console()
     out.print(render.execution(execution))
     out.print()
-    out.print(render.steps(execution.get("steps", [])))
+    out.print(render.steps(execution.steps))
 
 
 @app.command()
@@ -73,23 +76,23 @@ def logs(
     out = render.console()
     params: dict[str, Any] = {"step": step} if step else {}
 
-    def show(line: dict[str, Any]) -> None:
+    def show(line: LogLineView) -> None:
         if as_json:
-            typer.echo(json.dumps(line))
+            typer.echo(json.dumps(dump(line)))
         else:
             out.print(render.log_line(line))
 
     if follow_:
         for event in api.stream(f"/executions/{execution_id}/logs", params):
             if event.event == "line":
-                show(event.json())
+                show(LogLineView.model_validate_json(event.data))
         return
     after: int | None = 0
     while after is not None:
         page = api.log_page(execution_id, {**params, "after": after})
-        for line in page["items"]:
+        for line in page.items:
             show(line)
-        after = page["next_cursor"]
+        after = page.next_cursor
 
 
 @app.command()

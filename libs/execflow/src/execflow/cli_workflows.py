@@ -8,6 +8,7 @@ import yaml
 
 from . import render
 from .cli_common import Json, client, echo_json, handled
+from .client import dump
 from .workflow_file import BadWorkflowFile
 
 app = typer.Typer(help="Registered workflow definitions.", no_args_is_help=True)
@@ -30,10 +31,10 @@ def register(
     registered = client(ctx).register_workflow(content, kind)
     if as_json:
         echo_json(registered)
-    elif registered["created"]:
-        typer.echo(f"workflow {registered['id']} registered as version {registered['version']}")
+    elif registered.created:
+        typer.echo(f"workflow {registered.id} registered as version {registered.version}")
     else:
-        typer.echo(f"workflow {registered['id']} unchanged at version {registered['version']}")
+        typer.echo(f"workflow {registered.id} unchanged at version {registered.version}")
 
 
 @app.command("list")
@@ -62,4 +63,4 @@ def get(
     if as_json:
         echo_json(definition)
     else:
-        typer.echo(yaml.safe_dump(definition, sort_keys=False).rstrip())
+        typer.echo(yaml.safe_dump(dump(definition), sort_keys=False).rstrip())

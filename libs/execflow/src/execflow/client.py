@@ -1,10 +1,39 @@
-"""The HTTP client of the execflow API, as the CLI (and later scripts) use it."""
+"""The HTTP client of the execflow API, as the CLI (and later scripts) use it: answers
+are the contracts' views (`execflow_contracts.views`), which keep fields this client does
+not know yet; `dump` gives back the JSON they were read from."""
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 import httpx
 import stamina
+from pydantic import BaseModel, ValidationError
+
+from execflow_contracts import (
+    ArtifactList,
+    ArtifactView,
+    CommandAccepted,
+    EngineOverview,
+    ExecutionAccepted,
+    ExecutionPage,
+    ExecutionView,
+    HistoryEvent,
+    HistoryList,
+    LogPage,
+    MetricsReport,
+    QueueLimitList,
+    QueueLimitView,
+    ScheduleList,
+    ScheduleView,
+    TransitionList,
+    TransitionView,
+    WorkerInfo,
+    WorkerList,
+    WorkflowList,
+    WorkflowRegistered,
+    WorkflowSummary,
+    WorkflowView,
+)
 
 from .sse import EventSource, ServerEvent
 
@@ -33,6 +62,19 @@ class ApiError(ClientError):
         self.reason = reason
 
 
+class UnexpectedAnswer(ClientError):
+    """An answer this client cannot read (an API of another version that changed it)."""
+
+    def __init__(self, method: str, path: str, exc: ValidationError) -> None:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'the body'}: {e['msg']}" for e in exc.errors()[:3]
+        )
+        super().__init__(f"the API's answer to {method} {path} is not as expected: {problems}")
+
+
+V = TypeVar("V", bound=BaseModel)
+
+
 class Client:
     def __init__(self, base_url: str = DEFAULT_API_URL, timeout_s: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -43,57 +85,73 @@ class Client:
 
     # -- executions --------------------------------------------------------
 
-    def list_executions(self, params: list[tuple[str, str]]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"{API}/executions", params=params)
-        return result
+    def list_executions(self, params: list[tuple[str, str]]) -> ExecutionPage:
+        return self._read(ExecutionPage, "GET", f"{API}/executions", params=params)
 
-    def get_execution(self, execution_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"{API}/executions/{execution_id}")
-        return result
+    def get_execution(self, execution_id: str) -> ExecutionView:
+        return self._read(ExecutionView, "GET", f"{API}/executions/{execution_id}")
 
-    def create_execution(self, body: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", f"{API}/executions", json=body)
-        return result
+    def create_execution(self, body: dict[str, Any]) -> ExecutionAccepted:
+        return self._read(ExecutionAccepted, "POST", f"{API}/executions", json=body)
 
-    def command(self, execution_id: str, name: str, body: Any = None) -> Any:
+    def command(self, execution_id: str, name: str, body: Any = None) -> CommandAccepted:
         """`cancel`, `retry`, `resume`: a POST to the execution's command endpoint."""
-        return self._call("POST", f"{API}/executions/{execution_id}/{name}", json=body)
+        path = f"{API}/executions/{execution_id}/{name}"
+        return self._read(CommandAccepted, "POST", path, json=body)
 
-    def log_page(self, execution_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            "GET", f"{API}/executions/{execution_id}/logs", params=params
-        )
-        return result
+    def transitions(self, execution_id: str) -> list[TransitionView]:
+        path = f"{API}/executions/{execution_id}/transitions"
+        return self._read(TransitionList, "GET", path).items
 
-    def workers(self) -> list[dict[str, Any]] | None:
+    def history(self, execution_id: str) -> list[HistoryEvent]:
+        return self._read(HistoryList, "GET", f"{API}/executions/{execution_id}/history").items
+
+    def log_page(self, execution_id: str, params: dict[str, Any]) -> LogPage:
+        path = f"{API}/executions/{execution_id}/logs"
+        return self._read(LogPage, "GET", path, params=params)
+
+    def artifacts(self, execution_id: str) -> list[ArtifactView]:
+        path = f"{API}/executions/{execution_id}/artifacts"
+        return self._read(ArtifactList, "GET", path).items
+
+    # -- the engine --------------------------------------------------------
+
+    def overview(self) -> EngineOverview:
+        return self._read(EngineOverview, "GET", f"{API}/engine/overview")
+
+    def workers(self) -> list[WorkerInfo] | None:
         """The registered workers, or None while the API has no worker registry."""
         try:
-            result = self._call("GET", f"{API}/workers")
+            return self._read(WorkerList, "GET", f"{API}/workers").items
         except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        items: list[dict[str, Any]] = result["items"] if isinstance(result, dict) else result
-        return items
 
-    def register_workflow(self, content: bytes, content_type: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            "POST", f"{API}/workflows", content=content, headers={"content-type": content_type}
+    def metrics(self, params: dict[str, str]) -> MetricsReport:
+        return self._read(MetricsReport, "GET", f"{API}/metrics", params=params)
+
+    # -- the catalogue -----------------------------------------------------
+
+    def register_workflow(self, content: bytes, content_type: str) -> WorkflowRegistered:
+        headers = {"content-type": content_type}
+        return self._read(
+            WorkflowRegistered, "POST", f"{API}/workflows", content=content, headers=headers
         )
-        return result
 
-    def workflows(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("GET", f"{API}/workflows")["items"]
-        return result
+    def workflows(self) -> list[WorkflowSummary]:
+        return self._read(WorkflowList, "GET", f"{API}/workflows").items
 
-    def workflow(self, workflow_id: str, version: int | None = None) -> dict[str, Any]:
+    def workflow(self, workflow_id: str, version: int | None = None) -> WorkflowView:
         params = {"version": version} if version is not None else {}
-        result: dict[str, Any] = self._call("GET", f"{API}/workflows/{workflow_id}", params=params)
-        return result
+        return self._read(WorkflowView, "GET", f"{API}/workflows/{workflow_id}", params=params)
 
-    def metrics(self, params: dict[str, str]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"{API}/metrics", params=params)
-        return result
+    def schedules(self, workflow_id: str | None = None) -> list[ScheduleView]:
+        params = {"workflow_id": workflow_id} if workflow_id is not None else {}
+        return self._read(ScheduleList, "GET", f"{API}/schedules", params=params).items
+
+    def queue_limits(self) -> list[QueueLimitView]:
+        return self._read(QueueLimitList, "GET", f"{API}/queues").items
 
     # -- streams -----------------------------------------------------------
 
@@ -153,14 +211,25 @@ class Client:
 
     # -- plumbing ----------------------------------------------------------
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _read(self, view: type[V], method: str, path: str, **kwargs: Any) -> V:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise ApiUnavailable(self.base_url, exc) from None
         if response.status_code >= 400:
             raise ApiError(response.status_code, reason_of(response))
-        return response.json()
+        try:
+            return view.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise UnexpectedAnswer(method, path, exc) from None
+
+
+def dump(data: BaseModel | Sequence[BaseModel]) -> Any:
+    """A view (or a list of them) as the JSON the API sent: the keys it came with, in
+    the API's order, unknown ones included."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return [dump(item) for item in data]
 
 
 def reason_of(response: httpx.Response) -> str:

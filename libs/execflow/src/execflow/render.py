@@ -1,12 +1,22 @@
 """How the CLI shows things to people: rich tables and lines. Scripts use --json."""
 
 import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from execflow_contracts import (
+    ExecutionSummary,
+    ExecutionView,
+    LogLineView,
+    MetricsBucket,
+    WorkerInfo,
+    WorkflowSummary,
+)
 
 from .watching import Change
 
@@ -35,75 +45,106 @@ def status(value: str | None) -> Text:
     return Text(value or "-", style=STATUS_STYLE.get(value or "", ""))
 
 
-def when(value: str | None) -> str:
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def duration(ms: int | None) -> str:
+def duration(ms: float | None) -> str:
     if ms is None:
         return "-"
+    ms = int(ms)
     return f"{ms / 1000:.1f}s" if ms < 60_000 else f"{ms // 60_000}m{ms // 1000 % 60:02d}s"
 
 
-def executions(items: list[dict[str, Any]]) -> Table:
+def executions(items: Sequence[ExecutionSummary]) -> Table:
     table = Table(box=None, header_style="bold")
     table.add_column("ID", no_wrap=True)
     for name in ("STATUS", "CREATED", "DURATION", "STEPS", "QUEUE", "WORKER"):
         table.add_column(name)
     for e in items:
         table.add_row(
-            e["id"],
-            status(e["status"]),
-            when(e["created_at"]),
-            duration(e.get("duration_ms")),
-            str(e.get("n_steps", "-")),
-            e.get("queue") or "-",
-            e.get("worker") or "-",
+            str(e.id),
+            status(e.status),
+            when(e.created_at),
+            duration(e.duration_ms),
+            str(e.n_steps),
+            e.queue or "-",
+            e.worker or "-",
         )
     return table
 
 
-def execution(e: dict[str, Any]) -> Table:
+def execution(e: ExecutionView) -> Table:
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("id", e["id"])
-    table.add_row("status", status(e["status"]))
-    if e.get("message"):
-        table.add_row("message", e["message"])
-    for key in ("created_at", "queued_at", "started_at", "completed_at"):
-        table.add_row(key.removesuffix("_at"), when(e.get(key)))
-    table.add_row("duration", duration(e.get("duration_ms")))
-    for key in ("queue", "worker", "workflow_id", "parent_id"):
-        if e.get(key):
-            table.add_row(key, str(e[key]))
-    for key in ("input", "metadata", "output", "error"):
-        if e.get(key) not in (None, {}, []):
-            table.add_row(key, json.dumps(e[key]))
+    table.add_row("id", str(e.id))
+    table.add_row("status", status(e.status))
+    if e.message:
+        table.add_row("message", e.message)
+    for key, at in (
+        ("created", e.created_at),
+        ("queued", e.queued_at),
+        ("started", e.started_at),
+        ("completed", e.completed_at),
+    ):
+        table.add_row(key, when(at))
+    table.add_row("duration", duration(e.duration_ms))
+    for key, value in (
+        ("queue", e.queue),
+        ("worker", e.worker),
+        ("workflow_id", e.workflow_id),
+        ("parent_id", e.parent_id),
+    ):
+        if value:
+            table.add_row(key, str(value))
+    error = e.error.model_dump(mode="json", exclude_unset=True) if e.error else None
+    shown = {"input": e.input, "metadata": e.metadata, "output": e.output, "error": error}
+    for key, value in shown.items():
+        if value not in (None, {}, []):
+            table.add_row(key, json.dumps(value))
     return table
 
 
-def steps(items: list[dict[str, Any]]) -> Table:
+class StepRow(Protocol):
+    """What a step's row shows: a step as `get` reads it, or as `watch` follows it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def worker(self) -> str | None: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def duration_ms(self) -> int | None: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+def steps(items: Iterable[StepRow]) -> Table:
     table = Table(box=None, header_style="bold")
     for name in ("STEP", "STATUS", "ATTEMPTS", "WORKER", "EXIT", "DURATION", "ERROR"):
         table.add_column(name)
     for s in items:
-        exit_code = s.get("exit_code")
         table.add_row(
-            s["id"],
-            status(s.get("status")),
-            str(s.get("attempts", "-")),
-            s.get("worker") or "-",
-            "-" if exit_code is None else str(exit_code),
-            duration(s.get("duration_ms")),
-            s.get("error") or "",
+            s.id,
+            status(s.status),
+            str(s.attempts),
+            s.worker or "-",
+            "-" if s.exit_code is None else str(s.exit_code),
+            duration(s.duration_ms),
+            s.error or "",
         )
     return table
 
 
-def log_line(line: dict[str, Any]) -> Text:
-    text = Text(f"[{line['step_id']}] ", style="dim")
-    text.append(line["line"], style="red" if line["stream"] == "stderr" else "")
+def log_line(line: LogLineView) -> Text:
+    text = Text(f"[{line.step_id}] ", style="dim")
+    text.append(line.line, style="red" if line.stream == "stderr" else "")
     return text
 
 
@@ -115,47 +156,47 @@ def change(c: Change) -> Text:
     return text
 
 
-def workers(items: list[dict[str, Any]]) -> Table:
+def workers(items: Sequence[WorkerInfo]) -> Table:
     table = Table(box=None, header_style="bold")
     for name in ("ID", "HOST", "QUEUES", "BACKENDS", "RUNNING", "STARTED", "HEARTBEAT"):
         table.add_column(name)
     for w in items:
         table.add_row(
-            w["id"],
-            f"{w['host']}:{w['pid']}",
-            ",".join(w["queues"]),
-            ",".join(w["backends"]),
-            f"{len(w.get('running', []))}/{w['capacity']}",
-            when(w["started_at"]),
-            when(w["last_heartbeat"]),
+            w.id,
+            f"{w.host}:{w.pid}",
+            ",".join(w.queues),
+            ",".join(w.backends),
+            f"{len(w.running)}/{w.capacity}",
+            when(w.started_at),
+            when(w.last_heartbeat),
         )
     return table
 
 
-def workflows(items: list[dict[str, Any]]) -> Table:
+def workflows(items: Sequence[WorkflowSummary]) -> Table:
     table = Table(box=None, header_style="bold")
     for name in ("ID", "VERSION", "REGISTERED", "DESCRIPTION"):
         table.add_column(name)
     for w in items:
-        table.add_row(w["id"], str(w["version"]), when(w["created_at"]), w.get("description") or "")
+        table.add_row(w.id, str(w.version), when(w.created_at), w.description or "")
     return table
 
 
-def metrics(items: list[dict[str, Any]], group_by: str | None) -> Table:
+def metrics(items: Sequence[MetricsBucket], group_by: str | None) -> Table:
     table = Table(box=None, header_style="bold")
     columns = ["BUCKET", *([group_by.upper()] if group_by else [])]
     columns += ["STARTED", "COMPLETED", "FAILED", "CANCELLED", "SUCCESS", "P50", "P95", "WAIT"]
     for name in columns:
         table.add_column(name)
     for m in items:
-        rate = m["success_rate"]
+        rate = m.success_rate
         table.add_row(
-            when(m["bucket"]),
-            *([str(m[group_by] or "-")] if group_by else []),
-            *(str(m[k]) for k in ("started", "completed", "failed", "cancelled")),
+            when(m.bucket),
+            *([str(getattr(m, group_by, None) or "-")] if group_by else []),
+            *(str(n) for n in (m.started, m.completed, m.failed, m.cancelled)),
             "-" if rate is None else f"{rate:.0%}",
-            duration(m["duration_ms"]["p50"] and int(m["duration_ms"]["p50"])),
-            duration(m["duration_ms"]["p95"] and int(m["duration_ms"]["p95"])),
-            duration(m["queue_wait_ms"]["avg"] and int(m["queue_wait_ms"]["avg"])),
+            duration(m.duration_ms.p50),
+            duration(m.duration_ms.p95),
+            duration(m.queue_wait_ms.avg),
         )
     return table

@@ -5,7 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from execflow_contracts import STEP_STATUS_AFTER, TERMINAL_EXECUTION_STATUSES
+from execflow_contracts import (
+    STEP_STATUS_AFTER,
+    TERMINAL_EXECUTION_STATUSES,
+    ExecutionView,
+    StepView,
+)
 
 from .sse import ServerEvent
 
@@ -15,9 +20,35 @@ STEP_STATUS = {event: status.value for event, status in STEP_STATUS_AFTER.items(
 
 
 @dataclass
+class WatchedStep:
+    """A step as far as the events tell (its row in `render.steps`)."""
+
+    id: str
+    status: str = "pending"
+    attempts: int = 0
+    worker: str | None = None
+    exit_code: int | None = None
+    duration_ms: int | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, step: StepView) -> "WatchedStep":
+        return cls(
+            step.id,
+            step.status,
+            step.attempts,
+            step.worker,
+            step.exit_code,
+            step.duration_ms,
+            step.error,
+        )
+
+
+@dataclass
 class Watched:
     status: str = "pending"
-    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[str, WatchedStep] = field(default_factory=dict)
+    # As the API gives it (JSON): the snapshot's, then a failure event's.
     error: Any = None
 
     @property
@@ -36,13 +67,16 @@ class Change:
 
 def follow(events: Iterator[ServerEvent], state: Watched) -> Iterator[Change]:
     for event in events:
-        body = event.json()
         if event.event == "snapshot":
-            state.status = body["status"]
-            state.steps = {s["id"]: s for s in body.get("steps", [])}
-            state.error = body.get("error")
+            snapshot = ExecutionView.model_validate_json(event.data)
+            state.status = snapshot.status
+            state.steps = {s.id: WatchedStep.of(s) for s in snapshot.steps}
+            state.error = snapshot.error and snapshot.error.model_dump(exclude_unset=True)
             yield Change("execution", state.status)
             continue
+        # Other events are the bus's (`execflow_contracts.events`), read as JSON: this
+        # client may not know every type a newer API sends.
+        body = event.json()
         if step_status := STEP_STATUS.get(event.event):
             yield apply_step(state, body, step_status)
         if to_status := body.get("to_status"):
@@ -52,18 +86,18 @@ def follow(events: Iterator[ServerEvent], state: Watched) -> Iterator[Change]:
 
 
 def apply_step(state: Watched, body: dict[str, Any], status: str) -> Change:
-    step = state.steps.setdefault(body["step_id"], {"id": body["step_id"]})
-    step["status"] = status
+    step = state.steps.setdefault(body["step_id"], WatchedStep(body["step_id"]))
+    step.status = status
     for key in ("worker", "exit_code", "error"):
         if key in body:
-            step[key] = body[key]
+            setattr(step, key, body[key])
     if "attempt" in body:
-        step["attempts"] = body["attempt"]
+        step.attempts = body["attempt"]
     if body.get("started_at") and body.get("finished_at"):
         elapsed = datetime.fromisoformat(body["finished_at"]) - datetime.fromisoformat(
             body["started_at"]
         )
-        step["duration_ms"] = int(elapsed.total_seconds() * 1000)
+        step.duration_ms = int(elapsed.total_seconds() * 1000)
     detail = body.get("error") or body.get("reason") or ""
     if status == "running" and body.get("worker"):
         detail = f"on {body['worker']}"

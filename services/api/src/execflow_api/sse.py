@@ -16,10 +16,6 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-# Handlers return a response (not `yield`), so FastAPI is told the media type here.
-OPENAPI: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}
-}
 KEEPALIVE_S = 15.0
 
 

@@ -20,6 +20,7 @@ from . import errors
 from .agents import AgentControl
 from .dashboard import install_dashboard
 from .docker_engine import DockerEngine
+from .openapi import COMPONENTS, join_modes
 from .routes import ROUTERS
 from .routes.workflows import DEFINITION_SCHEMAS
 from .settings import ApiSettings
@@ -78,21 +79,25 @@ def create_app(settings: ApiSettings) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    document_schemas(app, DEFINITION_SCHEMAS)
+    document_schemas(app, DEFINITION_SCHEMAS | COMPONENTS)
     install_dashboard(app, settings.dashboard_dir)  # last: its pages catch every other path
     return app
 
 
 def document_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
     """Adds to the OpenAPI document's components what routes refer to without FastAPI
-    seeing it; a name FastAPI already documents keeps its own."""
+    seeing it (a name FastAPI already documents keeps its own), and joins the schemas
+    FastAPI split for nothing (`join_modes`). Made once."""
     build = app.openapi
+    made: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:
-        document = build()
-        documented = document.setdefault("components", {}).setdefault("schemas", {})
-        for name, schema in schemas.items():
-            documented.setdefault(name, schema)
-        return document
+        if not made:
+            document = join_modes(build())
+            documented = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in schemas.items():
+                documented.setdefault(name, schema)
+            made.append(document)
+        return made[0]
 
     app.openapi = openapi  # type: ignore[method-assign]

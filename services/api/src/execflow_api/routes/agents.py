@@ -11,10 +11,14 @@ from execflow_contracts import (
     Claim,
     ClaimRequest,
     CompleteRequest,
+    CompletionAccepted,
+    EventsAccepted,
     EventsRequest,
     InvalidInput,
     JobSignals,
+    LeaseExtended,
     LeaseRequest,
+    LogsAccepted,
     LogsRequest,
     SignalsRequest,
     StepFact,
@@ -41,7 +45,7 @@ async def claim_next(request: ClaimRequest, svc: Deps) -> Any:
     )
 
 
-@router.post("/jobs/{job_id}/lease")
+@router.post("/jobs/{job_id}/lease", response_model=LeaseExtended)
 async def extend_lease(job_id: str, request: LeaseRequest, svc: Deps) -> dict[str, Any]:
     """Hold the job longer; the answer also carries its signals."""
     lease = await svc.agents.extend(job_id, request.lease_token)
@@ -55,19 +59,19 @@ async def job_signals(job_id: str, request: SignalsRequest, svc: Deps) -> JobSig
     return await svc.agents.signals(job_id, request.lease_token, request.wait)
 
 
-@router.post("/jobs/{job_id}/logs")
+@router.post("/jobs/{job_id}/logs", response_model=LogsAccepted)
 async def post_logs(job_id: str, request: LogsRequest, svc: Deps) -> dict[str, Any]:
     await svc.agents.logs(job_id, request.lease_token, request.lines)
     return {"accepted": len(request.lines)}
 
 
-@router.post("/jobs/{job_id}/events")
+@router.post("/jobs/{job_id}/events", response_model=EventsAccepted)
 async def post_events(job_id: str, request: EventsRequest, svc: Deps) -> dict[str, Any]:
     ignored = await svc.agents.events(job_id, request.lease_token, request.events)
     return {"accepted": len(request.events) - len(ignored), "ignored": ignored}
 
 
-@router.post("/jobs/{job_id}/complete")
+@router.post("/jobs/{job_id}/complete", response_model=CompletionAccepted)
 async def complete(job_id: str, request: CompleteRequest, svc: Deps) -> dict[str, Any]:
     await svc.agents.complete(job_id, request.lease_token, request)
     return {"id": job_id, "accepted": True}

@@ -7,13 +7,17 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from .. import artifacts, presenters, queries
+from execflow_contracts import ArtifactList
+
+from .. import artifacts, openapi, presenters, queries
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/executions", tags=["artifacts"])
 
 
-@router.get("/{execution_id}/artifacts")
+@router.get(
+    "/{execution_id}/artifacts", response_model=ArtifactList, response_model_exclude_unset=True
+)
 async def list_artifacts(execution_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
         stored = await queries.artifacts(conn, execution_id)
@@ -21,7 +25,11 @@ async def list_artifacts(execution_id: UUID, svc: Deps) -> dict[str, Any]:
     return {"items": [artifacts.present(base, a) for a in stored]}
 
 
-@router.get("/{execution_id}/artifacts/{name}")
+@router.get(
+    "/{execution_id}/artifacts/{name}",
+    response_class=StreamingResponse,
+    responses=openapi.binary(),
+)
 async def download_artifact(execution_id: UUID, name: str, svc: Deps) -> StreamingResponse:
     async with svc.pool.connection() as conn:
         stored = await queries.artifacts(conn, execution_id)

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.sse import EventSourceResponse
 
-from .. import overview, sse
+from execflow_contracts import EngineOverview
+
+from .. import openapi, overview, sse
 from ..state import Deps, Services
 
 router = APIRouter(prefix="/api/v1/engine", tags=["engine"])
@@ -15,14 +17,19 @@ router = APIRouter(prefix="/api/v1/engine", tags=["engine"])
 REFRESH_S = 1.0
 
 
-@router.get("/overview")
+@router.get("/overview", response_model=EngineOverview)
 async def get_overview(svc: Deps) -> dict[str, Any]:
     """Executions per status, what runs now, each queue's waiting and leased work,
     and the workers (`null` until the worker registry exists)."""
     return await overview.snapshot(svc)
 
 
-@router.get("/overview/stream", response_model=None, responses=sse.OPENAPI)
+@router.get(
+    "/overview/stream",
+    response_model=None,
+    response_class=openapi.EventStream,
+    responses=openapi.sse(("overview", EngineOverview), description="the overview as it changes"),
+)
 async def stream_overview(
     svc: Deps,
     token: str | None = None,  # EventSource cannot send headers; auth comes later

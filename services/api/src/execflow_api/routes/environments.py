@@ -5,13 +5,15 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 
+from execflow_contracts import EnvironmentList
+
 from .. import environments
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
 
 
-@router.get("")
+@router.get("", response_model=EnvironmentList, response_model_exclude_unset=True)
 async def list_environments(svc: Deps) -> dict[str, Any]:
     """This deployment's containers, networks and volumes, with their execution and step."""
     items = await svc.docker.call(

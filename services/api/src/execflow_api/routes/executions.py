@@ -7,7 +7,13 @@ from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Header, status
 
-from execflow_contracts import ExecutionRequest, ExecutionStatus
+from execflow_contracts import (
+    ExecutionAccepted,
+    ExecutionRequest,
+    ExecutionStatus,
+    ExecutionView,
+    TransitionList,
+)
 
 from .. import presenters, queries
 from ..commands import send, send_and_wait
@@ -29,7 +35,12 @@ def idempotent(key: str, request: ExecutionRequest) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionAccepted,
+    response_model_exclude_unset=True,
+)
 async def create_execution(
     request: ExecutionRequest,
     svc: Deps,
@@ -53,13 +64,13 @@ async def create_execution(
     }
 
 
-@router.get("/{execution_id}")
+@router.get("/{execution_id}", response_model=ExecutionView, response_model_exclude_unset=True)
 async def get_execution(execution_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
         return presenters.execution(await queries.get_execution(conn, execution_id))
 
 
-@router.get("/{execution_id}/transitions")
+@router.get("/{execution_id}/transitions", response_model=TransitionList)
 async def get_transitions(execution_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
         return {"items": await queries.transitions(conn, execution_id)}

@@ -6,6 +6,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from execflow_contracts import ExportedEvent
+
+from .. import openapi
 from ..event_log import events_of
 from ..listing import Filters, Order, Page, SortKey, list_executions
 from ..state import Deps, Services
@@ -17,7 +20,11 @@ router = APIRouter(prefix="/api/v1/history", tags=["audit"])
 PAGE = 200  # executions whose events are read in one query
 
 
-@router.get("", response_class=StreamingResponse)
+@router.get(
+    "",
+    response_class=StreamingResponse,
+    responses=openapi.json_lines(ExportedEvent, "one event a line"),
+)
 async def export(filters: ExecutionFilters, svc: Deps) -> StreamingResponse:
     """Every event of every matching execution, oldest execution first, each execution's
     events in version order: one JSON object a line, with `execution_id`, `version`,

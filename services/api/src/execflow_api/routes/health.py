@@ -1,10 +1,10 @@
 """Liveness and readiness, per dependency."""
 
 import asyncio
-from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
+
+from execflow_contracts import Health, Readiness
 
 from ..state import Deps
 
@@ -12,13 +12,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Health:
+    return Health(status="ok")
 
 
-@router.get("/readyz")
-async def readyz(svc: Deps) -> JSONResponse:
-    checks: dict[str, Any] = {"nats": "ok" if svc.nc.is_connected else "disconnected"}
+@router.get("/readyz", responses={503: {"model": Readiness, "description": "not ready"}})
+async def readyz(svc: Deps, response: Response) -> Readiness:
+    checks = {"nats": "ok" if svc.nc.is_connected else "disconnected"}
     try:
         async with asyncio.timeout(2), svc.pool.connection() as conn:
             await conn.execute("SELECT 1 FROM executions LIMIT 1")
@@ -26,10 +26,8 @@ async def readyz(svc: Deps) -> JSONResponse:
     except Exception as exc:
         checks["postgres"] = f"unavailable: {exc}"
     ready = all(v == "ok" for v in checks.values())
+    response.status_code = 200 if ready else 503
     # Not a condition of readiness: without notices live streams still move, slower.
     feed = svc.changes
     live = "notified" if feed.listening else f"polling every {feed.fallback_s:g} s"
-    return JSONResponse(
-        {"ready": ready, "checks": checks, "live_streams": live},
-        status_code=200 if ready else 503,
-    )
+    return Readiness(ready=ready, checks=checks, live_streams=live)

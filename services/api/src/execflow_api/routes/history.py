@@ -10,7 +10,9 @@ from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
-from .. import queries
+from execflow_contracts import HistoryEvent, HistoryList
+
+from .. import openapi, queries
 from ..event_log import events_after
 from ..state import Deps
 
@@ -22,7 +24,11 @@ class Format(StrEnum):
     JSONL = "jsonl"
 
 
-@router.get("/{execution_id}/history", response_model=None)
+@router.get(
+    "/{execution_id}/history",
+    response_model=HistoryList,
+    responses=openapi.json_lines(HistoryEvent, "the events; with `?format=jsonl`, one a line"),
+)
 async def history(
     execution_id: UUID, svc: Deps, format: Format = Format.JSON
 ) -> dict[str, Any] | StreamingResponse:

@@ -14,6 +14,7 @@ from execflow_contracts import (
     CancelExecution,
     CancelRequest,
     ChangeStatusRequest,
+    CommandAccepted,
     ExecutionStatus,
     IllegalTransition,
     ResumeExecution,
@@ -27,6 +28,11 @@ from ..commands import send_and_wait
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/executions", tags=["lifecycle"])
+# A retry's answer also names the original and the new one's status; the others do not.
+ACCEPTED: dict[str, Any] = {
+    "response_model": CommandAccepted,
+    "response_model_exclude_unset": True,
+}
 
 
 def accepted(execution_id: UUID, outcome: object, **extra: Any) -> dict[str, Any]:
@@ -39,7 +45,7 @@ def accepted(execution_id: UUID, outcome: object, **extra: Any) -> dict[str, Any
     }
 
 
-@router.post("/{execution_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{execution_id}/cancel", status_code=status.HTTP_202_ACCEPTED, **ACCEPTED)
 async def cancel(
     execution_id: UUID, svc: Deps, request: Annotated[CancelRequest | None, Body()] = None
 ) -> dict[str, Any]:
@@ -55,7 +61,7 @@ async def cancel(
     return accepted(execution_id, outcome)
 
 
-@router.patch("/{execution_id}", status_code=status.HTTP_202_ACCEPTED)
+@router.patch("/{execution_id}", status_code=status.HTTP_202_ACCEPTED, **ACCEPTED)
 async def change_status(
     execution_id: UUID, request: ChangeStatusRequest, svc: Deps
 ) -> dict[str, Any]:
@@ -68,7 +74,7 @@ async def change_status(
     return await cancel(execution_id, svc, CancelRequest(reason=request.reason))
 
 
-@router.post("/{execution_id}/resume", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{execution_id}/resume", status_code=status.HTTP_202_ACCEPTED, **ACCEPTED)
 async def resume(execution_id: UUID, request: ResumeRequest, svc: Deps) -> dict[str, Any]:
     """Answer the step that waits for input; the answer must match its schema."""
     outcome = await send_and_wait(
@@ -84,7 +90,7 @@ async def resume(execution_id: UUID, request: ResumeRequest, svc: Deps) -> dict[
     return accepted(execution_id, outcome)
 
 
-@router.post("/{execution_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{execution_id}/retry", status_code=status.HTTP_202_ACCEPTED, **ACCEPTED)
 async def retry(
     execution_id: UUID, svc: Deps, request: Annotated[RetryRequest | None, Body()] = None
 ) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from execflow_contracts import ExecutionStatus
+from execflow_contracts import ExecutionPage, ExecutionStatus
 
 from .. import presenters
 from ..listing import Filters, InvalidQuery, Order, Page, SortKey, conditions, list_executions
@@ -59,7 +59,7 @@ async def execution_filters(
 ExecutionFilters = Annotated[Filters, Depends(execution_filters)]
 
 
-@router.get("")
+@router.get("", response_model=ExecutionPage, response_model_exclude_unset=True)
 async def list_(
     filters: ExecutionFilters,
     svc: Deps,

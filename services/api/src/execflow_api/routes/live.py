@@ -6,13 +6,24 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query
 from fastapi.sse import EventSourceResponse
 
-from .. import live, sse
+from execflow_contracts import EVENT_TYPES, AnyEvent, ExecutionView
+
+from .. import live, openapi, sse
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/executions", tags=["live"])
 
 
-@router.get("/{execution_id}/events", response_model=None, responses=sse.OPENAPI)
+@router.get(
+    "/{execution_id}/events",
+    response_model=None,
+    response_class=openapi.EventStream,
+    responses=openapi.sse(
+        ("snapshot", ExecutionView),
+        (sorted(EVENT_TYPES), AnyEvent),
+        description="the execution now, then its events as they happen",
+    ),
+)
 async def events(
     execution_id: UUID,
     svc: Deps,

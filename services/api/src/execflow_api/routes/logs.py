@@ -6,13 +6,21 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query
 from fastapi.sse import EventSourceResponse
 
-from .. import live, logs, queries, sse
+from execflow_contracts import LogLineView, LogPage, LogsEnd
+
+from .. import live, logs, openapi, queries, sse
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/executions", tags=["logs"])
 
 
-@router.get("/{execution_id}/logs", response_model=None, responses=sse.OPENAPI)
+@router.get(
+    "/{execution_id}/logs",
+    response_model=LogPage,
+    responses=openapi.sse(
+        ("line", LogLineView), ("end", LogsEnd), description="a page; or, streamed, every line"
+    ),
+)
 async def get_logs(
     execution_id: UUID,
     svc: Deps,

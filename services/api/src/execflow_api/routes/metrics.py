@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from execflow_contracts import MetricsReport
 from execflow_platform import live_workers
 
 from ..listing import utc
@@ -21,7 +22,7 @@ BUCKET_LENGTH = {
 }
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_model=MetricsReport, response_model_exclude_unset=True)
 async def get_metrics(
     svc: Deps,
     from_: Annotated[datetime | None, Query(alias="from")] = None,

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, HTTPException, status
 
 from execflow_catalogue import catalog, schedules
-from execflow_contracts import InvalidWorkflow, ScheduleRequest
+from execflow_contracts import InvalidWorkflow, ScheduleList, ScheduleRequest, ScheduleView
 from execflow_platform import command_limit
 from execflow_workflows import check_input
 
@@ -23,7 +23,7 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ScheduleView)
 async def create(request: ScheduleRequest, svc: Deps) -> dict[str, Any]:
     """The workflow must exist and the input must fit it; fires start at the next
     cron time (or one interval from now)."""
@@ -46,25 +46,25 @@ async def create(request: ScheduleRequest, svc: Deps) -> dict[str, Any]:
     return present(row)
 
 
-@router.get("")
+@router.get("", response_model=ScheduleList)
 async def list_schedules(svc: Deps, workflow_id: str | None = None) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
         return {"items": [present(r) for r in await schedules.list_all(conn, workflow_id)]}
 
 
-@router.get("/{schedule_id}")
+@router.get("/{schedule_id}", response_model=ScheduleView)
 async def get_schedule(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
         return present(await schedules.get(conn, schedule_id))
 
 
-@router.post("/{schedule_id}/pause")
+@router.post("/{schedule_id}/pause", response_model=ScheduleView)
 async def pause(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
         return present(await schedules.set_paused(conn, schedule_id, True, datetime.now(UTC)))
 
 
-@router.post("/{schedule_id}/resume")
+@router.post("/{schedule_id}/resume", response_model=ScheduleView)
 async def resume(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
     """Fires again from the next time after now: a paused time is not caught up."""
     async with svc.pool.connection() as conn:

@@ -2,18 +2,13 @@
 
 import nats.errors
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel
 
-from execflow_contracts import WorkerInfo
+from execflow_contracts import WorkerList
 from execflow_platform import live_workers
 
 from ..state import Deps
 
 router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
-
-
-class WorkerList(BaseModel):
-    items: list[WorkerInfo]
 
 
 @router.get("")

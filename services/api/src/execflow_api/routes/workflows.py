@@ -12,9 +12,13 @@ from execflow_catalogue import catalog
 from execflow_contracts import (
     MAX_JSON_DEPTH,
     ExecuteRequest,
+    ExecutionAccepted,
     ExecutionRequest,
     WorkflowDefinition,
     WorkflowId,
+    WorkflowList,
+    WorkflowRegistered,
+    WorkflowView,
 )
 from execflow_workflows import check_input_schema, check_workflow
 
@@ -57,7 +61,13 @@ def parse_definition(raw: bytes, content_type: str) -> WorkflowDefinition:
         raise RequestValidationError(exc.errors()) from None
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=DEFINITION_BODY)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=DEFINITION_BODY,
+    response_model=WorkflowRegistered,
+    response_model_exclude_unset=True,
+)
 async def register(request: Request, response: Response, svc: Deps) -> dict[str, Any]:
     """Register a workflow; a changed definition becomes a new version, the same one
     again changes nothing (200)."""
@@ -71,13 +81,13 @@ async def register(request: Request, response: Response, svc: Deps) -> dict[str,
     return registered.body() | {"created": created}
 
 
-@router.get("")
+@router.get("", response_model=WorkflowList)
 async def list_workflows(svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
         return {"items": [r.summary() for r in await catalog.latest_of_each(conn)]}
 
 
-@router.get("/{workflow_id}")
+@router.get("/{workflow_id}", response_model=WorkflowView, response_model_exclude_unset=True)
 async def get_workflow(
     workflow_id: WorkflowId,
     svc: Deps,
@@ -87,7 +97,12 @@ async def get_workflow(
         return (await catalog.get(conn, workflow_id, version)).body()
 
 
-@router.post("/{workflow_id}/execute", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{workflow_id}/execute",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionAccepted,
+    response_model_exclude_unset=True,
+)
 async def execute(
     workflow_id: WorkflowId,
     svc: Deps,
