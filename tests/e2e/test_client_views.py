@@ -70,6 +70,7 @@ def test_every_view_of_an_execution_reads_and_dumps_back_what_the_api_sent(
         f"{base}/logs": client.log_page(finished, {}),
         f"{base}/artifacts": client.artifacts(finished),
         "/api/v1/executions?metadata.t=views": client.list_executions([("metadata.t", "views")]),
+        "/api/v1/board?metadata.t=views": client.board([("metadata.t", "views")]),
     }
     for path, view in views.items():
         sent = api.get(path).json()
@@ -83,6 +84,8 @@ def test_every_view_of_an_execution_reads_and_dumps_back_what_the_api_sent(
     assert [(a.name, a.status) for a in execution.artifacts if a.kind == "file"] == [
         ("report", "stored")
     ]
+    card = views["/api/v1/board?metadata.t=views"].columns["failed"].items[0]
+    assert (card.id, card.step_counts) == (execution.id, {"failed": 1, "succeeded": 1})
 
 
 def test_the_catalogue_and_engine_views(client: Client, api: httpx.Client) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from execflow_contracts import (
     ArtifactList,
     ArtifactView,
+    Board,
     CommandAccepted,
     EngineOverview,
     ExecutionAccepted,
@@ -109,6 +110,10 @@ class Client:
     def log_page(self, execution_id: str, params: dict[str, Any]) -> LogPage:
         path = f"{API}/executions/{execution_id}/logs"
         return self._read(LogPage, "GET", path, params=params)
+
+    def board(self, params: list[tuple[str, str]]) -> Board:
+        """The dashboard's board: cards in columns by status (the listing's filters)."""
+        return self._read(Board, "GET", f"{API}/board", params=params)
 
     def artifacts(self, execution_id: str) -> list[ArtifactView]:
         path = f"{API}/executions/{execution_id}/artifacts"

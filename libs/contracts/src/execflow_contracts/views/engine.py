@@ -1,13 +1,13 @@
 """Read models of the engine as the API returns them: the overview, metrics, workers,
-environments and health (see `views` for what every view shares)."""
+environments and health (see `base` for what every view shares)."""
 
 from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
-from .views import Number, View
-from .workers import WorkerInfo
+from ..workers import WorkerInfo
+from .base import Number, View
 
 
 class RunningNow(View):

@@ -1,13 +1,13 @@
 """Read models of the catalogue as the API returns them: registered workflows,
-schedules and queue limits (see `views` for what every view shares)."""
+schedules and queue limits (see `base` for what every view shares)."""
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from .definitions import CatchupPolicy
-from .specs import Concurrency, Defaults, ExecutionTimeout, StepSpec, Ttl
-from .views import DocumentedAs, Number, View
+from ..definitions import CatchupPolicy
+from ..specs import Concurrency, Defaults, ExecutionTimeout, StepSpec, Ttl
+from .base import DocumentedAs, Number, View
 
 
 class WorkflowSummary(View):
