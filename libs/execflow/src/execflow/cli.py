@@ -7,17 +7,22 @@ from typing import Annotated
 import typer
 from stamina.instrumentation import LoggingOnRetryHook, set_on_retry_hooks
 
-from . import cli_executions, cli_history, cli_workflows, plugins, render
+from . import cli_executions, cli_history, cli_schedules, cli_workflows, plugins, render
 from .cli_common import Json, client, echo_json, handled
+from .cli_options import GlobalOptionsGroup
 from .client import DEFAULT_API_URL, Client
 from .workflow_file import request_body
 
 app = typer.Typer(
-    help="execflow: durable executions.", no_args_is_help=True, pretty_exceptions_enable=False
+    cls=GlobalOptionsGroup,
+    help="execflow: durable executions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 app.add_typer(cli_executions.app, name="execution")
 app.add_typer(cli_workflows.app, name="workflow")
 app.add_typer(cli_history.app, name="history")
+app.add_typer(cli_schedules.app, name="schedule")
 workers_app = typer.Typer(help="The runners that take work.", no_args_is_help=True)
 app.add_typer(workers_app, name="worker")
 
@@ -26,7 +31,10 @@ app.add_typer(workers_app, name="worker")
 def root(
     ctx: typer.Context,
     api: Annotated[
-        str, typer.Option(envvar="EXECFLOW_API_URL", help="the execflow API's base URL")
+        str,
+        typer.Option(
+            envvar="EXECFLOW_API_URL", help="the execflow API's base URL (anywhere on the line)"
+        ),
     ] = DEFAULT_API_URL,
 ) -> None:
     ctx.obj = Client(api)
@@ -59,9 +67,7 @@ def run(
 def list_workers(ctx: typer.Context, as_json: Json = False) -> None:
     """Runners with their queues, capacity and last heartbeat."""
     workers = client(ctx).workers()
-    if workers is None:
-        typer.echo("no worker registry yet: this API does not list workers")
-    elif as_json:
+    if as_json:
         echo_json(workers)
     elif workers:
         render.console().print(render.workers(workers))
@@ -96,7 +102,6 @@ def agent(
     queue: Annotated[
         list[str], typer.Option("--queue", "-q", help="a queue to serve, several allowed")
     ],
-    api: Annotated[str | None, typer.Option(help="the API (default: the global --api)")] = None,
     name: Annotated[str | None, typer.Option(help="this agent's name (default: host-pid)")] = None,
     capacity: Annotated[int, typer.Option(min=1, help="steps run at once")] = 1,
     work_dir: Annotated[
@@ -117,7 +122,7 @@ def agent(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(levelname)s %(message)s")
     set_on_retry_hooks([LoggingOnRetryHook])  # an agent logs each retry
-    url = api or client(ctx).base_url
+    url = client(ctx).base_url
     who = name or f"{socket.gethostname()}-{os.getpid()}"
     folder = (work_dir or remote.default_work_dir()).resolve()
     with contextlib.suppress(KeyboardInterrupt):
