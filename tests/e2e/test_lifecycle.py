@@ -42,13 +42,16 @@ def test_a_flaky_step_is_retried_with_backoff_and_every_attempt_is_kept(
     assert moves(api, execution_id) == [
         ("init", None, "pending"),
         ("queue", "pending", "queued"),
-        ("start", "queued", "running"),
+        ("start", "queued", "starting"),
+        ("start", "starting", "running"),
         ("retry", "running", "backoff"),
         ("queue", "backoff", "queued"),
-        ("start", "queued", "running"),
+        ("start", "queued", "starting"),
+        ("start", "starting", "running"),
         ("retry", "running", "backoff"),
         ("queue", "backoff", "queued"),
-        ("start", "queued", "running"),
+        ("start", "queued", "starting"),
+        ("start", "starting", "running"),
         ("finish", "running", "completed"),
     ]
 

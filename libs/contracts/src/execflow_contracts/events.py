@@ -77,6 +77,12 @@ class ExecutionQueued(StatusChanged):
     type: Literal["ExecutionQueued"] = "ExecutionQueued"
 
 
+class ExecutionStarting(StatusChanged):
+    """A runner took the first work of an execution that waited for one."""
+
+    type: Literal["ExecutionStarting"] = "ExecutionStarting"
+
+
 class ExecutionStarted(StatusChanged):
     type: Literal["ExecutionStarted"] = "ExecutionStarted"
 
@@ -277,6 +283,7 @@ class ChildRequested(ExecutionEvent):
 EVENT_CLASSES: tuple[type[ExecutionEvent], ...] = (
     ExecutionCreated,
     ExecutionQueued,
+    ExecutionStarting,
     ExecutionStarted,
     ExecutionWaiting,
     ExecutionResumed,
@@ -307,6 +314,7 @@ EVENT_CLASSES: tuple[type[ExecutionEvent], ...] = (
 AnyEvent = Annotated[
     ExecutionCreated
     | ExecutionQueued
+    | ExecutionStarting
     | ExecutionStarted
     | ExecutionWaiting
     | ExecutionResumed

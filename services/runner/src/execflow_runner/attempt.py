@@ -29,7 +29,9 @@ from .protocol import Fact, FactReader
 log = logging.getLogger(__name__)
 
 # A step that ends this soon after its start reports both in its finish report: one
-# message instead of two (the scheduler records the start from the finish report).
+# message instead of two (the scheduler records the start from the finish report). So
+# does a step that starts this soon after the runner took it: its start report says when
+# it was taken, and no claim report is sent.
 START_REPORT_DELAY_S = 0.01
 
 
@@ -67,6 +69,8 @@ class Attempt:
         # When the step's process (or container) is there; the attempt's own start if it
         # never is (it could not be started).
         started_at = datetime.now(UTC)
+        # Taken now: said with the start if that comes within the hold, else on its own.
+        self._reporter.claimed(started_at, self._start_report_delay_s)
         reader = FactReader(self.events_path, self._on_fact, self._warn)
 
         def on_started() -> None:

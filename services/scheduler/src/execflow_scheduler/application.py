@@ -25,6 +25,7 @@ from execflow_contracts import (
     ExecutionNotFound,
     ExecutionStatus,
     FireTimer,
+    ReportStepClaimed,
     ReportStepFacts,
     ReportStepFinished,
     ReportStepProgress,
@@ -262,9 +263,13 @@ def fire_timer(batch: Batch, cmd: FireTimer) -> None:
     batch.load(cmd.execution_id).fire_timer(cmd.timer, batch.now)
 
 
+def step_claimed(batch: Batch, cmd: ReportStepClaimed) -> None:
+    batch.load(cmd.execution_id).record_step_claimed(cmd.step_id, cmd.attempt, cmd.worker)
+
+
 def step_started(batch: Batch, cmd: ReportStepStarted) -> None:
     batch.load(cmd.execution_id).record_step_started(
-        cmd.step_id, cmd.attempt, cmd.delivery, cmd.worker, cmd.started_at
+        cmd.step_id, cmd.attempt, cmd.delivery, cmd.worker, cmd.started_at, cmd.claimed_at
     )
 
 
@@ -281,6 +286,7 @@ def step_finished(batch: Batch, cmd: ReportStepFinished) -> None:
         cmd.error_kind,
         cmd.output,
         batch.now,
+        cmd.claimed_at,
     )
 
 
@@ -311,6 +317,7 @@ HANDLERS: dict[type[Any], Callable[[Batch, Any], None]] = {
     ResumeExecution: resume,
     RetryExecution: retry,
     FireTimer: fire_timer,
+    ReportStepClaimed: step_claimed,
     ReportStepStarted: step_started,
     ReportStepFinished: step_finished,
     ReportStepProgress: step_progress,

@@ -17,6 +17,7 @@ from execflow_contracts import (
     AnyCommand,
     CommandOutcome,
     ErrorCode,
+    ReportStepClaimed,
     ReportStepStarted,
     Topology,
     parse_command,
@@ -63,7 +64,7 @@ class CommandConsumer:
         commands: list[AnyCommand] = []
         accepted: list[Msg] = []
         await self._parse(messages, commands, accepted)
-        if commands and all(isinstance(c, ReportStepStarted) for c in commands):
+        if commands and all(isinstance(c, ReportStepStarted | ReportStepClaimed) for c in commands):
             # A start is on no one's critical path, and the finish report of a step a
             # little longer than the runner holds its start for (steps shorter than that
             # send no start report) may be a moment behind it: applied together they are

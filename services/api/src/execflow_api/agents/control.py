@@ -52,6 +52,8 @@ from execflow_platform import (
 from .leases import Lease, Leases
 
 log = logging.getLogger(__name__)
+# How long a claim waits for the start to carry it: the start follows at once.
+CLAIM_HOLD_S = 1.0
 POLL_S = 0.5
 
 
@@ -210,6 +212,8 @@ class AgentControl:
             reporter = StepReporter(self._js, self._topology, work, delivery, agent)
             lease = self.leases.grant(agent, work, delivery, message, reporter)
             await message.in_progress()
+            # An agent starts the step as it claims it: taken and started in one report.
+            reporter.claimed(lease.started_at, hold_s=CLAIM_HOLD_S)
             reporter.started(lease.started_at)
             await reporter.drain()
             log.info(

@@ -10,7 +10,7 @@ from execflow_contracts import ExecutionStatus, StepStatus
 
 from . import events
 from .progression import advance, begin
-from .settling import fail, request_stop, settle
+from .settling import fail, move, request_stop, settle
 
 if TYPE_CHECKING:
     from .execution import Execution
@@ -19,8 +19,28 @@ if TYPE_CHECKING:
 UNDERWAY = (StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.AWAITING_INPUT)
 
 
+def record_step_claimed(x: "Execution", step_id: str, attempt: int, worker: str) -> None:
+    """A runner took the step's work and prepares it: an execution that waited for a
+    runner is starting (until a step starts)."""
+    state = x.steps.get(step_id)
+    if (
+        x.status is ExecutionStatus.QUEUED
+        and state is not None
+        and state.attempt == attempt
+        and state.status is StepStatus.QUEUED
+    ):
+        reason = f"step '{step_id}' taken by {worker}"
+        move(x, events.ExecutionStarting, ExecutionStatus.STARTING, reason)
+
+
 def record_step_started(
-    x: "Execution", step_id: str, attempt: int, delivery: int, worker: str, started_at: datetime
+    x: "Execution",
+    step_id: str,
+    attempt: int,
+    delivery: int,
+    worker: str,
+    started_at: datetime,
+    claimed_at: datetime | None = None,
 ) -> None:
     state = x.steps.get(step_id)
     if state is None or state.attempt != attempt:
@@ -38,6 +58,8 @@ def record_step_started(
         if state.status is StepStatus.CANCELLED:
             request_stop(x, step_id, attempt, "the step was cancelled")
         return
+    if claimed_at is not None:  # no claim report was sent: the start says it
+        record_step_claimed(x, step_id, attempt, worker)
     timeout = x.spec.attempt_timeout(x.spec.step(step_id))
     x.trigger_event(
         events.StepStarted,
@@ -64,6 +86,7 @@ def record_step_finished(
     error_kind: str | None,
     output: Any,
     now: datetime,
+    claimed_at: datetime | None = None,
 ) -> None:
     state = x.steps.get(step_id)
     if state is None or state.attempt != attempt or state.status not in UNDERWAY:
@@ -73,7 +96,7 @@ def record_step_finished(
     if state.status is StepStatus.QUEUED or delivery > state.delivery:
         # A short step's runner sends no start report (and one can be lost with its
         # runner): the finish report says it all, a delivery lost before it included.
-        record_step_started(x, step_id, attempt, delivery, worker, started_at)
+        record_step_started(x, step_id, attempt, delivery, worker, started_at, claimed_at)
     facts = {
         "step_id": step_id,
         "attempt": attempt,

@@ -51,6 +51,10 @@ class ExecutionQueued(StatusChanged):
     pass
 
 
+class ExecutionStarting(StatusChanged):
+    """A runner took the first work of an execution that waited for one."""
+
+
 class ExecutionStarted(StatusChanged):
     pass
 

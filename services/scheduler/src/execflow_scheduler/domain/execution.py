@@ -106,10 +106,21 @@ class Execution(Aggregate):
     def advance(self, now: datetime) -> None:
         progression.advance(self, now)
 
+    def record_step_claimed(self, step_id: str, attempt: int, worker: str) -> None:
+        attempts.record_step_claimed(self, step_id, attempt, worker)
+
     def record_step_started(
-        self, step_id: str, attempt: int, delivery: int, worker: str, started_at: datetime
+        self,
+        step_id: str,
+        attempt: int,
+        delivery: int,
+        worker: str,
+        started_at: datetime,
+        claimed_at: datetime | None = None,
     ) -> None:
-        attempts.record_step_started(self, step_id, attempt, delivery, worker, started_at)
+        attempts.record_step_started(
+            self, step_id, attempt, delivery, worker, started_at, claimed_at
+        )
 
     def record_step_finished(
         self,
@@ -124,6 +135,7 @@ class Execution(Aggregate):
         error_kind: str | None,
         output: Any,
         now: datetime,
+        claimed_at: datetime | None = None,
     ) -> None:
         attempts.record_step_finished(
             self,
@@ -138,6 +150,7 @@ class Execution(Aggregate):
             error_kind,
             output,
             now,
+            claimed_at,
         )
 
     def record_progress(
