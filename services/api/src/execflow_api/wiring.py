@@ -16,7 +16,7 @@ from execflow_platform import (
     schema_conninfo,
 )
 
-from . import errors
+from . import dialects, errors
 from .agents import AgentControl
 from .dashboard import install_dashboard
 from .docker_engine import DockerEngine
@@ -77,7 +77,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in ROUTERS:
+    for router in [*ROUTERS, *dialects.ROUTERS]:
         app.include_router(router)
     document_schemas(app, DEFINITION_SCHEMAS | COMPONENTS)
     install_dashboard(app, settings.dashboard_dir)  # last: its pages catch every other path
