@@ -250,8 +250,13 @@ class RetryRequest(Spec):
 
 
 class ChangeStatusRequest(Spec):
+    """Julep's change_status: `cancelled` (with a `reason`), or `running` with the
+    `input` a waiting execution waits for (and its `step_id` when several wait)."""
+
     status: str
     reason: str = ""
+    input: BoundedJson = None
+    step_id: StepId | None = None
 
 
 StepSpec.model_rebuild()  # a child step holds a whole workflow
