@@ -142,6 +142,9 @@ class StepSpec(Spec):
     # type: child — the sub-execution's workflow and input.
     workflow: "WorkflowSpec | None" = None
     input: BoundedJson = None
+    # What the step's author (or a dialect that made it) wants kept with it, shown on the
+    # execution's step as it was given; execflow itself reads nothing in it.
+    metadata: BoundedJsonObject | None = None
 
     @model_validator(mode="after")
     def _check_type(self) -> Self:

@@ -1,11 +1,11 @@
-"""`execflow-api`: serve the REST API with uvicorn; `migrate` creates the catalogue's
-tables (workflow definitions, schedules, queue limits: the API writes them)."""
+"""`execflow-api`: serve the REST API with uvicorn; `migrate` creates the tables it
+writes (the catalogue's: workflow definitions, schedules, queue limits; its dialects')."""
 
 import uvicorn
 
-from execflow_catalogue import migrate
 from execflow_platform import configure_logging, freeze_loaded_objects, service_command
 
+from .schema import migrate
 from .settings import ApiSettings
 from .wiring import create_app
 

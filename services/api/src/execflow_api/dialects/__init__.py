@@ -2,8 +2,8 @@
 requests into execflow's commands and answers from execflow's read models. Mounted in
 `wiring.create_app`; execflow's own API is untouched by them."""
 
-from . import julep, kinetic
+from . import julep, kinetic, testplatform
 
-ROUTERS = [kinetic.router, julep.router]
+ROUTERS = [kinetic.router, julep.router, testplatform.router]
 
 __all__ = ["ROUTERS"]
