@@ -22,7 +22,14 @@ OWNED = {
         "projection_positions",
         "execution_metrics",
     },
-    "api": {"workflow_definitions", "schedules", "queue_limits"},
+    "api": {
+        "workflow_definitions",
+        "schedules",
+        "queue_limits",
+        "platform_suites",
+        "platform_profiles",
+        "platform_settings",
+    },
     "runner": set(),
 }
 

@@ -2,6 +2,7 @@
 
 from .agents import (
     AgentLogLine,
+    AgentRegistration,
     Claim,
     ClaimRequest,
     CompleteRequest,
@@ -221,7 +222,7 @@ from .views import (
     WorkflowView,
 )
 from .work import LogChunk, LogLine, StepWork, chunk_full, line_pieces
-from .workers import RunningStep, WorkerId, WorkerInfo
+from .workers import RunningStep, WorkerId, WorkerInfo, WorkerKind
 
 __all__ = [
     "ALL_WORKFLOWS_AND_QUEUES",
@@ -249,6 +250,7 @@ __all__ = [
     "TERMINAL_EXECUTION_STATUSES",
     "WORKER_LABEL",
     "AgentLogLine",
+    "AgentRegistration",
     "AnyCommand",
     "AnyEvent",
     "ArtifactList",
@@ -411,6 +413,7 @@ __all__ = [
     "WaitStats",
     "WorkerId",
     "WorkerInfo",
+    "WorkerKind",
     "WorkerList",
     "WorkerUtilisation",
     "WorkflowDefinition",

@@ -23,7 +23,7 @@ app.add_typer(cli_executions.app, name="execution")
 app.add_typer(cli_workflows.app, name="workflow")
 app.add_typer(cli_history.app, name="history")
 app.add_typer(cli_schedules.app, name="schedule")
-workers_app = typer.Typer(help="The runners that take work.", no_args_is_help=True)
+workers_app = typer.Typer(help="The runners and agents that take work.", no_args_is_help=True)
 app.add_typer(workers_app, name="worker")
 
 
@@ -65,7 +65,7 @@ def run(
 @workers_app.command("list")
 @handled
 def list_workers(ctx: typer.Context, as_json: Json = False) -> None:
-    """Runners with their queues, capacity and last heartbeat."""
+    """Runners and remote agents with their queues, capacity and last heartbeat."""
     workers = client(ctx).workers()
     if as_json:
         echo_json(workers)
@@ -111,6 +111,9 @@ def agent(
     stop_grace: Annotated[
         float, typer.Option(min=0, help="seconds a stopped step has to exit before SIGKILL")
     ] = 10.0,
+    label: Annotated[
+        list[str] | None, typer.Option(help="key=value shown with it in `worker list`")
+    ] = None,
 ) -> None:
     """Run steps of QUEUEs on this machine, taken from the API over HTTP (a remote agent)."""
     import asyncio
@@ -125,8 +128,9 @@ def agent(
     url = client(ctx).base_url
     who = name or f"{socket.gethostname()}-{os.getpid()}"
     folder = (work_dir or remote.default_work_dir()).resolve()
+    labels = dict(item.partition("=")[::2] for item in label or [])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait, stop_grace))
+        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait, stop_grace, labels))
 
 
 @app.command()

@@ -159,11 +159,12 @@ def change(c: Change) -> Text:
 
 def workers(items: Sequence[WorkerInfo]) -> Table:
     table = Table(box=None, header_style="bold")
-    for name in ("ID", "HOST", "QUEUES", "BACKENDS", "RUNNING", "STARTED", "HEARTBEAT"):
+    for name in ("ID", "KIND", "HOST", "QUEUES", "BACKENDS", "RUNNING", "STARTED", "HEARTBEAT"):
         table.add_column(name)
     for w in items:
         table.add_row(
             w.id,
+            w.kind,
             f"{w.host}:{w.pid}",
             ",".join(w.queues),
             ",".join(w.backends),

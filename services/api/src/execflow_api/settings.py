@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from pydantic import Field
+
 from execflow_platform import ArtifactSettings, ServiceSettings
 
 # Where `make dashboard` builds the front end, beside this package's sources.
@@ -27,3 +29,6 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     lease_s: float = 30.0
     # The built dashboard served at `/` (see services/api/frontend).
     dashboard_dir: Path = BUILT_DASHBOARD
+    # Remote agents are listed in the worker registry while they call: their entries
+    # lapse after this, as a silent runner's do (runners use the same `EXECFLOW_WORKER_TTL_S`).
+    worker_ttl_s: float = Field(default=15.0, ge=1.0)

@@ -44,7 +44,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
         docker = DockerEngine(settings.docker_host)
         artifacts = ArtifactStore(settings.artifact_store_url)
         agents = AgentControl(
-            nc, settings.topology, settings.lease_s, artifacts, settings.artifact_max_bytes
+            nc,
+            settings.topology,
+            settings.lease_s,
+            artifacts,
+            settings.artifact_max_bytes,
+            settings.worker_ttl_s,
         )
         await agents.start()
         changes = ChangeFeed(

@@ -4,6 +4,6 @@ requests into execflow's commands and answers from execflow's read models. Mount
 
 from . import julep, kinetic, testplatform
 
-ROUTERS = [kinetic.router, julep.router, testplatform.router]
+ROUTERS = [kinetic.router, julep.router, testplatform.router, testplatform.agents.router]
 
 __all__ = ["ROUTERS"]
