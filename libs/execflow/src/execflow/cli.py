@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 from stamina.instrumentation import LoggingOnRetryHook, set_on_retry_hooks
 
-from . import cli_executions, cli_history, cli_schedules, cli_workflows, plugins, render
+from . import (
+    cli_executions,
+    cli_functions,
+    cli_history,
+    cli_schedules,
+    cli_workflows,
+    plugins,
+    render,
+)
 from .cli_common import Json, client, echo_json, handled
 from .cli_options import GlobalOptionsGroup
 from .client import DEFAULT_API_URL, Client
@@ -25,6 +33,9 @@ app.add_typer(cli_history.app, name="history")
 app.add_typer(cli_schedules.app, name="schedule")
 workers_app = typer.Typer(help="The runners and agents that take work.", no_args_is_help=True)
 app.add_typer(workers_app, name="worker")
+# kontinue's words: `execute NAME`, `list`, `show NAME`.
+cli_functions.register(app)
+app.command("list", help="Executions, newest first (as `execution list`).")(cli_executions.list_)
 
 
 @app.callback()

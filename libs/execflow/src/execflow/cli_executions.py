@@ -53,6 +53,10 @@ def list_(
 @handled
 def get(ctx: typer.Context, execution_id: ID, as_json: Json = False) -> None:
     """An execution's status, timings, input, output and steps."""
+    show_execution(ctx, execution_id, as_json)
+
+
+def show_execution(ctx: typer.Context, execution_id: str, as_json: bool) -> None:
     execution = client(ctx).get_execution(execution_id)
     if as_json:
         echo_json(execution)

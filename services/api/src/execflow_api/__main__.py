@@ -22,6 +22,8 @@ def serve(settings: ApiSettings) -> None:
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,
         loop="uvloop" if settings.event_loop == "uvloop" else "asyncio",
+        ssl_certfile=settings.api_tls_cert,
+        ssl_keyfile=settings.api_tls_key,
     )
 
 

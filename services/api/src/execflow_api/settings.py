@@ -13,6 +13,10 @@ BUILT_DASHBOARD = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 class ApiSettings(ServiceSettings, ArtifactSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    # Serve HTTPS with this certificate and key (PEM files): a Kubernetes aggregated API
+    # (kontinue's Execution, deploy/kubernetes/kontinue-apiservice.yaml) must.
+    api_tls_cert: str | None = None
+    api_tls_key: str | None = None
     # Read connections held open for queries.
     db_pool_size: int = 8
     # On stop, open streams (SSE) get this long to end before they are cut.

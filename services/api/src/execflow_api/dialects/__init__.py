@@ -2,8 +2,14 @@
 requests into execflow's commands and answers from execflow's read models. Mounted in
 `wiring.create_app`; execflow's own API is untouched by them."""
 
-from . import julep, kinetic, testplatform
+from . import julep, kinetic, kontinue, testplatform
 
-ROUTERS = [kinetic.router, julep.router, testplatform.router, testplatform.agents.router]
+ROUTERS = [
+    kinetic.router,
+    julep.router,
+    testplatform.router,
+    testplatform.agents.router,
+    *kontinue.ROUTERS,
+]
 
 __all__ = ["ROUTERS"]
