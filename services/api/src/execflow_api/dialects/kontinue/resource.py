@@ -12,11 +12,12 @@ import contextlib
 import functools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ParamSpec
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
@@ -253,34 +254,56 @@ async def delete(namespace: str, name: str) -> Response:
     )
 
 
-async def listing(
-    svc: Services,
-    namespace: str | None,
-    accept: str | None,
-    label: str | None,
-    limit: int,
-    cont: str | None,
-    watch: bool,
-    field: str | None,
-    version: str | None,
-) -> Response:
-    labels = label_selector(label)
-    if watch:
+@dataclass(frozen=True)
+class ListQuery:
+    """A list's (or watch's) parameters, as kubectl sends them; parsed in `listing`, so
+    that what it cannot use is a `Status` too."""
+
+    accept: str | None
+    labels: str | None
+    field: str | None
+    limit: int
+    cont: str | None
+    watch: bool
+    version: str | None
+
+
+def list_query(
+    accept: Annotated[str | None, Header()] = None,
+    label_selector_: Annotated[str | None, Query(alias="labelSelector")] = None,
+    field_selector: Annotated[str | None, Query(alias="fieldSelector")] = None,
+    limit: Annotated[int, Query(ge=0)] = MAX_LIMIT,
+    continue_: Annotated[str | None, Query(alias="continue")] = None,
+    watch: bool = False,
+    resource_version_: Annotated[str | None, Query(alias="resourceVersion")] = None,
+) -> ListQuery:
+    return ListQuery(
+        accept, label_selector_, field_selector, limit, continue_, watch, resource_version_
+    )
+
+
+Listed = Annotated[ListQuery, Depends(list_query)]
+
+
+async def listing(svc: Services, namespace: str | None, query: ListQuery) -> Response:
+    labels = label_selector(query.labels)
+    name = named(query.field)
+    as_table = tables.wanted(query.accept)
+    if query.watch:
         return StreamingResponse(
-            watch_events(svc, namespace, labels, named(field), version, tables.wanted(accept)),
+            watch_events(svc, namespace, labels, name, query.version, as_table),
             media_type="application/json",
         )
-    size = min(limit or MAX_LIMIT, MAX_LIMIT)
+    size = min(query.limit or MAX_LIMIT, MAX_LIMIT)
     try:
         async with svc.pool.connection() as conn:
             listed_at = await store.now(conn)  # before reading: a watch from it misses nothing
-            rows, more = await store.page(conn, namespace, labels, size, cont)
+            rows, more = await store.page(conn, namespace, labels, size, query.cont)
     except ValueError as exc:
         raise KubernetesError(410, "Expired", str(exc)) from None
-    name = named(field)
     items = [r for r in await resources(svc, rows) if name is None or r["metadata"]["name"] == name]
     meta = {"resourceVersion": resource_version(listed_at)} | ({"continue": more} if more else {})
-    if tables.wanted(accept):
+    if as_table:
         return JSONResponse(tables.table(items) | {"metadata": meta})
     return JSONResponse(
         {"apiVersion": API_VERSION, "kind": f"{KIND}List", "metadata": meta, "items": items}
@@ -297,58 +320,18 @@ def named(field: str | None) -> str | None:
     return value.lstrip("=")
 
 
-Limit = Annotated[int, Query(ge=0)]
-
-
 @router.get(NAMESPACED, response_model=None)
 @kubernetes_errors
-async def list_namespaced(
-    namespace: str,
-    svc: Deps,
-    accept: Annotated[str | None, Header()] = None,
-    label_selector_: Annotated[str | None, Query(alias="labelSelector")] = None,
-    field_selector: Annotated[str | None, Query(alias="fieldSelector")] = None,
-    limit: Limit = MAX_LIMIT,
-    continue_: Annotated[str | None, Query(alias="continue")] = None,
-    watch: bool = False,
-    resource_version_: Annotated[str | None, Query(alias="resourceVersion")] = None,
-) -> Response:
-    return await listing(
-        svc,
-        namespace,
-        accept,
-        label_selector_,
-        limit,
-        continue_,
-        watch,
-        field_selector,
-        resource_version_,
-    )
+async def list_namespaced(namespace: str, svc: Deps, query: Listed) -> Response:
+    """The namespace's executions (`?watch=1`: a stream of their changes)."""
+    return await listing(svc, namespace, query)
 
 
 @router.get("/executions", response_model=None)
 @kubernetes_errors
-async def list_all(
-    svc: Deps,
-    accept: Annotated[str | None, Header()] = None,
-    label_selector_: Annotated[str | None, Query(alias="labelSelector")] = None,
-    field_selector: Annotated[str | None, Query(alias="fieldSelector")] = None,
-    limit: Limit = MAX_LIMIT,
-    continue_: Annotated[str | None, Query(alias="continue")] = None,
-    watch: bool = False,
-    resource_version_: Annotated[str | None, Query(alias="resourceVersion")] = None,
-) -> Response:
-    return await listing(
-        svc,
-        None,
-        accept,
-        label_selector_,
-        limit,
-        continue_,
-        watch,
-        field_selector,
-        resource_version_,
-    )
+async def list_all(svc: Deps, query: Listed) -> Response:
+    """Every namespace's executions (`?watch=1`: a stream of their changes)."""
+    return await listing(svc, None, query)
 
 
 async def watch_events(
