@@ -19,7 +19,9 @@ DEFAULT_QUEUE = "default"
 MemorySize = (
     Annotated[str, Field(pattern=r"^[1-9][0-9]*[bkmgBKMG]?$")] | Annotated[int, Field(ge=1)]
 )
-BackendName = Literal["process", "docker"]
+# Where a step runs: a process; a container, on Docker or (a runner configured for it) as
+# a Kubernetes Job.
+BackendName = Literal["process", "docker", "kubernetes"]
 
 # Why an attempt failed, for `no_retry_errors`.
 ErrorKind = Literal["exit", "signal", "start", "timeout", "lost"]

@@ -7,6 +7,7 @@ import socket
 from datetime import UTC, datetime
 
 from docker import DockerClient
+from lightkube import AsyncClient
 from nats.js import JetStreamContext
 
 from execflow_contracts import BackendName, Topology, WorkerInfo
@@ -22,6 +23,8 @@ from execflow_platform import (
 
 from .artifacts import Uploader
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
+from .backends.jobs import JobPolicy
+from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
 from .reaper import Reaper
 from .registry import Registration
@@ -42,6 +45,8 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
     available: dict[BackendName, Backend] = {"process": ProcessBackend()}
     if docker is not None:
         available["docker"] = docker
+    if settings.kubernetes == "on":
+        available["kubernetes"] = kubernetes_backend(settings)
     backends = Backends(available)
     worker = Worker(
         nc,
@@ -115,6 +120,24 @@ def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBack
         pull=settings.docker_pull,
         max_running=settings.capacity,
     )
+
+
+def kubernetes_backend(settings: RunnerSettings) -> KubernetesBackend:
+    """Container steps as Jobs; the client reads its kubeconfig (or the pod's service
+    account) now and connects on first use."""
+    policy = JobPolicy(
+        containers=ContainerPolicy(
+            worker_id=settings.worker_id,
+            deployment=settings.bus_prefix,
+            default_cpus=settings.docker_default_cpus,
+            default_memory=settings.docker_default_memory,
+        ),
+        namespace=settings.kubernetes_namespace,
+        workspace_claim=settings.kubernetes_workspace_claim,
+        service_account=settings.kubernetes_service_account,
+    )
+    client = AsyncClient(namespace=settings.kubernetes_namespace)
+    return KubernetesBackend(client, policy, stop_grace_s=settings.stop_grace_s)
 
 
 def describe(settings: RunnerSettings, backends: list[BackendName]) -> WorkerInfo:
