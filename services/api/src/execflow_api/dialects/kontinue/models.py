@@ -105,6 +105,27 @@ class Execution(Strict):
     status: dict[str, Any] | None = None  # a client's is ignored: execflow keeps it
 
 
+class Served(BaseModel):
+    """The resource as served (documentation of the answers: they are Kubernetes JSON)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    api_version: str = Field(alias="apiVersion")
+    kind: str
+    metadata: dict[str, Any]
+    spec: ExecutionSpec
+    status: ExecutionStatus
+
+
+class ServedList(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    api_version: str = Field(alias="apiVersion")
+    kind: str
+    metadata: dict[str, Any]
+    items: list[Served]
+
+
 def status_object(code: int, reason: str, message: str, **details: Any) -> dict[str, Any]:
     """A Kubernetes `Status`: how the API server says no."""
     body: dict[str, Any] = {

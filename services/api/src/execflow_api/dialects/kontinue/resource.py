@@ -35,6 +35,8 @@ from .models import (
     PLURAL,
     VERSION,
     Execution,
+    Served,
+    ServedList,
     status_object,
 )
 from .translate import (
@@ -206,7 +208,15 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
     return JSONResponse(created, status_code=201)
 
 
-@router.get(NAMESPACED + "/{name}", response_model=None)
+ONE: dict[int | str, dict[str, Any]] = {
+    200: {"model": Served, "description": "The Execution (or a Table, as kubectl asks)"}
+}
+MANY: dict[int | str, dict[str, Any]] = {
+    200: {"model": ServedList, "description": "An ExecutionList, a Table, or watch lines"}
+}
+
+
+@router.get(NAMESPACED + "/{name}", response_model=None, responses=ONE)
 @kubernetes_errors
 async def get(
     namespace: str,
@@ -220,14 +230,15 @@ async def get(
     return JSONResponse(found)
 
 
-@router.get(NAMESPACED + "/{name}/status", response_model=None)
+@router.get(NAMESPACED + "/{name}/status", response_model=None, responses=ONE)
 @kubernetes_errors
 async def get_status(namespace: str, name: str, svc: Deps) -> Response:
     """The status subresource: the resource, whose status execflow keeps."""
     return JSONResponse(await read(svc, namespace, name))
 
 
-@router.api_route(NAMESPACED + "/{name}/status", methods=["PUT", "PATCH"], response_model=None)
+@router.put(NAMESPACED + "/{name}/status", response_model=None)
+@router.patch(NAMESPACED + "/{name}/status", response_model=None)
 @kubernetes_errors
 async def write_status(namespace: str, name: str) -> Response:
     raise KubernetesError(
@@ -235,7 +246,8 @@ async def write_status(namespace: str, name: str) -> Response:
     )
 
 
-@router.api_route(NAMESPACED + "/{name}", methods=["PUT", "PATCH"], response_model=None)
+@router.put(NAMESPACED + "/{name}", response_model=None)
+@router.patch(NAMESPACED + "/{name}", response_model=None)
 @kubernetes_errors
 async def change(namespace: str, name: str) -> Response:
     raise KubernetesError(
@@ -320,14 +332,14 @@ def named(field: str | None) -> str | None:
     return value.lstrip("=")
 
 
-@router.get(NAMESPACED, response_model=None)
+@router.get(NAMESPACED, response_model=None, responses=MANY)
 @kubernetes_errors
 async def list_namespaced(namespace: str, svc: Deps, query: Listed) -> Response:
     """The namespace's executions (`?watch=1`: a stream of their changes)."""
     return await listing(svc, namespace, query)
 
 
-@router.get("/executions", response_model=None)
+@router.get("/executions", response_model=None, responses=MANY)
 @kubernetes_errors
 async def list_all(svc: Deps, query: Listed) -> Response:
     """Every namespace's executions (`?watch=1`: a stream of their changes)."""
