@@ -106,3 +106,31 @@ def test_container_steps_go_to_kubernetes_on_a_runner_configured_for_it() -> Non
     assert both.backend_of(work()) is kubernetes
     assert both.backend_of(work(image=None)) is process
     assert Backends({"process": process}).backend_of(work()) is None  # off: refused
+
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
+def test_the_backend_is_off_unless_configured_and_made_from_a_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from execflow_runner.settings import RunnerSettings
+    from execflow_runner.wiring import kubernetes_backend
+
+    assert RunnerSettings().kubernetes == "off"
+    config = tmp_path / "config"
+    config.write_text(KUBECONFIG)
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    settings = RunnerSettings(
+        kubernetes="on", kubernetes_namespace="builds", kubernetes_workspace_claim="ws"
+    )
+    backend = kubernetes_backend(settings)  # reads the config; connects on first use only
+    assert (backend.policy.namespace, backend.policy.workspace_claim) == ("builds", "ws")
+    assert backend.policy.containers.deployment == settings.bus_prefix

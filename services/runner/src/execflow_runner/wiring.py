@@ -104,8 +104,9 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         await nc.close()
 
 
-def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBackend:
-    policy = ContainerPolicy(
+def container_policy(settings: RunnerSettings) -> ContainerPolicy:
+    """Who owns this runner's containers (or Jobs), and the limits they run with."""
+    return ContainerPolicy(
         worker_id=settings.worker_id,
         deployment=settings.bus_prefix,
         network=settings.docker_network,
@@ -113,9 +114,12 @@ def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBack
         default_memory=settings.docker_default_memory,
         default_pids=settings.docker_default_pids,
     )
+
+
+def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBackend:
     return DockerBackend(
         client,
-        policy,
+        container_policy(settings),
         stop_grace_s=settings.docker_stop_grace_s,
         pull=settings.docker_pull,
         max_running=settings.capacity,
@@ -126,12 +130,7 @@ def kubernetes_backend(settings: RunnerSettings) -> KubernetesBackend:
     """Container steps as Jobs; the client reads its kubeconfig (or the pod's service
     account) now and connects on first use."""
     policy = JobPolicy(
-        containers=ContainerPolicy(
-            worker_id=settings.worker_id,
-            deployment=settings.bus_prefix,
-            default_cpus=settings.docker_default_cpus,
-            default_memory=settings.docker_default_memory,
-        ),
+        containers=container_policy(settings),
         namespace=settings.kubernetes_namespace,
         workspace_claim=settings.kubernetes_workspace_claim,
         service_account=settings.kubernetes_service_account,
