@@ -282,6 +282,8 @@ def test_readiness_reports_the_platform_and_sandboxes_are_the_environments(
     assert body["checks"]["cache"] == "absent"
     assert body["platform"]["backends"] == ["local"]
     assert isinstance(body["platform"]["launchable-suites"], int)
+    page = api.get("/environments")
+    assert (page.status_code, page.headers["location"]) == (307, "/workers")
     sandboxes, environments = api.get("/api/v1/sandboxes"), api.get("/api/v1/environments")
     assert sandboxes.status_code == environments.status_code
     assert sandboxes.json().keys() == environments.json().keys()

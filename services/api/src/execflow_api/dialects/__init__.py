@@ -9,6 +9,7 @@ ROUTERS = [
     julep.router,
     testplatform.router,
     testplatform.agents.router,
+    testplatform.pages,
     *kontinue.ROUTERS,
 ]
 

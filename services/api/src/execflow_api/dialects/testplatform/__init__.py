@@ -4,6 +4,6 @@ platform settings and backends; `POST /api/v1/executions {suiteId, profile, back
 from . import agents
 from .launch import launch
 from .models import LaunchRequest
-from .routes import router
+from .routes import pages, router
 
-__all__ = ["LaunchRequest", "agents", "launch", "router"]
+__all__ = ["LaunchRequest", "agents", "launch", "pages", "router"]

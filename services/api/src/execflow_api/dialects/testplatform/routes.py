@@ -4,6 +4,7 @@ platform settings, sandboxes. (The launch itself is `POST /api/v1/executions`.)"
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import RedirectResponse
 
 from execflow_contracts import InvalidWorkflow
 
@@ -121,3 +122,11 @@ router.add_api_route(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["environments"],
 )
+
+# The test platform's environments page: the dashboard's Workers page lists them.
+pages = APIRouter(include_in_schema=False)
+
+
+@pages.get("/environments")
+async def environments_page() -> RedirectResponse:
+    return RedirectResponse("/workers", status_code=status.HTTP_307_TEMPORARY_REDIRECT)
