@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 import yaml
 
-from execflow_api.dialects.kontinue.models import GROUP, VERSION, Execution, ExecutionSpec
+from execflow_api.dialects.kontinue.models import (
+    GROUP,
+    VERSION,
+    KontinueExecution,
+    KontinueExecutionSpec,
+)
 from execflow_api.dialects.kontinue.translate import (
     age,
     attempts_of,
@@ -33,8 +38,8 @@ WORKFLOW = WorkflowSpec.model_validate(
 )
 
 
-def spec(**given: Any) -> ExecutionSpec:
-    return ExecutionSpec.model_validate({"function": "f", **given})
+def spec(**given: Any) -> KontinueExecutionSpec:
+    return KontinueExecutionSpec.model_validate({"function": "f", **given})
 
 
 def test_retry_timeout_and_ttl_apply_to_the_whole_run() -> None:
@@ -142,7 +147,7 @@ def test_the_apiservice_manifest_registers_the_group_served() -> None:
 
 
 def test_a_manifest_as_the_docs_write_it() -> None:
-    manifest = Execution.model_validate(
+    manifest = KontinueExecution.model_validate(
         yaml.safe_load(
             """
 apiVersion: kontinue.cloud/v1alpha1

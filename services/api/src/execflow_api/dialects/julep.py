@@ -74,7 +74,7 @@ def execflow_statuses(julep: JulepStatus) -> list[str]:
     return [ours.value for ours, theirs in STATUS.items() if theirs == julep]
 
 
-class CreateExecution(BaseModel):
+class JulepCreateExecution(BaseModel):
     """Julep's CreateExecutionRequest (the task is in the path)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -83,7 +83,7 @@ class CreateExecution(BaseModel):
     metadata: BoundedJsonObject | None = None
 
 
-class Execution(BaseModel):
+class JulepExecution(BaseModel):
     id: UUID
     task_id: str | None
     status: JulepStatus
@@ -95,11 +95,11 @@ class Execution(BaseModel):
     updated_at: datetime
 
 
-class ExecutionList(BaseModel):
-    items: list[Execution]
+class JulepExecutionList(BaseModel):
+    items: list[JulepExecution]
 
 
-class UpdateExecution(BaseModel):
+class JulepUpdateExecution(BaseModel):
     """Julep's UpdateExecutionRequest: stop (`cancelled`, `reason`) or resume (`running`,
     `input`)."""
 
@@ -110,7 +110,7 @@ class UpdateExecution(BaseModel):
     input: BoundedJsonObject | None = None
 
 
-class Updated(BaseModel):
+class JulepUpdated(BaseModel):
     """Julep's ResourceUpdatedResponse."""
 
     id: UUID
@@ -118,7 +118,7 @@ class Updated(BaseModel):
     jobs: list[UUID] = Field(default_factory=list)
 
 
-class Transition(BaseModel):
+class JulepTransition(BaseModel):
     id: UUID
     execution_id: UUID
     type: JulepTransitionType
@@ -131,14 +131,14 @@ class Transition(BaseModel):
     metadata: dict[str, Any]
 
 
-class TransitionList(BaseModel):
-    items: list[Transition]
+class JulepTransitionList(BaseModel):
+    items: list[JulepTransition]
 
 
-def julep(row: dict[str, Any]) -> Execution:
+def julep(row: dict[str, Any]) -> JulepExecution:
     ours = ExecutionStatus(row["status"])
     failed = ours in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT)
-    return Execution(
+    return JulepExecution(
         id=row["id"],
         task_id=row["workflow_id"],
         status=STATUS[ours],
@@ -153,7 +153,7 @@ def julep(row: dict[str, Any]) -> Execution:
 
 async def page_of(
     svc: Deps, task_id: str | None, julep_status: JulepStatus | None, limit: int, offset: int
-) -> ExecutionList:
+) -> JulepExecutionList:
     if offset + limit > MAX_OFFSET:
         reason = f"offset + limit is at most {MAX_OFFSET}: narrow the listing with ?status="
         raise InvalidInput(reason)
@@ -161,7 +161,7 @@ async def page_of(
     filters = Filters(statuses=statuses, workflow_id=task_id)
     async with svc.pool.connection() as conn:
         rows, _ = await list_executions(conn, filters, Page(limit=offset + limit))
-    return ExecutionList(items=[julep(row) for row in rows[offset:]])
+    return JulepExecutionList(items=[julep(row) for row in rows[offset:]])
 
 
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -169,9 +169,11 @@ Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post(
-    "/tasks/{task_id}/executions", status_code=status.HTTP_201_CREATED, response_model=Execution
+    "/tasks/{task_id}/executions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JulepExecution,
 )
-async def create(task_id: WorkflowId, request: CreateExecution, svc: Deps) -> Execution:
+async def create(task_id: WorkflowId, request: JulepCreateExecution, svc: Deps) -> JulepExecution:
     """Execute a task (a registered workflow) with `input` and `metadata`."""
     body = ExecutionRequest(
         workflow_id=task_id, input=request.input, metadata=request.metadata or {}
@@ -179,7 +181,7 @@ async def create(task_id: WorkflowId, request: CreateExecution, svc: Deps) -> Ex
     command = await create_command(svc, body, uuid4())
     await send(svc, command)
     now = datetime.now(UTC)
-    return Execution(
+    return JulepExecution(
         id=command.execution_id,
         task_id=task_id,
         status="queued",
@@ -190,38 +192,40 @@ async def create(task_id: WorkflowId, request: CreateExecution, svc: Deps) -> Ex
     )
 
 
-@router.get("/tasks/{task_id}/executions", response_model=ExecutionList)
+@router.get("/tasks/{task_id}/executions", response_model=JulepExecutionList)
 async def list_task_executions(
     task_id: WorkflowId,
     svc: Deps,
     status_: Annotated[JulepStatus | None, Query(alias="status")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> ExecutionList:
+) -> JulepExecutionList:
     """The task's executions, newest first; `?status=succeeded` and the others as Julep
     names them."""
     return await page_of(svc, task_id, status_, limit, offset)
 
 
-@router.get("/executions", response_model=ExecutionList)
+@router.get("/executions", response_model=JulepExecutionList)
 async def list_all(
     svc: Deps,
     status_: Annotated[JulepStatus | None, Query(alias="status")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> ExecutionList:
+) -> JulepExecutionList:
     """Every task's executions, newest first, by Julep's status."""
     return await page_of(svc, None, status_, limit, offset)
 
 
-@router.get("/executions/{execution_id}", response_model=Execution)
-async def get(execution_id: UUID, svc: Deps) -> Execution:
+@router.get("/executions/{execution_id}", response_model=JulepExecution)
+async def get(execution_id: UUID, svc: Deps) -> JulepExecution:
     async with svc.pool.connection() as conn:
         return julep(await queries.get_execution(conn, execution_id))
 
 
-@router.put("/executions/{execution_id}", response_model=Updated)
-async def change_status(execution_id: UUID, request: UpdateExecution, svc: Deps) -> Updated:
+@router.put("/executions/{execution_id}", response_model=JulepUpdated)
+async def change_status(
+    execution_id: UUID, request: JulepUpdateExecution, svc: Deps
+) -> JulepUpdated:
     """Cancel (`{"status": "cancelled", "reason": …}`), or move a waiting execution on
     (`{"status": "running", "input": {…}}`)."""
     # Julep's words for the two statuses one can ask for are execflow's.
@@ -229,22 +233,22 @@ async def change_status(execution_id: UUID, request: UpdateExecution, svc: Deps)
         status=request.status, reason=request.reason or "", input=request.input
     )
     await change_execution_status(execution_id, change, svc)
-    return Updated(id=execution_id, updated_at=datetime.now(UTC))
+    return JulepUpdated(id=execution_id, updated_at=datetime.now(UTC))
 
 
-@router.get("/executions/{execution_id}/transitions", response_model=TransitionList)
+@router.get("/executions/{execution_id}/transitions", response_model=JulepTransitionList)
 async def transitions(
     execution_id: UUID, svc: Deps, limit: Limit = 100, offset: Offset = 0
-) -> TransitionList:
+) -> JulepTransitionList:
     """Every move of the execution, oldest first."""
     async with svc.pool.connection() as conn:
         moves = await queries.transitions(conn, execution_id)
-    return TransitionList(items=[transition(execution_id, m) for m in moves[offset:][:limit]])
+    return JulepTransitionList(items=[transition(execution_id, m) for m in moves[offset:][:limit]])
 
 
-def transition(execution_id: UUID, move: dict[str, Any]) -> Transition:
+def transition(execution_id: UUID, move: dict[str, Any]) -> JulepTransition:
     kind = TransitionType(move["type"])
-    return Transition(
+    return JulepTransition(
         id=uuid5(execution_id, str(move["version"])),
         execution_id=execution_id,
         type=TRANSITION[kind],

@@ -12,7 +12,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from .models import API_VERSION, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION, Execution
+from .models import (
+    API_VERSION,
+    GROUP,
+    KIND,
+    PLURAL,
+    SHORT_NAMES,
+    SINGULAR,
+    VERSION,
+    KontinueExecution,
+)
 
 router = APIRouter(include_in_schema=False)
 GROUP_VERSION = {"groupVersion": API_VERSION, "version": VERSION}
@@ -105,7 +114,9 @@ def group_document() -> dict[str, Any]:
     """The group's OpenAPI v3 document: its schema and operations, each marked with the
     group, version and kind kubectl looks them up by."""
     gvk = {"group": GROUP, "version": VERSION, "kind": KIND}
-    schema = Execution.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    schema = KontinueExecution.model_json_schema(
+        by_alias=True, ref_template="#/components/schemas/{model}"
+    )
     components = schema.pop("$defs", {})
     name = f"cloud.kontinue.{VERSION}.{KIND}"
     components[name] = schema | {"x-kubernetes-group-version-kind": [gvk]}

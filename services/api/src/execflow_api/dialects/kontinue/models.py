@@ -30,7 +30,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class ObjectMeta(Strict):
+class KubernetesObjectMeta(Strict):
     name: Name | None = None
     generate_name: str | None = Field(default=None, alias="generateName", max_length=200)
     namespace: Namespace | None = None
@@ -42,7 +42,7 @@ class ObjectMeta(Strict):
     creation_timestamp: datetime | None = Field(default=None, alias="creationTimestamp")
 
 
-class Retry(Strict):
+class KontinueRetry(Strict):
     """Retries of the whole run: each of its steps may fail `retries` times, `backoff`
     apart; `childPolicy` says whether failed children (sub-executions) are retried too."""
 
@@ -51,24 +51,24 @@ class Retry(Strict):
     child_policy: ChildPolicy = Field(default="None", alias="childPolicy")
 
 
-class Timeout(Strict):
+class KontinueTimeout(Strict):
     attempt: Duration | None = None
     overall: Duration | None = None
 
 
-class Ttl(Strict):
+class KontinueTtl(Strict):
     delete_after: Duration | None = Field(default=None, alias="deleteAfter")
 
 
-class ExecutionSpec(Strict):
+class KontinueExecutionSpec(Strict):
     function: WorkflowId
     arguments: BoundedJsonObject | None = None
-    retry: Retry | None = None
-    timeout: Timeout | None = None
-    ttl: Ttl | None = None
+    retry: KontinueRetry | None = None
+    timeout: KontinueTimeout | None = None
+    ttl: KontinueTtl | None = None
 
 
-class Attempt(BaseModel):
+class KontinueAttempt(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     phase: Phase
@@ -77,12 +77,12 @@ class Attempt(BaseModel):
     finished_at: datetime | None = Field(default=None, serialization_alias="finishedAt")
 
 
-class Progress(BaseModel):
+class KontinueProgress(BaseModel):
     current: float
     max: float | None = None
 
 
-class ExecutionStatus(BaseModel):
+class KontinueExecutionStatus(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     phase: Phase
@@ -90,22 +90,22 @@ class ExecutionStatus(BaseModel):
     worker_name: str | None = Field(default=None, serialization_alias="workerName")
     started_at: datetime | None = Field(default=None, serialization_alias="startedAt")
     finished_at: datetime | None = Field(default=None, serialization_alias="finishedAt")
-    attempts: list[Attempt] = Field(default_factory=list)
-    progress: Progress | None = None
+    attempts: list[KontinueAttempt] = Field(default_factory=list)
+    progress: KontinueProgress | None = None
     result: Any = None
 
 
-class Execution(Strict):
+class KontinueExecution(Strict):
     """A manifest (what `kubectl create -f` sends), or the resource as served."""
 
     api_version: Literal["kontinue.cloud/v1alpha1"] = Field(alias="apiVersion")
     kind: Literal["Execution"]
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: ExecutionSpec
+    metadata: KubernetesObjectMeta = Field(default_factory=KubernetesObjectMeta)
+    spec: KontinueExecutionSpec
     status: dict[str, Any] | None = None  # a client's is ignored: execflow keeps it
 
 
-class Served(BaseModel):
+class KontinueExecutionResource(BaseModel):
     """The resource as served (documentation of the answers: they are Kubernetes JSON)."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -113,17 +113,17 @@ class Served(BaseModel):
     api_version: str = Field(alias="apiVersion")
     kind: str
     metadata: dict[str, Any]
-    spec: ExecutionSpec
-    status: ExecutionStatus
+    spec: KontinueExecutionSpec
+    status: KontinueExecutionStatus
 
 
-class ServedList(BaseModel):
+class KontinueExecutionList(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     api_version: str = Field(alias="apiVersion")
     kind: str
     metadata: dict[str, Any]
-    items: list[Served]
+    items: list[KontinueExecutionResource]
 
 
 def status_object(code: int, reason: str, message: str, **details: Any) -> dict[str, Any]:

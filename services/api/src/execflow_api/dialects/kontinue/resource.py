@@ -34,9 +34,9 @@ from .models import (
     KIND,
     PLURAL,
     VERSION,
-    Execution,
-    Served,
-    ServedList,
+    KontinueExecution,
+    KontinueExecutionList,
+    KontinueExecutionResource,
     status_object,
 )
 from .translate import (
@@ -138,14 +138,14 @@ async def resources(svc: Services, rows: list[dict[str, Any]]) -> list[dict[str,
     return [resource(row, row["id"] in waiting, moves.get(row["id"], [])) for row in rows]
 
 
-def manifest(raw: bytes) -> Execution:
+def manifest(raw: bytes) -> KontinueExecution:
     """The manifest, strictly: an unknown field is refused, as kubectl asks."""
     try:
         data = json.loads(raw)
     except ValueError as exc:
         raise KubernetesError(400, "BadRequest", f"the body is not JSON: {exc}") from None
     try:
-        return Execution.model_validate(data)
+        return KontinueExecution.model_validate(data)
     except ValidationError as exc:
         meta = data.get("metadata") if isinstance(data, dict) else None
         name = (
@@ -209,10 +209,16 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
 
 
 ONE: dict[int | str, dict[str, Any]] = {
-    200: {"model": Served, "description": "The Execution (or a Table, as kubectl asks)"}
+    200: {
+        "model": KontinueExecutionResource,
+        "description": "The Execution (or a Table, as kubectl asks)",
+    }
 }
 MANY: dict[int | str, dict[str, Any]] = {
-    200: {"model": ServedList, "description": "An ExecutionList, a Table, or watch lines"}
+    200: {
+        "model": KontinueExecutionList,
+        "description": "An ExecutionList, a Table, or watch lines",
+    }
 }
 
 

@@ -13,13 +13,13 @@ from execflow_contracts import ExecutionStatus, WorkflowSpec
 from .models import (
     API_VERSION,
     KIND,
-    Attempt,
-    ExecutionSpec,
-    ObjectMeta,
+    KontinueAttempt,
+    KontinueExecutionSpec,
+    KontinueExecutionStatus,
+    KontinueProgress,
+    KubernetesObjectMeta,
     Phase,
-    Progress,
 )
-from .models import ExecutionStatus as KontinueStatus
 
 # An execution's id is made from its namespace and name: one name, one execution.
 NAMES = UUID("3c1e9a7e-6b0f-4c8e-9f57-2b8d4e1a6c02")
@@ -56,7 +56,9 @@ def generated(prefix: str) -> str:
     return prefix + "".join(secrets.choice(SUFFIX) for _ in range(5))
 
 
-def metadata_of(meta: ObjectMeta, name: str, namespace: str, spec: ExecutionSpec) -> dict[str, Any]:
+def metadata_of(
+    meta: KubernetesObjectMeta, name: str, namespace: str, spec: KontinueExecutionSpec
+) -> dict[str, Any]:
     kept: dict[str, Any] = {
         NAME_KEY: name,
         NAMESPACE_KEY: namespace,
@@ -69,7 +71,7 @@ def metadata_of(meta: ObjectMeta, name: str, namespace: str, spec: ExecutionSpec
     return kept
 
 
-def with_policies(workflow: WorkflowSpec, spec: ExecutionSpec) -> WorkflowSpec:
+def with_policies(workflow: WorkflowSpec, spec: KontinueExecutionSpec) -> WorkflowSpec:
     """The workflow with the resource's retry, timeout and ttl, which apply to the whole
     run: every step retries as `retry` says (children only with `RetryFailed`), every
     attempt has `timeout.attempt`, the run `timeout.overall`, and `ttl.deleteAfter`."""
@@ -111,15 +113,15 @@ def phase_of(row: dict[str, Any], waiting_on_children: bool) -> Phase:
     return PHASE[status]
 
 
-def attempts_of(transitions: list[dict[str, Any]]) -> list[Attempt]:
+def attempts_of(transitions: list[dict[str, Any]]) -> list[KontinueAttempt]:
     """The run's attempts: each begins when it runs, and ends when it backs off to retry
     (Failed) or when the execution ends."""
-    attempts: list[Attempt] = []
-    current: Attempt | None = None
+    attempts: list[KontinueAttempt] = []
+    current: KontinueAttempt | None = None
     for move in transitions:
         to = ExecutionStatus(move["to"])
         if to is ExecutionStatus.RUNNING and current is None:
-            current = Attempt(phase="Executing", started_at=move["at"])
+            current = KontinueAttempt(phase="Executing", started_at=move["at"])
         elif current is not None and (to is ExecutionStatus.BACKOFF or to.is_terminal):
             phase = "Failed" if to is ExecutionStatus.BACKOFF else PHASE[to]
             attempts.append(
@@ -140,14 +142,14 @@ def resource(
     metadata = row["metadata"]
     progress = row.get("progress")
     terminal = ExecutionStatus(row["status"]).is_terminal
-    status = KontinueStatus(
+    status = KontinueExecutionStatus(
         phase=phase_of(row, waiting_on_children),
         message=row["message"] or "",
         worker_name=row["worker"],
         started_at=row["started_at"],
         finished_at=row["completed_at"],
         attempts=attempts_of(transitions or []),
-        progress=Progress(current=progress["current"], max=progress.get("max"))
+        progress=KontinueProgress(current=progress["current"], max=progress.get("max"))
         if progress
         else None,
         result=row["output"] if terminal else None,

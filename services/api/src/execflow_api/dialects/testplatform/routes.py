@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import RedirectResponse
 
-from execflow_contracts import InvalidWorkflow
+from execflow_contracts import EnvironmentList, InvalidWorkflow
 
 from ...routes import environments
 from ...state import Deps
@@ -113,7 +113,12 @@ async def put_settings(given: PlatformSettingsIn, svc: Deps) -> PlatformSettings
 
 # The environments inventory, under the test platform's name for it.
 router.add_api_route(
-    "/sandboxes", environments.list_environments, methods=["GET"], tags=["environments"]
+    "/sandboxes",
+    environments.list_environments,
+    methods=["GET"],
+    response_model=EnvironmentList,
+    response_model_exclude_unset=True,
+    tags=["environments"],
 )
 router.add_api_route(
     "/sandboxes/{environment_id}",
