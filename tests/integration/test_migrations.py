@@ -11,7 +11,14 @@ import pytest
 
 BIN = Path(sys.executable).parent
 OWNED = {
-    "scheduler": {"timers", "work_slots", "gate_holders", "relay_position", "execflow_events"},
+    "scheduler": {
+        "timers",
+        "work_slots",
+        "gate_holders",
+        "relay_position",
+        "writer_epoch",
+        "execflow_events",
+    },
     "projector": {
         "executions",
         "steps",

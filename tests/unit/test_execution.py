@@ -460,3 +460,18 @@ def test_starting_can_be_cancelled_or_time_out() -> None:
     assert execution.status is ExecutionStatus.CANCELLED
     assert can_move(ExecutionStatus.STARTING, ExecutionStatus.TIMED_OUT)
     assert not can_move(ExecutionStatus.STARTING, ExecutionStatus.QUEUED)
+
+
+def test_a_fact_report_delivered_again_counts_its_facts_once() -> None:
+    execution = execution_of(run("a"))
+    started(execution, "a")
+    action = [{"kind": "action", "name": "click"}]
+    execution.record_facts("a", 1, 1, action, sequence=1)
+    execution.record_facts("a", 1, 1, action, sequence=1)  # the same report again
+    execution.record_facts("a", 1, 1, action, sequence=2)
+    recorded = [e for e in execution.collect_events() if type(e).__name__ == "StepFactsRecorded"]
+    assert [e.sequence for e in recorded] == [1, 2]
+    # A redelivered attempt numbers its reports from 1 again.
+    started(execution, "a", delivery=2)
+    execution.record_facts("a", 1, 2, action, sequence=1)
+    assert execution.steps["a"].reported == {1}

@@ -255,6 +255,8 @@ class StepFactsRecorded(ExecutionEvent):
     step_id: StepId
     attempt: int
     facts: list[dict[str, Any]]
+    # The report's number within its delivery (None before repeats were checked).
+    sequence: int | None = None
 
 
 class InputRequested(ExecutionEvent):

@@ -37,16 +37,23 @@ from execflow_contracts import (
 )
 
 from .domain import Execution, events
-from .eventsourcing_internals import evict
+from .eventsourcing_internals import BinaryInsertRecorder, evict, fenced
 
 log = logging.getLogger(__name__)
 
 ACCEPTED = CommandOutcome(accepted=True)
 
 
+class WriterFenced(RuntimeError):
+    """Another scheduler has taken over writing: this one must stop."""
+
+
 def unavailable(exc: Exception) -> bool:
     """The event store (or the database under it) could not be reached or answer: the
-    same command may well succeed later. Anything else is the command's own failure."""
+    same command may well succeed later. Anything else is the command's own failure.
+    A scheduler that has been taken over is told so (WriterFenced)."""
+    if fenced(exc) or fenced(exc.__cause__ or exc):
+        raise WriterFenced(f"another scheduler has taken over writing: {exc}") from exc
     return isinstance(exc, PersistenceError | psycopg.Error | OSError)
 
 
@@ -115,6 +122,13 @@ class ExecutionsApplication(Application[UUID]):
 
     name = "execflow"
     clock: Callable[[], datetime] = staticmethod(utc_now)
+
+    def fence(self, epoch: int | None) -> None:
+        """Write as the writer of `epoch`: once another scheduler has moved it on, every
+        save is refused (WriterFenced)."""
+        recorder = self.recorder
+        assert isinstance(recorder, BinaryInsertRecorder)
+        recorder.fence(epoch)
 
     def get(self, execution_id: UUID) -> Execution:
         try:
@@ -269,7 +283,13 @@ def step_claimed(batch: Batch, cmd: ReportStepClaimed) -> None:
 
 def step_started(batch: Batch, cmd: ReportStepStarted) -> None:
     batch.load(cmd.execution_id).record_step_started(
-        cmd.step_id, cmd.attempt, cmd.delivery, cmd.worker, cmd.started_at, cmd.claimed_at
+        cmd.step_id,
+        cmd.attempt,
+        cmd.delivery,
+        cmd.worker,
+        cmd.started_at,
+        cmd.claimed_at,
+        now=batch.now,
     )
 
 
@@ -302,6 +322,7 @@ def step_facts(batch: Batch, cmd: ReportStepFacts) -> None:
         cmd.attempt,
         cmd.delivery,
         [fact.model_dump(mode="json", exclude_defaults=True) for fact in cmd.facts],
+        cmd.sequence,
     )
 
 

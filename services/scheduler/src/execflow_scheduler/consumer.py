@@ -2,6 +2,7 @@
 while the next batch is fetched and applied."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from uuid import UUID
@@ -24,7 +25,7 @@ from execflow_contracts import (
 )
 from execflow_platform import consume, dead_letter, fetch
 
-from .application import ExecutionsApplication
+from .application import ExecutionsApplication, WriterFenced
 from .relay import Relay
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ class CommandConsumer:
         self._batch_size = batch_size
         self._publishing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._publishing.set_result(None)
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         try:
             await consume(self._subscription, self._batch_size, self.process, stop)
         finally:
@@ -78,6 +81,11 @@ class CommandConsumer:
         self._relay.prepare()
         try:
             recordings, outcomes = await asyncio.to_thread(self._app.handle, commands)
+        except WriterFenced:
+            log.error("another scheduler has taken over writing: this one stops")
+            self._stop.set()
+            await self._give_back(accepted)
+            return
         except Exception:
             await self._give_back(accepted)
             return
@@ -106,12 +114,21 @@ class CommandConsumer:
         accepted: list[Msg],
         outcomes: list[CommandOutcome],
     ) -> None:
-        await previous
+        # Batches go out in order; one that failed (its events are in the store: the
+        # relay publishes them from there) does not hold back those after it.
+        with contextlib.suppress(Exception):
+            await previous
         try:
             await self._relay.publish(recordings)
         except Exception:
             await self._give_back(accepted)
             return
+        try:
+            await self._settle(accepted, outcomes)
+        except Exception:  # the bus went away: unacked, the commands come back (idempotent)
+            log.exception("acknowledging a batch of %d commands failed", len(accepted))
+
+    async def _settle(self, accepted: list[Msg], outcomes: list[CommandOutcome]) -> None:
         for message, outcome in zip(accepted, outcomes, strict=True):
             if outcome.code == ErrorCode.UNAPPLICABLE_COMMAND:
                 await dead_letter(
@@ -125,6 +142,8 @@ class CommandConsumer:
 
     async def _give_back(self, messages: list[Msg]) -> None:
         # Nothing is acknowledged: the batch comes back and applying it is idempotent.
+        # A nak that cannot be sent changes nothing: the ack wait brings it back too.
         log.exception("batch of %d commands failed; will be redelivered", len(messages))
-        for message in messages:
-            await message.nak(delay=RETRY_DELAY_S)
+        with contextlib.suppress(Exception):
+            for message in messages:
+                await message.nak(delay=RETRY_DELAY_S)

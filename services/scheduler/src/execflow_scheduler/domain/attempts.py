@@ -41,7 +41,10 @@ def record_step_started(
     worker: str,
     started_at: datetime,
     claimed_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> None:
+    """The runner's `started_at` is what it saw; the attempt's timeout runs on the
+    scheduler's clock (`now`, when the report is applied), which alone fires timers."""
     state = x.steps.get(step_id)
     if state is None or state.attempt != attempt:
         return  # a stale attempt: it was retried or never dispatched
@@ -68,9 +71,9 @@ def record_step_started(
         delivery=delivery,
         worker=worker,
         started_at=started_at,
-        timeout_at=started_at + timedelta(seconds=timeout) if timeout else None,
+        timeout_at=(now or started_at) + timedelta(seconds=timeout) if timeout else None,
     )
-    settle(x, started_at)
+    settle(x, now or started_at)
 
 
 def record_step_finished(
@@ -96,7 +99,7 @@ def record_step_finished(
     if state.status is StepStatus.QUEUED or delivery > state.delivery:
         # A short step's runner sends no start report (and one can be lost with its
         # runner): the finish report says it all, a delivery lost before it included.
-        record_step_started(x, step_id, attempt, delivery, worker, started_at, claimed_at)
+        record_step_started(x, step_id, attempt, delivery, worker, started_at, claimed_at, now=now)
     facts = {
         "step_id": step_id,
         "attempt": attempt,
@@ -127,9 +130,15 @@ def record_progress(
 
 
 def record_facts(
-    x: "Execution", step_id: str, attempt: int, delivery: int, facts: list[dict[str, Any]]
+    x: "Execution",
+    step_id: str,
+    attempt: int,
+    delivery: int,
+    facts: list[dict[str, Any]],
+    sequence: int | None = None,
 ) -> None:
-    """Actions, screenshots, checkpoints and artifacts of the step's current delivery."""
+    """Actions, screenshots, checkpoints and artifacts of the step's current delivery,
+    once each: a report seen before (by its sequence) adds nothing."""
     state = x.steps.get(step_id)
     if (
         state
@@ -137,8 +146,15 @@ def record_facts(
         and state.attempt == attempt
         and state.delivery == delivery
         and state.status in (StepStatus.RUNNING, StepStatus.AWAITING_INPUT)
+        and (sequence is None or sequence not in state.reported)
     ):
-        x.trigger_event(events.StepFactsRecorded, step_id=step_id, attempt=attempt, facts=facts)
+        x.trigger_event(
+            events.StepFactsRecorded,
+            step_id=step_id,
+            attempt=attempt,
+            facts=facts,
+            sequence=sequence,
+        )
 
 
 def ask(

@@ -117,9 +117,10 @@ class Execution(Aggregate):
         worker: str,
         started_at: datetime,
         claimed_at: datetime | None = None,
+        now: datetime | None = None,
     ) -> None:
         attempts.record_step_started(
-            self, step_id, attempt, delivery, worker, started_at, claimed_at
+            self, step_id, attempt, delivery, worker, started_at, claimed_at, now=now
         )
 
     def record_step_finished(
@@ -159,9 +160,14 @@ class Execution(Aggregate):
         attempts.record_progress(self, step_id, attempt, current, maximum, message)
 
     def record_facts(
-        self, step_id: str, attempt: int, delivery: int, facts: list[dict[str, Any]]
+        self,
+        step_id: str,
+        attempt: int,
+        delivery: int,
+        facts: list[dict[str, Any]],
+        sequence: int | None = None,
     ) -> None:
-        attempts.record_facts(self, step_id, attempt, delivery, facts)
+        attempts.record_facts(self, step_id, attempt, delivery, facts, sequence)
 
     def ask(
         self,
