@@ -17,6 +17,7 @@ OWNED = {
         "gate_holders",
         "relay_position",
         "writer_epoch",
+        "relay_streams",
         "execflow_events",
     },
     "projector": {

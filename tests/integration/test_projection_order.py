@@ -13,7 +13,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import Topology
-from execflow_platform import connect, schema_conninfo
+from execflow_platform import StreamKeeper, connect, schema_conninfo
 from execflow_projector.consumer import ProjectionConsumer
 
 from ..conftest import Names
@@ -70,6 +70,7 @@ class Projection:
             self._topology.dead_letter(NAME),
             batch_size=3,
             ack_wait_s=60,  # no redelivery within the test: only the position can help
+            keeper=StreamKeeper(nc.jetstream(), self._topology),
         )
 
     @contextlib.asynccontextmanager
@@ -78,6 +79,7 @@ class Projection:
         nothing acknowledged."""
         nc = await connect(self._nats_url, "test-projector")
         consumer = self.consumer(nc, apply)
+        await consumer.keeper.check()
         task = asyncio.create_task(consumer.run(asyncio.Event()))
         try:
             yield
@@ -168,3 +170,23 @@ async def test_a_batch_delivered_again_after_it_was_applied_applies_only_what_is
         finally:
             await nc.close()
         assert await seen(pool) == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_a_stream_made_anew_is_read_from_its_start(
+    nats_url: str, provisioned: Names, conninfo: str
+) -> None:
+    # NATS lost the stream (its data folder wiped): made again, it numbers from 1, and
+    # its first messages must not be taken for ones the projection has applied.
+    async with AsyncConnectionPool(conninfo, open=False) as pool:
+        projection = Projection(nats_url, provisioned, pool)
+        await projection.publish(range(1, 6))
+        async with projection.running(record):
+            assert await until_seen(pool, 5) == [1, 2, 3, 4, 5]
+        nc = await connect(nats_url, "test-wipe")
+        try:
+            await nc.jetstream().delete_stream(Topology(provisioned.prefix).logs_stream)
+        finally:
+            await nc.close()
+        async with projection.running(record):
+            await projection.publish(range(6, 9))  # the keeper makes the stream again
+            assert await until_seen(pool, 8) == list(range(1, 9))

@@ -168,7 +168,13 @@ from .statuses import (
     can_move_step,
 )
 from .step_reports import progress_report, question_report
-from .subjects import DLQ_REASON_HEADER, MSG_ID_HEADER, REPLY_TO_HEADER, Topology
+from .subjects import (
+    DLQ_REASON_HEADER,
+    MSG_ID_HEADER,
+    REDISPATCHED_HEADER,
+    REPLY_TO_HEADER,
+    Topology,
+)
 from .views import (
     ArtifactList,
     ArtifactView,
@@ -242,6 +248,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_OUTPUT_BYTES",
     "MSG_ID_HEADER",
+    "REDISPATCHED_HEADER",
     "REPLY_TO_HEADER",
     "STEP_LABEL",
     "STEP_MOVES",

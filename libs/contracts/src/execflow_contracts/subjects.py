@@ -11,6 +11,9 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Execflow-Dlq-Reason"
 # Where the scheduler answers a command whose sender waits for the outcome.
 REPLY_TO_HEADER = "Execflow-Reply-To"
+# On work sent again from the event store (its stream was lost): its attempt may have
+# run already, and a runner checks before it runs it.
+REDISPATCHED_HEADER = "Execflow-Redispatched"
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,16 @@ def chaos(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(to_json(verdict))
     raise typer.Exit(0 if verdict.passed else 1)
+
+
+def repair() -> None:
+    """Make again whatever NATS lost (EXECFLOW_NATS_URL, EXECFLOW_BUS_PREFIX): the
+    streams. The running services notice a stream made anew within seconds and refill it
+    from the event store: events published again, waiting work dispatched again, queue
+    slots counted again, projections read from the stream's start."""
+    import asyncio
+
+    from .repairing import repair_streams
+
+    made = asyncio.run(repair_streams())
+    typer.echo(f"made again: {', '.join(made)}" if made else "every stream was there")

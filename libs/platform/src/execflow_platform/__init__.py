@@ -32,6 +32,8 @@ from .registry import deregister, ensure_registry, live_workers, open_registry, 
 from .reporting import StepReporter
 from .retrying import retrying
 from .settings import ServiceSettings
+from .settled import attempt_over
+from .stream_keeper import StreamKeeper
 
 __all__ = [
     "ArtifactSettings",
@@ -41,8 +43,10 @@ __all__ = [
     "ServiceSettings",
     "StepControls",
     "StepReporter",
+    "StreamKeeper",
     "Watch",
     "WatchAll",
+    "attempt_over",
     "changes_channel",
     "command_limit",
     "command_message",

@@ -120,6 +120,8 @@ class Outgoing:
     subject: str
     payload: bytes
     msg_id: str
+    # Headers besides the message id (most messages have none).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def command_message(topology: Topology, command: Command) -> Outgoing:
@@ -180,9 +182,8 @@ async def publish_all(
 
 async def publish_one(js: JetStreamContext, message: Outgoing) -> "asyncio.Future[Any]":
     """Send one message; the returned future resolves when the stream has stored it."""
-    return await js.publish_async(
-        message.subject, message.payload, headers={MSG_ID_HEADER: message.msg_id}
-    )
+    headers = {MSG_ID_HEADER: message.msg_id, **dict(message.headers)}
+    return await js.publish_async(message.subject, message.payload, headers=headers)
 
 
 async def dead_letter(js: JetStreamContext, subject: str, message: Msg, reason: str) -> None:
@@ -201,11 +202,13 @@ async def consume(
     batch_size: int,
     handle: Callable[[list[Msg]], Awaitable[None]],
     stop: asyncio.Event,
+    until: Callable[[], bool] = lambda: False,
 ) -> None:
     """Fetch and handle batches until `stop`. A batch that fails is logged and left
     unacknowledged (it comes back); the loop itself never dies of it, and tries again
-    with backoff while the failures go on."""
-    while not stop.is_set():
+    with backoff while the failures go on. It returns when `until()` holds (the
+    subscription must be bound again: its stream was made anew)."""
+    while not stop.is_set() and not until():
         try:
             async for attempt in retrying(stop=stop):
                 with attempt:

@@ -7,6 +7,8 @@ plain subscriptions: one that lost the bus for a while reads on from the last ev
 had, so a stop or an answer sent meanwhile is not missed.
 """
 
+import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from uuid import UUID
@@ -19,9 +21,12 @@ from pydantic import ValidationError
 
 from execflow_contracts import InputProvided, StepStopRequested, Topology, parse_event
 
+from .stream_keeper import StreamKeeper
+
 REMEMBERED_STOPS = 10_000
 # How soon an ordered consumer notices that its server lost it, and makes another.
 HEARTBEAT_S = 2.0
+REFOLLOW_CHECK_S = 1.0
 
 
 class StepControls:
@@ -49,9 +54,29 @@ class StepControls:
             for name in ("StepStopRequested", "InputProvided")
         ]
 
+    async def keep_following(
+        self, nc: Client, topology: Topology, keeper: StreamKeeper, stop: asyncio.Event
+    ) -> None:
+        """Follow until `stop`, again whenever EVENTS is made anew (an ordered consumer
+        would resume at a sequence the new stream has not reached)."""
+        await self.follow(nc, topology)
+        moved_on = keeper.moved_on()
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), REFOLLOW_CHECK_S)
+                if moved_on() and not stop.is_set():
+                    moved_on = keeper.moved_on()
+                    await self.close()
+                    await self.follow(nc, topology)
+        finally:
+            await self.close()
+
     async def close(self) -> None:
-        for subscription in self._subscriptions:
-            await subscription.unsubscribe()
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            with contextlib.suppress(Exception):  # gone with its server already
+                await subscription.unsubscribe()
 
     def stop_reason(self, execution_id: UUID, step_id: str, attempt: int) -> str | None:
         """Why this attempt was asked to stop, if it was."""

@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
 from execflow_platform import (
+    StreamKeeper,
     dead_letter,
     fetch,
     pull_subscription,
@@ -58,8 +59,11 @@ class ProjectionConsumer:
         dead_letter_subject: str,
         batch_size: int,
         ack_wait_s: float,
+        keeper: StreamKeeper,
     ) -> None:
         self.name = name
+        self.keeper = keeper
+        self._generation = keeper.generation
         self._js = js
         self._stream = stream
         self._subject = subject
@@ -85,7 +89,7 @@ class ProjectionConsumer:
     async def _read(self, stop: asyncio.Event) -> None:
         subscription = await self._subscribe()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and self.keeper.generation == self._generation:
                 messages = await fetch(subscription, self._batch_size)
                 if messages:
                     await self.process(messages, stop)
@@ -99,7 +103,11 @@ class ProjectionConsumer:
                 await subscription.unsubscribe()
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
-        async with self._pool.connection() as conn:
+        self._generation = self.keeper.generation
+        async with self._pool.connection() as conn, conn.transaction():
+            created = self.keeper.created(self._stream)
+            if await tracking.follow_stream(conn, self.name, created):
+                log.warning("%s: its stream was made anew; reading it from the start", self.name)
             done = await tracking.position(conn, self.name)
         with contextlib.suppress(NotFoundError):
             await self._js.delete_consumer(self._stream, self.name)

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import LogChunk, parse_event
 from execflow_platform import (
+    StreamKeeper,
     changes_channel,
     connect,
     ensure_streams,
@@ -32,6 +33,8 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     nc = await connect(settings.nats_url, "execflow-projector")
     js = nc.jetstream()
     await ensure_streams(js, topology)
+    keeper = StreamKeeper(js, topology)
+    await keeper.check()
     pool = AsyncConnectionPool(conninfo, min_size=2, max_size=4, open=False)
     await pool.open(wait=True)
     await retire_event_log_consumer(js, pool, topology)
@@ -50,6 +53,7 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
             topology.dead_letter(name),
             settings.batch_size,
             settings.ack_wait_s,
+            keeper,
         )
 
     announce = notices.announcer(changes_channel(settings.db_schema))
@@ -72,7 +76,7 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     ]
     log.info("projector ready")
     try:
-        await asyncio.gather(*(c.run(stop) for c in consumers))
+        await asyncio.gather(keeper.run(stop), *(c.run(stop) for c in consumers))
     finally:
         await nc.close()
         await pool.close()

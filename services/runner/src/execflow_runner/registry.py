@@ -3,10 +3,11 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import nats.errors
+from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KeyValue
 
 from execflow_contracts import RunningStep, WorkerInfo
@@ -22,8 +23,11 @@ class Registration:
         me: WorkerInfo,
         running: Callable[[], list[RunningStep]],
         ttl_s: float,
+        remake: Callable[[], Awaitable[KeyValue]] | None = None,
     ) -> None:
         self._kv = kv
+        # Makes the bucket again, should NATS have lost it (its data folder wiped).
+        self._remake = remake
         self._me = me
         self._running = running
         self._ttl_s = ttl_s
@@ -41,6 +45,11 @@ class Registration:
             await asyncio.sleep(self._ttl_s / 3)
             try:
                 await self.beat()
+            except (nats.errors.NoRespondersError, BucketNotFoundError) as exc:
+                log.warning("worker registry gone (%r): making it again", exc)
+                if self._remake is not None:
+                    with contextlib.suppress(nats.errors.Error, TimeoutError):
+                        self._kv = await self._remake()
             except (nats.errors.Error, TimeoutError) as exc:
                 log.warning("worker registry heartbeat failed: %r", exc)
 

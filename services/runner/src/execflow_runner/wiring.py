@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from execflow_contracts import BackendName, Topology, WorkerInfo
 from execflow_platform import (
     ArtifactStore,
+    StreamKeeper,
     connect,
     durable_pull_consumer,
     ensure_registry,
@@ -29,7 +30,7 @@ from .docker_engine import open_docker
 from .reaper import Reaper
 from .registry import Registration
 from .settings import RunnerSettings
-from .worker import Worker
+from .worker import Subscriber, Worker
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,11 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         Uploader(ArtifactStore(settings.artifact_store_url), settings.artifact_max_bytes),
     )
     registration = Registration(
-        kv, describe(settings, backends.names), worker.running_steps, settings.worker_ttl_s
+        kv,
+        describe(settings, backends.names),
+        worker.running_steps,
+        settings.worker_ttl_s,
+        lambda: ensure_registry(js, topology, settings.worker_ttl_s),
     )
     await registration.beat()  # registered before any container exists: see the reaper
     background = [asyncio.create_task(registration.keep_alive())]
@@ -75,23 +80,24 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
             )
             await reaper.reap()  # what a crashed predecessor left, before taking work
             background.append(asyncio.create_task(reaper.keep_reaping()))
-        subscriptions = [
-            await pull_subscription(
-                js,
-                topology.work_stream,
-                durable_pull_consumer(
-                    topology.runner_consumer(queue), topology.work(queue), settings.lease_s
-                ),
+        keeper = StreamKeeper(js, topology)
+        await keeper.check()
+        background.append(asyncio.create_task(keeper.run(stop)))
+
+        def subscriber(queue: str) -> Subscriber:
+            config = durable_pull_consumer(
+                topology.runner_consumer(queue), topology.work(queue), settings.lease_s
             )
-            for queue in settings.queue_names
-        ]
+            return lambda: pull_subscription(js, topology.work_stream, config)
+
+        subscribers = [subscriber(queue) for queue in settings.queue_names]
         log.info(
             "runner %s ready on queues %s with backends %s",
             settings.worker_id,
             settings.queue_names,
             backends.names,
         )
-        await worker.run(subscriptions, stop)
+        await worker.run(subscribers, stop, keeper)
     finally:
         for task in background:
             task.cancel()

@@ -8,6 +8,8 @@ answers to questions arrive as events.
 
 import asyncio
 import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,19 +19,34 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from execflow_contracts import (
+    REDISPATCHED_HEADER,
     InputProvided,
     RunningStep,
     StepStopRequested,
     StepWork,
     Topology,
 )
-from execflow_platform import StepControls, dead_letter, fetch, retrying
+from execflow_platform import (
+    StepControls,
+    StreamKeeper,
+    attempt_over,
+    dead_letter,
+    fetch,
+    retrying,
+)
 
 from .artifacts import Uploader
 from .attempt import Attempt, LeaseKeeper
 from .backends import AttemptKey, Backend
 
 log = logging.getLogger(__name__)
+
+REMEMBERED_ATTEMPTS = 10_000
+# Work older than this when it comes is checked against the events before it runs.
+STALE_WORK_S = 1.0
+
+# Binds a queue's durable consumer (again, after its stream was made anew).
+Subscriber = Callable[[], Awaitable[JetStreamContext.PullSubscription]]
 
 
 class Worker:
@@ -62,23 +79,32 @@ class Worker:
         self._slot_free = asyncio.Event()
         self._slot_free.set()
         self._fetching = asyncio.Lock()
+        # The attempts this runner has run to their end, the latest ones.
+        self._done: OrderedDict[AttemptKey, None] = OrderedDict()
 
     def running_steps(self) -> list[RunningStep]:
         return list(self._steps.values())
 
     async def run(
-        self, subscriptions: list[JetStreamContext.PullSubscription], stop: asyncio.Event
+        self, subscribers: list[Subscriber], stop: asyncio.Event, keeper: StreamKeeper
     ) -> None:
-        await self._controls.follow(self._nc, self._topology)
-        await asyncio.gather(*(self._pull(s, stop) for s in subscriptions))
+        """Take work from each queue's consumer until `stop`; a stream made anew (NATS
+        lost it) has its consumers bound again."""
+        following = asyncio.create_task(
+            self._controls.keep_following(self._nc, self._topology, keeper, stop)
+        )
+        await asyncio.gather(*(self._pull(s, stop, keeper) for s in subscribers))
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._controls.close()
+        await following
 
-    async def _pull(
-        self, subscription: JetStreamContext.PullSubscription, stop: asyncio.Event
-    ) -> None:
+    async def _pull(self, subscribe: Subscriber, stop: asyncio.Event, keeper: StreamKeeper) -> None:
+        moved_on = keeper.moved_on()
+        subscription = await subscribe()
         while not stop.is_set():
+            if moved_on():
+                moved_on = keeper.moved_on()
+                subscription = await subscribe()
             await self._slot_free.wait()
             # One fetch at a time across queues, so capacity is never exceeded.
             async with self._fetching:
@@ -120,6 +146,12 @@ class Worker:
             return
         key = AttemptKey.of(work)
         stopped = self._controls.stop_reason(work.execution_id, work.step_id, work.attempt)
+        if stopped is None and (key in self._done or key in self._attempts):
+            # Its work came again while (or after) this runner ran it: the bus restarted
+            # and forgot the delivery. The run here reports; this copy is dropped.
+            stopped = "this runner runs or has run it"
+        if stopped is None and self._maybe_run_before(message):
+            stopped = await attempt_over(self._js, self._topology, work)
         if stopped is not None:
             log.info("not starting %s: %s", key, stopped)
             await message.ack()
@@ -152,11 +184,27 @@ class Worker:
         try:
             await attempt.run()
             if not attempt.abandoned:
+                self._remember_done(key)
                 await message.ack()
         finally:
             lease.stop()
             self._attempts.pop(key, None)
             self._steps.pop(key, None)
+
+    def _remember_done(self, key: AttemptKey) -> None:
+        self._done[key] = None
+        while len(self._done) > REMEMBERED_ATTEMPTS:
+            self._done.popitem(last=False)
+
+    def _maybe_run_before(self, message: Msg) -> bool:
+        """Work delivered again, or published a while ago (a restarted bus may deliver
+        again as if for the first time): the runner before may have run it already."""
+        metadata = message.metadata
+        if metadata.num_delivered > 1 or REDISPATCHED_HEADER in (message.headers or {}):
+            return True
+        published = metadata.timestamp
+        age = (datetime.now(UTC) - published).total_seconds() if published else 0.0
+        return age > STALE_WORK_S
 
     def _stop(self, event: StepStopRequested) -> None:
         key = AttemptKey.make(event.execution_id, event.step_id, event.attempt)

@@ -4,7 +4,7 @@ while the next batch is fetched and applied."""
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Recording
@@ -23,7 +23,7 @@ from execflow_contracts import (
     Topology,
     parse_command,
 )
-from execflow_platform import consume, dead_letter, fetch
+from execflow_platform import StreamKeeper, consume, dead_letter, fetch
 
 from .application import ExecutionsApplication, WriterFenced
 from .relay import Relay
@@ -44,8 +44,12 @@ class CommandConsumer:
         relay: Relay,
         topology: Topology,
         batch_size: int,
+        keeper: StreamKeeper,
+        subscribe: Callable[[], Awaitable[JetStreamContext.PullSubscription]],
     ) -> None:
         self._subscription = subscription
+        self._keeper = keeper
+        self._subscribe = subscribe
         self._nc = nc
         self._js = nc.jetstream()
         self._app = app
@@ -59,7 +63,16 @@ class CommandConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
         try:
-            await consume(self._subscription, self._batch_size, self.process, stop)
+            while not stop.is_set():
+                await consume(
+                    self._subscription,
+                    self._batch_size,
+                    self.process,
+                    stop,
+                    until=self._keeper.moved_on(),
+                )
+                if not stop.is_set():  # its stream was made anew: bind its consumer again
+                    self._subscription = await self._subscribe()
         finally:
             await self._publishing  # the last batch's events are out before we stop
 

@@ -106,6 +106,24 @@ class Dispatcher:
                     self._wake.set()
         return direct
 
+    def unlimited(self, dispatches: Sequence[StepDispatched]) -> set[str]:
+        """The dedupe ids of the dispatches nothing holds back: the relay publishes
+        their work itself."""
+        return {
+            event.dedupe_id
+            for event in dispatches
+            if not event.gates and event.queue not in self._limits
+        }
+
+    async def release_again(self) -> None:
+        """The WORK stream was lost: what was released and has not finished is held
+        again, and released (published) again by the next pass, within the limits."""
+        async with self._lock:
+            await (await self._open()).execute(
+                "UPDATE work_slots SET released = false WHERE released AND finished_at IS NULL"
+            )
+        self._wake.set()
+
     def read_limits_soon(self) -> None:
         """Start reading the queues' limits for the next `track` (a batch of commands has
         just come), so that publishing its work does not wait for the database."""

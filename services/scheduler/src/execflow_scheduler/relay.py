@@ -6,9 +6,12 @@ position, and `Nats-Msg-Id` (the event's identity) makes re-publishing harmless.
 """
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
@@ -16,12 +19,13 @@ from eventsourcing.persistence import Recording
 from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
-from execflow_contracts import Topology
-from execflow_platform import publish_all
+from execflow_contracts import REDISPATCHED_HEADER, StepDispatched, Topology
+from execflow_platform import StreamKeeper, publish_all
 
 from .application import ExecutionsApplication
 from .dispatch import Dispatcher
-from .publishing import outgoing, to_contract
+from .liveness import live_dispatches
+from .publishing import outgoing, to_contract, work_message
 from .timers import TimerLoop, timers_of
 
 log = logging.getLogger(__name__)
@@ -40,8 +44,10 @@ class Relay:
         timers: TimerLoop,
         dispatcher: Dispatcher,
         max_event_bytes: int,
+        keeper: StreamKeeper,
         save_every_s: float = 1.0,
     ) -> None:
+        self._keeper = keeper
         self._timers = timers
         self._dispatcher = dispatcher
         self._app = app
@@ -58,7 +64,26 @@ class Relay:
 
     async def start(self) -> None:
         self._published = self._saved = await asyncio.to_thread(self._load_position)
+        async with self._lock:
+            await self._refill_remade_streams()
         await self.catch_up()
+
+    async def follow_streams(self, stop: asyncio.Event) -> None:
+        """Fill again, from the event store, any stream NATS lost and was made anew."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._keeper.changed.wait(), 1.0)
+            if not self._keeper.changed.is_set():
+                continue
+            self._keeper.changed.clear()
+            try:
+                async with self._lock:
+                    await self._refill_remade_streams()
+                    await self._catch_up_locked()
+            except Exception:
+                log.exception("filling a stream made anew failed; trying again")
+                self._keeper.changed.set()
+                await asyncio.sleep(1.0)
 
     async def publish(self, recordings: Sequence[Recording[UUID]]) -> None:
         """Publish what was just saved; go back to the store if anything is missing."""
@@ -86,6 +111,8 @@ class Relay:
             await self._maybe_save_position(force=True)
 
     async def _catch_up_locked(self) -> None:
+        """Publish what the store holds after the last published event. Its work goes
+        out only if its attempt still waits (see liveness.py)."""
         while True:
             page = await asyncio.to_thread(
                 self._app.recorder.select_notifications,
@@ -96,13 +123,62 @@ class Relay:
                 self._behind = False
                 return
             events = [self._app.mapper.to_domain_event(n) for n in page]
-            await self._send(events, page[-1].id)
+            await self._send(events, page[-1].id, live_only=True)
 
-    async def _send(self, events: Sequence[DomainEventProtocol[UUID]], last_id: int) -> None:
+    async def _refill_remade_streams(self) -> None:
+        """Compare the streams' makings with those published into: EVENTS made anew is
+        published again from the first event (the catch-up that follows does it); WORK
+        made anew gets the work still waiting, and the dispatcher's slots again."""
+        known = await asyncio.to_thread(self._stream_makings)
+        events, work = self._topology.events_stream, self._topology.work_stream
+        remade = {
+            stream
+            for stream in (events, work)
+            if stream in known and known[stream] != self._keeper.created(stream)
+        }
+        if events in remade:
+            log.warning("EVENTS was made anew: publishing every stored event again")
+            self._published, self._behind = 0, True
+        if work in remade:
+            log.warning("WORK was made anew: dispatching the waiting work again")
+            await self._dispatcher.release_again()
+            await self._redispatch_waiting_work()
+        await asyncio.to_thread(
+            self._record_makings, {s: self._keeper.created(s) for s in (events, work)}
+        )
+
+    async def _redispatch_waiting_work(self) -> None:
+        after = 0
+        while page := await asyncio.to_thread(
+            self._app.recorder.select_notifications, after + 1, PAGE
+        ):
+            after = page[-1].id
+            events = [to_contract(self._app.mapper.to_domain_event(n)) for n in page]
+            dispatched = [e for e in events if isinstance(e, StepDispatched)]
+            if not dispatched:
+                continue
+            live = await asyncio.to_thread(live_dispatches, self._app, dispatched)
+            direct = self._dispatcher.unlimited(dispatched)
+            await publish_all(
+                self._js,
+                [
+                    dataclasses.replace(
+                        work_message(e, self._topology), headers=((REDISPATCHED_HEADER, "1"),)
+                    )
+                    for e in dispatched
+                    if e.dedupe_id in live and e.dedupe_id in direct
+                ],
+            )
+
+    async def _send(
+        self, events: Sequence[DomainEventProtocol[UUID]], last_id: int, live_only: bool = False
+    ) -> None:
         contract_events = [to_contract(e) for e in events]
         try:
             # Work that must wait for a slot is left to the dispatcher.
             direct = await self._dispatcher.track(contract_events)
+            if live_only and direct:
+                direct &= await asyncio.to_thread(live_dispatches, self._app, contract_events)
             messages = outgoing(contract_events, self._topology, direct, self._max_event_bytes)
             await publish_all(self._js, messages)
             await self._timers.schedule([t for e in contract_events for t in timers_of(e)])
@@ -133,4 +209,17 @@ class Relay:
                 f"INSERT INTO {POSITION_TABLE} (name, notification_id) VALUES ('events', %s)"
                 " ON CONFLICT (name) DO UPDATE SET notification_id = EXCLUDED.notification_id",
                 (position,),
+            )
+
+    def _stream_makings(self) -> dict[str, datetime]:
+        with self._pool.connection() as conn:
+            rows = conn.execute("SELECT stream, created FROM relay_streams").fetchall()
+        return {stream: created for stream, created in rows}
+
+    def _record_makings(self, makings: dict[str, datetime | None]) -> None:
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO relay_streams (stream, created) VALUES (%s, %s)"
+                " ON CONFLICT (stream) DO UPDATE SET created = EXCLUDED.created",
+                [(stream, created) for stream, created in makings.items() if created],
             )

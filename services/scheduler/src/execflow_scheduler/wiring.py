@@ -4,9 +4,11 @@ import asyncio
 import logging
 
 from eventsourcing.utils import get_topic
+from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from execflow_platform import (
+    StreamKeeper,
     command_limit,
     connect,
     durable_pull_consumer,
@@ -66,6 +68,8 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     nc = await connect(settings.nats_url, "execflow-scheduler")
     js = nc.jetstream()
     await ensure_streams(js, topology)
+    keeper = StreamKeeper(js, topology)
+    await keeper.check()
     app = await asyncio.to_thread(build_application, settings)
     app.fence(lock.epoch)
     conninfo = schema_conninfo(settings.database_url, settings.db_schema)
@@ -84,22 +88,32 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
     schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s, command_limit(nc))
-    relay = Relay(app, js, topology, pool, timers, dispatcher, message_limit(nc))
+    relay = Relay(app, js, topology, pool, timers, dispatcher, message_limit(nc), keeper)
     await relay.start()
-    subscription = await pull_subscription(
-        js,
-        topology.commands_stream,
-        durable_pull_consumer(
-            topology.scheduler_consumer, topology.all_commands, settings.command_ack_wait_s
-        ),
+
+    async def subscribe() -> JetStreamContext.PullSubscription:
+        return await pull_subscription(
+            js,
+            topology.commands_stream,
+            durable_pull_consumer(
+                topology.scheduler_consumer, topology.all_commands, settings.command_ack_wait_s
+            ),
+        )
+
+    consumer = CommandConsumer(
+        await subscribe(), nc, app, relay, topology, settings.batch_size, keeper, subscribe
     )
-    consumer = CommandConsumer(subscription, nc, app, relay, topology, settings.batch_size)
     log.info("scheduler ready")
     holding = asyncio.create_task(lock.hold(stop))
     holding.add_done_callback(lambda _: stop.set())  # lost: the others finish their batch
     try:
         await asyncio.gather(
-            consumer.run(stop), timers.run(stop), dispatcher.run(stop), schedules.run(stop)
+            consumer.run(stop),
+            timers.run(stop),
+            dispatcher.run(stop),
+            schedules.run(stop),
+            keeper.run(stop),
+            relay.follow_streams(stop),
         )
         await holding  # raises WriterLockLost if that is why it stopped
     finally:

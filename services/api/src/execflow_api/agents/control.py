@@ -44,6 +44,8 @@ from execflow_platform import (
     ArtifactStore,
     StepControls,
     StepReporter,
+    StreamKeeper,
+    attempt_over,
     dead_letter,
     durable_pull_consumer,
     fetch,
@@ -79,10 +81,23 @@ class AgentControl:
         self._locks: dict[str, asyncio.Lock] = {}
         self._controls = StepControls(self._stop, self._answer)
         self.registry = AgentRegistry(self._js, topology, worker_ttl_s, self._running_of)
+        self._keeper = StreamKeeper(self._js, topology)
+        self._moved_on = self._keeper.moved_on()
+        self._stopping = asyncio.Event()
+        self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Follow stop requests and answers, to pass them on to the agents."""
-        await self._controls.follow(self._nc, self._topology)
+        """Follow stop requests and answers, to pass them on to the agents; keep the
+        streams (and bind the queues' consumers again if their stream is made anew)."""
+        await self._keeper.check()
+        self._background = [
+            asyncio.create_task(self._keeper.run(self._stopping)),
+            asyncio.create_task(
+                self._controls.keep_following(
+                    self._nc, self._topology, self._keeper, self._stopping
+                )
+            ),
+        ]
 
     async def claim(
         self, agent: str, queues: list[str], capacity: int, wait_s: float, host: str | None = None
@@ -231,6 +246,9 @@ class AgentControl:
                 await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
                 return None
             stopped = self._controls.stop_reason(work.execution_id, work.step_id, work.attempt)
+            if stopped is None and message.metadata.num_delivered > 1:
+                # Delivered again: the agent before may have finished it after all.
+                stopped = await attempt_over(self._js, self._topology, work)
             if stopped is not None:
                 log.info("not handing out %s/%s: %s", work.execution_id, work.step_id, stopped)
                 await message.ack()
@@ -254,6 +272,9 @@ class AgentControl:
         return None
 
     async def _subscription(self, queue: str) -> JetStreamContext.PullSubscription:
+        if self._moved_on():
+            self._moved_on = self._keeper.moved_on()
+            self._subscriptions.clear()
         if queue not in self._subscriptions:
             self._locks.setdefault(queue, asyncio.Lock())
             config = durable_pull_consumer(
@@ -288,9 +309,11 @@ class AgentControl:
 
     async def close(self) -> None:
         """Hand held work back to the bus at once rather than after the lease."""
-        await self._controls.close()
-        for lease in self.leases.held():
-            await lease.message.nak()
+        self._stopping.set()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        with contextlib.suppress(Exception):  # the bus is away: the ack wait hands it back
+            for lease in self.leases.held():
+                await lease.message.nak()
 
 
 async def _spool(content: AsyncIterator[bytes], local: Path, max_bytes: int) -> int:

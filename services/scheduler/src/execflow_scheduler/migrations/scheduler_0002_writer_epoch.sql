@@ -1,3 +1,4 @@
+-- depends: scheduler_0001_tables
 -- The writer's epoch: a scheduler that takes the writer lock moves it on, and every
 -- insert into the event store checks it (see eventsourcing_internals.py), so that a
 -- scheduler paused past its takeover writes nothing when it wakes.
