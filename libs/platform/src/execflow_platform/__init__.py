@@ -1,24 +1,34 @@
-"""Shared runtime of execflow services: settings, the bus, the database, lifecycle."""
+"""Shared runtime of execflow services: settings, the database, lifecycle; and the bus
+(`execflow_bus`, re-exported here for the services)."""
 
-from .artifacts import ArtifactSettings, ArtifactStore
-from .bus import (
+from execflow_bus import (
     Outgoing,
+    StepControls,
+    StepReporter,
     command_limit,
     command_message,
     connect,
     consume,
     dead_letter,
+    deregister,
     durable_pull_consumer,
+    ensure_registry,
     ensure_streams,
+    fetch,
+    live_workers,
     message_limit,
+    open_registry,
     publish_all,
     publish_one,
     pull_subscription,
+    register,
     resuming_pull_consumer,
+    retrying,
     stream_configs,
 )
+
+from .artifacts import ArtifactSettings, ArtifactStore
 from .changes import ChangeFeed, Watch, WatchAll, changes_channel, notify_changed
-from .controls import StepControls
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import (
     configure_logging,
@@ -27,10 +37,6 @@ from .lifecycle import (
     run_until_stopped,
     service_command,
 )
-from .pulling import fetch
-from .registry import deregister, ensure_registry, live_workers, open_registry, register
-from .reporting import StepReporter
-from .retrying import retrying
 from .settings import ServiceSettings
 from .settled import attempt_over
 from .stream_keeper import StreamKeeper

@@ -12,7 +12,8 @@ from typing import TypeVar
 
 import uvloop
 
-from .retrying import log_retries
+from execflow_bus import log_retries
+
 from .settings import EventLoop, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)

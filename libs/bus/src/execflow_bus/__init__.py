@@ -1,0 +1,55 @@
+"""execflow on NATS JetStream, without a database: what the services and the function
+workers share (streams, publishing with deadlines, pulling, the step reporter, stops and
+answers, the worker registry). A user's service that runs a worker installs this, not
+the services' PostgreSQL runtime (`execflow_platform`)."""
+
+from .bus import (
+    Outgoing,
+    command_limit,
+    command_message,
+    connect,
+    consume,
+    dead_letter,
+    durable_pull_consumer,
+    ensure_streams,
+    message_limit,
+    publish_all,
+    publish_one,
+    pull_subscription,
+    resuming_pull_consumer,
+    stream_configs,
+)
+from .controls import StepControls
+from .delivery import Publisher
+from .pulling import fetch
+from .registry import deregister, ensure_registry, live_workers, open_registry, register
+from .reporting import StepReporter
+from .retrying import log_retries, retrying
+
+__all__ = [
+    "Outgoing",
+    "Publisher",
+    "StepControls",
+    "StepReporter",
+    "command_limit",
+    "command_message",
+    "connect",
+    "consume",
+    "dead_letter",
+    "deregister",
+    "durable_pull_consumer",
+    "ensure_registry",
+    "ensure_streams",
+    "fetch",
+    "live_workers",
+    "log_retries",
+    "message_limit",
+    "open_registry",
+    "publish_all",
+    "publish_one",
+    "pull_subscription",
+    "register",
+    "resuming_pull_consumer",
+    "retrying",
+    "stream_configs",
+]
