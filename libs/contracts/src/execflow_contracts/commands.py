@@ -138,7 +138,7 @@ class ReportStepFinished(StepReport):
     finished_at: datetime
     exit_code: ExitCode | None
     error: str | None = None
-    # "exit", "signal" or "start"; see specs.ErrorKind.
+    # "exit", "signal", "start", "exception" or "input"; see specs.ErrorKind.
     error_kind: str | None = None
     output: BoundedJson = None
     # A step short enough to send no start report: when the runner took its work.

@@ -68,6 +68,12 @@ class Topology:
     def work(self, queue: str) -> str:
         return f"{self.prefix}.work.{queue}"
 
+    def function_work(self, queue: str, function: str) -> str:
+        """Work for a function step: apart from the runners' (whose consumers take
+        `work(queue)` exactly), one subject per function, so that it waits in its queue
+        until a worker serving that function takes it."""
+        return f"{self.prefix}.work.{queue}.fn.{function}"
+
     @property
     def all_work(self) -> str:
         return f"{self.prefix}.work.>"
@@ -108,6 +114,11 @@ class Topology:
 
     def runner_consumer(self, queue: str) -> str:
         return f"runner-{queue}"
+
+    def function_consumer(self, queue: str, function: str) -> str:
+        """Shared by every worker serving the function on the queue: each step goes to one.
+        (The queue's length keeps `a-b` + `c` apart from `a` + `b-c`.)"""
+        return f"function-{len(queue)}-{queue}-{function}"
 
     @property
     def _stream_prefix(self) -> str:

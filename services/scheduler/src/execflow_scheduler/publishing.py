@@ -119,7 +119,7 @@ def work_message(event: StepDispatched, topology: Topology) -> Outgoing:
         output=event.output,
     )
     return Outgoing(
-        subject=topology.work(event.queue),
+        subject=work.subject(topology),
         payload=work.model_dump_json().encode(),
         msg_id=work.dedupe_id,
     )
