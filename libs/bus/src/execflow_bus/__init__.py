@@ -21,14 +21,18 @@ from .bus import (
 )
 from .controls import StepControls
 from .delivery import Publisher
+from .leases import LeaseKeeper
 from .pulling import fetch
+from .registration import Registration
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .reporting import StepReporter
 from .retrying import log_retries, retrying
 
 __all__ = [
+    "LeaseKeeper",
     "Outgoing",
     "Publisher",
+    "Registration",
     "StepControls",
     "StepReporter",
     "command_limit",

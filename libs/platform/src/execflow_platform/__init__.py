@@ -2,7 +2,9 @@
 (`execflow_bus`, re-exported here for the services)."""
 
 from execflow_bus import (
+    LeaseKeeper,
     Outgoing,
+    Registration,
     StepControls,
     StepReporter,
     command_limit,
@@ -45,7 +47,9 @@ __all__ = [
     "ArtifactSettings",
     "ArtifactStore",
     "ChangeFeed",
+    "LeaseKeeper",
     "Outgoing",
+    "Registration",
     "ServiceSettings",
     "StepControls",
     "StepReporter",

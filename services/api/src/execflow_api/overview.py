@@ -42,14 +42,19 @@ async def queue_depths(js: JetStreamContext, topology: Topology) -> list[dict[st
         if consumer.config.filter_subject:
             leased[consumer.config.filter_subject] = consumer.num_ack_pending or 0
     subject_prefix = topology.work("")
-    return [
-        {
-            "queue": subject.removeprefix(subject_prefix),
-            "waiting": max(0, stored.get(subject, 0) - leased.get(subject, 0)),
-            "leased": leased.get(subject, 0),
-        }
-        for subject in sorted(set(stored) | set(leased))
-    ]
+    depths = []
+    for subject in sorted(set(stored) | set(leased)):
+        # A function's work waits on `<queue>.fn.<function>` within its queue.
+        queue, _, function = subject.removeprefix(subject_prefix).partition(".fn.")
+        depths.append(
+            {
+                "queue": queue,
+                "waiting": max(0, stored.get(subject, 0) - leased.get(subject, 0)),
+                "leased": leased.get(subject, 0),
+                "function": function or None,
+            }
+        )
+    return depths
 
 
 def fingerprint(state: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from execflow_contracts import BackendName, Topology, WorkerInfo
 from execflow_platform import (
     ArtifactStore,
+    Registration,
     StreamKeeper,
     connect,
     durable_pull_consumer,
@@ -28,7 +29,6 @@ from .backends.jobs import JobPolicy
 from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
 from .reaper import Reaper
-from .registry import Registration
 from .settings import RunnerSettings
 from .worker import Subscriber, Worker
 

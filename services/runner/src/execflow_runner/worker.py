@@ -27,6 +27,7 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import (
+    LeaseKeeper,
     StepControls,
     StreamKeeper,
     attempt_over,
@@ -36,7 +37,7 @@ from execflow_platform import (
 )
 
 from .artifacts import Uploader
-from .attempt import Attempt, LeaseKeeper
+from .attempt import Attempt
 from .backends import AttemptKey, Backend
 
 log = logging.getLogger(__name__)

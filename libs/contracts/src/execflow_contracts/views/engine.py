@@ -16,11 +16,13 @@ class RunningNow(View):
 
 
 class QueueDepth(View):
-    """A queue's work waiting for a runner, and the work a runner holds (leased)."""
+    """A queue's work waiting for a runner, and the work a runner holds (leased); or,
+    with `function`, the queue's work for that function and its workers."""
 
     queue: str
     waiting: int
     leased: int
+    function: str | None = None
 
 
 class EngineOverview(View):
