@@ -27,6 +27,7 @@ from .registration import Registration
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .reporting import StepReporter
 from .retrying import log_retries, retrying
+from .taking import fetch_work, work_to_start
 
 __all__ = [
     "LeaseKeeper",
@@ -45,6 +46,7 @@ __all__ = [
     "ensure_registry",
     "ensure_streams",
     "fetch",
+    "fetch_work",
     "live_workers",
     "log_retries",
     "message_limit",
@@ -56,4 +58,5 @@ __all__ = [
     "resuming_pull_consumer",
     "retrying",
     "stream_configs",
+    "work_to_start",
 ]

@@ -17,6 +17,7 @@ from execflow_bus import (
     ensure_registry,
     ensure_streams,
     fetch,
+    fetch_work,
     live_workers,
     message_limit,
     open_registry,
@@ -27,6 +28,7 @@ from execflow_bus import (
     resuming_pull_consumer,
     retrying,
     stream_configs,
+    work_to_start,
 )
 
 from .artifacts import ArtifactSettings, ArtifactStore
@@ -71,6 +73,7 @@ __all__ = [
     "ensure_streams",
     "eventsourcing_env",
     "fetch",
+    "fetch_work",
     "freeze_loaded_objects",
     "live_workers",
     "message_limit",
@@ -87,4 +90,5 @@ __all__ = [
     "schema_conninfo",
     "service_command",
     "stream_configs",
+    "work_to_start",
 ]

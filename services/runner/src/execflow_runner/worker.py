@@ -16,14 +16,12 @@ from pathlib import Path
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from pydantic import ValidationError
 
 from execflow_contracts import (
     REDISPATCHED_HEADER,
     InputProvided,
     RunningStep,
     StepStopRequested,
-    StepWork,
     Topology,
 )
 from execflow_platform import (
@@ -31,9 +29,8 @@ from execflow_platform import (
     StepControls,
     StreamKeeper,
     attempt_over,
-    dead_letter,
-    fetch,
-    retrying,
+    fetch_work,
+    work_to_start,
 )
 
 from .artifacts import Uploader
@@ -115,13 +112,8 @@ class Worker:
                     # pull that arrived late): wait for a slot, never spin.
                     self._slot_free.clear()
                     continue
-                try:
-                    # The bus may be away: keep trying, never die of it.
-                    async for attempt in retrying(stop=stop):
-                        with attempt:
-                            messages = await fetch(subscription, free)
-                except Exception:  # only once stopping
-                    log.exception("fetching work failed while stopping")
+                messages = await fetch_work(subscription, free, stop)
+                if messages is None:
                     return
                 for message in messages:
                     self._start(message)
@@ -140,14 +132,12 @@ class Worker:
             log.error("step task failed", exc_info=task.exception())
 
     async def _run_one(self, message: Msg) -> None:
-        try:
-            work = StepWork.model_validate_json(message.data)
-        except ValidationError as exc:
-            await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
+        work = await work_to_start(self._js, self._topology, self._controls, message)
+        if work is None:
             return
         key = AttemptKey.of(work)
-        stopped = self._controls.stop_reason(work.execution_id, work.step_id, work.attempt)
-        if stopped is None and (key in self._done or key in self._attempts):
+        stopped = None
+        if key in self._done or key in self._attempts:
             # Its work came again while (or after) this runner ran it: the bus restarted
             # and forgot the delivery. The run here reports; this copy is dropped.
             stopped = "this runner runs or has run it"

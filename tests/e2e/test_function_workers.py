@@ -1,0 +1,298 @@
+"""Python functions as steps: a worker in this process (as in a user's service) serves
+them to the four services, through the public API."""
+
+import asyncio
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from execflow_devstack import Stack
+from execflow_worker import Context, SyncContext, Worker
+
+from .conftest import create, logs_until, wait_finished, wait_status
+
+GRACE_S = 1.0
+
+
+class Numbers(BaseModel):
+    a: int
+    b: int
+
+
+class Total(BaseModel):
+    total: int
+
+
+class Nothing(BaseModel):
+    pass
+
+
+def ignores_stops(args: Nothing) -> None:
+    """Sync, with hard stops: it never looks at `ctx.cancelled`, so it is killed."""
+    while True:
+        time.sleep(0.05)
+
+
+class Serving:
+    """A worker serving in a thread of its own (its own event loop), as a service would."""
+
+    def __init__(self, worker: Worker, queue: str, capacity: int) -> None:
+        self._worker = worker
+        self._queue = queue
+        self._capacity = capacity
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        ready = asyncio.Event()
+        serving = asyncio.create_task(
+            self._worker.serve([self._queue], self._capacity, self._stop, ready)
+        )
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        self._ready.set()
+        try:
+            await serving
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            waiting.cancel()
+
+    def __enter__(self) -> "Serving":
+        self._thread.start()
+        assert self._ready.wait(20), "the worker did not start"
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(20)
+        assert not self._thread.is_alive(), "the worker did not stop"
+        if self._error is not None:
+            raise self._error
+
+
+def worker_for(stack: Stack) -> tuple[Worker, str]:
+    """A worker of this stack, and a queue of this test's own."""
+    worker = Worker(
+        nats_url=stack.config.nats_url,
+        bus_prefix=stack.config.bus_prefix,
+        worker_id=f"w-{uuid.uuid4().hex[:8]}",
+        stop_grace_s=GRACE_S,
+        lease_s=5.0,
+    )
+    return worker, f"q{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.contextmanager
+def serving(worker: Worker, queue: str, capacity: int = 4) -> Iterator[Serving]:
+    with Serving(worker, queue, capacity) as running:
+        yield running
+
+
+def fn(step_id: str, function: str, queue: str, *needs: str, **extra: Any) -> dict[str, Any]:
+    args = extra.pop("args", {})
+    run = {"function": function, "args": args}
+    return {"id": step_id, "needs": list(needs), "queue": queue, "run": run, **extra}
+
+
+def test_three_function_steps_pass_outputs_report_progress_and_ship_logs(
+    api: httpx.Client, stack: Stack
+) -> None:
+    worker, queue = worker_for(stack)
+
+    @worker.function("add")
+    async def add(args: Numbers, ctx: Context) -> Total:
+        ctx.progress(1, 2, "adding")
+        ctx.checkpoint(f"added-{ctx.step_id}")
+        ctx.logger.info("adding %d and %d", args.a, args.b)
+        print("printed", args.a)
+        return Total(total=args.a + args.b)
+
+    @worker.function("double")
+    def double(args: Total, ctx: SyncContext) -> Total:
+        ctx.logger.warning("doubling %d", args.total)
+        return Total(total=args.total * 2)
+
+    steps = [
+        fn("first", "add", queue, args={"a": "{{ inputs.a }}", "b": 2}),
+        fn("twice", "double", queue, "first", args={"total": "{{ steps.first.output.total }}"}),
+        fn("last", "add", queue, "twice", args={"a": "{{ steps.twice.output.total }}", "b": 1}),
+    ]
+    with serving(worker, queue):
+        execution_id = create(api, {"workflow": {"steps": steps}, "input": {"a": 3}})
+        body = wait_finished(api, execution_id)
+    assert body["status"] == "completed", body
+    assert body["output"] == {
+        "first": {"total": 5},
+        "twice": {"total": 10},
+        "last": {"total": 11},
+    }
+    assert [c["name"] for c in body["checkpoints"]] == ["added-first", "added-last"]
+    assert {s["id"]: s["worker"] for s in body["steps"]} == dict.fromkeys(
+        ("first", "twice", "last"), worker.settings.worker_id
+    )
+    lines = logs_until(api, execution_id, lambda lines: len(lines) >= 5)
+    by_step = {(line["step_id"], line["stream"], line["line"]) for line in lines}
+    assert ("first", "stdout", "INFO execflow.function.add: adding 3 and 2") in by_step
+    assert ("first", "stdout", "printed 3") in by_step
+    assert ("twice", "stderr", "WARNING execflow.function.double: doubling 5") in by_step
+    assert ("last", "stdout", "printed 10") in by_step
+
+
+def test_arguments_that_do_not_fit_fail_the_step_with_the_reason_and_no_retry(
+    api: httpx.Client, stack: Stack
+) -> None:
+    worker, queue = worker_for(stack)
+
+    @worker.function("add")
+    def add(args: Numbers) -> Total:
+        return Total(total=args.a + args.b)
+
+    retried = {"retry": {"max_attempts": 3, "backoff": {"initial": "10ms"}}}
+    step = fn("sum", "add", queue, args={"a": "three", "b": 1}, **retried)
+    with serving(worker, queue):
+        body = wait_finished(api, create(api, {"workflow": {"steps": [step]}}))
+    assert body["status"] == "failed"
+    error = body["steps"][0]["error"]
+    assert "arguments do not fit add's input" in error
+    assert "a\n  Input should be a valid integer" in error
+    assert body["steps"][0]["attempts"] == 1
+
+
+def test_an_exception_is_the_step_s_error_with_its_traceback_and_is_retried(
+    api: httpx.Client, stack: Stack
+) -> None:
+    worker, queue = worker_for(stack)
+
+    @worker.function("flaky")
+    async def flaky(args: Nothing, ctx: Context) -> int:
+        if ctx.attempt == 1:
+            raise ValueError("not this time")
+        return ctx.attempt
+
+    retried = {"retry": {"max_attempts": 2, "backoff": {"initial": "10ms"}}}
+    with serving(worker, queue):
+        execution_id = create(api, {"workflow": {"steps": [fn("f", "flaky", queue, **retried)]}})
+        body = wait_finished(api, execution_id)
+    assert body["status"] == "completed", body
+    assert body["output"] == {"f": 2}
+    assert [a["error"] for a in body["attempts"]] == ["ValueError: not this time", None]
+    assert [a["error_kind"] for a in body["attempts"]] == ["exception", None]
+    lines = logs_until(
+        api, execution_id, lambda lines: any("Traceback" in x["line"] for x in lines)
+    )
+    assert any(x["line"] == "ValueError: not this time" for x in lines)
+
+
+def test_a_question_waits_for_the_answer(api: httpx.Client, stack: Stack) -> None:
+    worker, queue = worker_for(stack)
+
+    @worker.function("pick")
+    def pick(args: Nothing, ctx: SyncContext) -> dict[str, str]:
+        return {"colour": ctx.ask("which colour?", {"type": "string"})}
+
+    with serving(worker, queue):
+        execution_id = create(api, {"workflow": {"steps": [fn("p", "pick", queue)]}})
+        asking = wait_status(api, execution_id, "awaiting_input")
+        assert asking["steps"][0]["prompt"] == "which colour?"
+        resumed = api.post(f"/api/v1/executions/{execution_id}/resume", json={"input": "blue"})
+        assert resumed.is_success, resumed.text
+        body = wait_finished(api, execution_id)
+    assert body["status"] == "completed", body
+    assert body["output"] == {"p": {"colour": "blue"}}
+
+
+def test_cancel_cancels_a_coroutine_and_kills_a_call_that_ignores_it(
+    api: httpx.Client, stack: Stack
+) -> None:
+    worker, queue = worker_for(stack)
+    seen: list[str] = []
+
+    @worker.function("wait")
+    async def wait(args: Nothing, ctx: Context) -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            seen.append(f"cancelled, ctx.cancelled={ctx.cancelled}")
+            raise
+
+    worker.function("stubborn", hard_stop=True)(ignores_stops)
+    steps = [fn("polite", "wait", queue), fn("stubborn", "stubborn", queue)]
+    with serving(worker, queue):
+        execution_id = create(api, {"workflow": {"steps": steps}})
+        wait_status(api, execution_id, "running")
+        wait_until_running(api, execution_id, 2)
+        asked = time.monotonic()
+        assert api.post(f"/api/v1/executions/{execution_id}/cancel", json={}).is_success
+        body = wait_finished(api, execution_id)
+        took = time.monotonic() - asked
+    assert body["status"] == "cancelled", body
+    assert seen == ["cancelled, ctx.cancelled=True"]
+    # The stubborn call was killed after the grace, not waited for.
+    assert GRACE_S <= took < GRACE_S + 5
+    errors = {s["id"]: s["error"] for s in body["steps"]}
+    assert "stopped after a grace of 1s" in errors["stubborn"]
+
+
+def test_an_attempt_over_its_timeout_is_stopped(api: httpx.Client, stack: Stack) -> None:
+    worker, queue = worker_for(stack)
+    seen: list[bool] = []
+
+    @worker.function("slow")
+    def slow(args: Nothing, ctx: SyncContext) -> None:
+        while not ctx.cancelled:  # cooperative: it looks, and stops
+            time.sleep(0.02)
+        seen.append(ctx.cancelled)
+
+    step = fn("s", "slow", queue, timeout={"attempt": "500ms"})
+    with serving(worker, queue):
+        body = wait_finished(api, create(api, {"workflow": {"steps": [step]}}))
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert body["status"] == "failed"
+    assert body["attempts"][0]["error_kind"] == "timeout", body
+    assert seen == [True]
+
+
+def test_the_worker_is_in_the_registry_with_its_functions(api: httpx.Client, stack: Stack) -> None:
+    worker, queue = worker_for(stack)
+
+    @worker.function("one")
+    def one(args: Nothing) -> None: ...
+
+    @worker.function("two")
+    async def two(args: Nothing) -> None: ...
+
+    with serving(worker, queue, capacity=3):
+        workers = {w["id"]: w for w in api.get("/api/v1/workers").json()["items"]}
+        me = workers[worker.settings.worker_id]
+        assert (me["functions"], me["queues"], me["backends"], me["capacity"]) == (
+            ["one", "two"],
+            [queue],
+            ["function"],
+            3,
+        )
+    gone = {w["id"] for w in api.get("/api/v1/workers").json()["items"]}
+    assert worker.settings.worker_id not in gone
+
+
+def wait_until_running(api: httpx.Client, execution_id: str, n: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        steps = api.get(f"/api/v1/executions/{execution_id}").json()["steps"]
+        if sum(s["status"] == "running" for s in steps) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{n} steps of {execution_id} did not run")
