@@ -296,3 +296,53 @@ def wait_until_running(api: httpx.Client, execution_id: str, n: int) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{n} steps of {execution_id} did not run")
+
+
+def test_a_function_no_live_worker_serves_waits_and_says_so(
+    api: httpx.Client, stack: Stack
+) -> None:
+    worker, queue = worker_for(stack)
+
+    @worker.function("later")
+    def later(args: Numbers) -> Total:
+        return Total(total=args.a + args.b)
+
+    accepted = api.post(
+        "/api/v1/functions/later/execute",
+        json={"arguments": {"a": 1, "b": "{{ not a template }}"}, "queue": queue},
+    )
+    assert accepted.status_code == 202, accepted.text
+    execution_id = accepted.json()["id"]
+    waiting = wait_status(api, execution_id, "queued")
+    reason = f"waiting: no live worker serves function 'later' on queue '{queue}'"
+    assert waiting["steps"][0]["message"] == reason
+    assert waiting["message"] == f"later: {reason}"
+    assert waiting["input"] == {"a": 1, "b": "{{ not a template }}"}
+    with serving(worker, queue):
+        listed = api.get("/api/v1/functions").json()["items"]
+        assert {
+            "name": "later",
+            "queues": [queue],
+            "workers": [worker.settings.worker_id],
+        } in listed
+        body = wait_finished(api, execution_id)
+    assert body["status"] == "failed"  # "{{ not a template }}" reached it as it was given
+    assert "Input should be a valid integer" in body["steps"][0]["error"]
+    assert api.post("/api/v1/functions/a.b/execute", json={}).status_code == 422
+
+
+def test_execute_runs_a_registered_workflow_of_that_name(api: httpx.Client, stack: Stack) -> None:
+    name = f"wf-{uuid.uuid4().hex[:8]}"
+    definition = {
+        "id": name,
+        "steps": [{"id": "echo", "run": {"command": ["echo", "{{ inputs.who }}"]}}],
+    }
+    assert api.post("/api/v1/workflows", json=definition).status_code == 201
+    accepted = api.post(f"/api/v1/functions/{name}/execute", json={"arguments": {"who": "me"}})
+    assert accepted.status_code == 202, accepted.text
+    body = wait_finished(api, accepted.json()["id"])
+    assert (body["status"], body["workflow_id"], body["input"]) == (
+        "completed",
+        name,
+        {"who": "me"},
+    )

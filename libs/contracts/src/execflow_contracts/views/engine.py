@@ -37,6 +37,18 @@ class WorkerList(View):
     items: list[WorkerInfo]
 
 
+class FunctionView(View):
+    """A function that live workers serve, on which queues, by which workers."""
+
+    name: str
+    queues: list[str]
+    workers: list[str]
+
+
+class FunctionList(View):
+    items: list[FunctionView]
+
+
 class DurationStats(View):
     min: Number | None
     avg: Number | None

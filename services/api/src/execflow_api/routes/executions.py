@@ -22,6 +22,7 @@ from ..commands import send, send_and_wait
 from ..dialects import testplatform
 from ..dialects.testplatform import LaunchRequest
 from ..dialects.testplatform.models import Launched
+from ..functions import say_unserved, unserved
 from ..launch import create_command
 from ..state import Deps, Services
 
@@ -99,7 +100,9 @@ async def create_execution(
 async def get_execution(execution_id: UUID, svc: Deps) -> Response:
     async with svc.pool.connection() as conn:
         row = await queries.get_execution(conn, execution_id)
-    return presenters.encoded(presenters.execution(row))
+    body = presenters.execution(row)
+    say_unserved(body, await unserved(svc, row))
+    return presenters.encoded(body)
 
 
 @router.get("/{execution_id}/transitions", response_model=TransitionList)
