@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel
+from typer.testing import CliRunner
 
+from execflow.cli import app
 from execflow_devstack import Stack
 from execflow_worker import Context, SyncContext, Worker
 
@@ -346,3 +348,23 @@ def test_execute_runs_a_registered_workflow_of_that_name(api: httpx.Client, stac
         name,
         {"who": "me"},
     )
+
+
+def test_execflow_execute_calls_a_function_with_its_arguments(stack: Stack) -> None:
+    worker, queue = worker_for(stack)
+
+    @worker.function("add")
+    def add(args: Numbers) -> Total:
+        return Total(total=args.a + args.b)
+
+    runner = CliRunner(env={"EXECFLOW_API_URL": stack.config.api_url, "COLUMNS": "200"})
+    with serving(worker, queue):
+        done = runner.invoke(
+            app,
+            ["execute", "add", "--arg", "a=2", "--arg", "b=40", "--queue", queue, "--interactive"],
+        )
+    assert done.exit_code == 0, done.output
+    assert "execution: completed" in done.output
+    bad = runner.invoke(app, ["execute", "add", "--arg", "a"])
+    assert bad.exit_code == 1
+    assert "--arg takes key=value, not 'a'" in bad.output

@@ -95,6 +95,11 @@ class Client:
     def create_execution(self, body: dict[str, Any]) -> ExecutionAccepted:
         return self._read(ExecutionAccepted, "POST", f"{API}/executions", json=body)
 
+    def execute_function(self, name: str, body: dict[str, Any]) -> ExecutionAccepted:
+        """`{"arguments": {...}, "queue"?, ...}`: one step calling function `name` (or the
+        workflow registered under that name)."""
+        return self._read(ExecutionAccepted, "POST", f"{API}/functions/{name}/execute", json=body)
+
     def command(self, execution_id: str, name: str, body: Any = None) -> CommandAccepted:
         """`cancel`, `retry`, `resume`: a POST to the execution's command endpoint."""
         path = f"{API}/executions/{execution_id}/{name}"
