@@ -49,7 +49,7 @@ lint: sync
 typecheck: sync
 	$(RUN) mypy libs/contracts/src libs/bus/src libs/platform/src services/scheduler/src \
 		services/projector/src services/runner/src services/api/src libs/devstack/src \
-		libs/execflow/src libs/worker/src libs/workflows/src \
+		libs/execflow/src libs/worker/src libs/faststream/src libs/workflows/src \
 		libs/catalogue/src libs/ops/src
 
 unit: sync

@@ -180,6 +180,7 @@ from .subjects import (
 from .views import (
     ArtifactList,
     ArtifactView,
+    AsyncApiDocument,
     AttemptView,
     Board,
     BoardCard,
@@ -269,6 +270,7 @@ __all__ = [
     "ArtifactStatus",
     "ArtifactTooLarge",
     "ArtifactView",
+    "AsyncApiDocument",
     "AttemptView",
     "BackendName",
     "Backoff",

@@ -215,6 +215,7 @@ class CommandOutcome(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    schema_version: int = 1
     accepted: bool
     code: str | None = None
     reason: str = ""

@@ -13,6 +13,7 @@ from .catalogue import (
     WorkflowView,
 )
 from .engine import (
+    AsyncApiDocument,
     DurationStats,
     EngineOverview,
     EnvironmentList,
@@ -56,6 +57,7 @@ from .executions import (
 __all__ = [
     "ArtifactList",
     "ArtifactView",
+    "AsyncApiDocument",
     "AttemptView",
     "Board",
     "BoardCard",

@@ -49,6 +49,17 @@ class FunctionList(View):
     items: list[FunctionView]
 
 
+class AsyncApiDocument(View):
+    """The AsyncAPI 3.0 document of execflow's bus: its channels (subjects), operations
+    (what execflow sends and receives) and components (the messages' schemas)."""
+
+    asyncapi: str
+    info: dict[str, Any]
+    channels: dict[str, Any]
+    operations: dict[str, Any]
+    components: dict[str, Any]
+
+
 class DurationStats(View):
     min: Number | None
     avg: Number | None

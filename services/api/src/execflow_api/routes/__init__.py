@@ -3,6 +3,7 @@
 from . import (
     agents,
     artifacts,
+    asyncapi,
     board,
     engine,
     environments,
@@ -42,6 +43,7 @@ ROUTERS = [
     schedules.router,
     queues.router,
     health.router,
+    asyncapi.router,
 ]
 
 __all__ = ["ROUTERS"]
