@@ -274,6 +274,7 @@ class Serving:
             pid=os.getpid(),
             queues=self._queues,
             backends=["function"],
+            kind="function",
             capacity=self._slots.capacity,
             functions=sorted(self._functions),
             started_at=now,
