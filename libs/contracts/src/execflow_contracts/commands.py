@@ -5,11 +5,12 @@ shape a stored or in-flight message has.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from .errors import WorkflowNotFound
 from .facts import StepFact
 from .json_values import BoundedJson, BoundedJsonObject
 from .specs import StepId, WorkflowSpec
@@ -29,19 +30,37 @@ class Command(BaseModel):
 
 
 class CreateExecution(Command):
+    """Create an execution of `workflow`, or of the workflow registered as `workflow_id`
+    (its `workflow_version`, or the latest): the scheduler then looks it up, checks the
+    input against its `inputs`, and refuses the command if it cannot."""
+
     type: Literal["CreateExecution"] = "CreateExecution"
-    workflow: WorkflowSpec
+    workflow: WorkflowSpec | None = None
     input: BoundedJson = None
     metadata: BoundedJsonObject = Field(default_factory=dict)
     # Set when the client sent an `Idempotency-Key`: a hash of what it asked for, and
     # an id per request so that every request reaches the scheduler for its verdict.
     request_hash: str | None = None
     request_id: str | None = None
-    # Set for an execution of a registered workflow: which one it runs.
+    # Set for an execution of a registered workflow: which one it runs (a command that
+    # leaves `workflow` out names it only by these).
     workflow_id: str | None = None
     workflow_version: int | None = None
     # Overrides the workflow's priority.
     priority: int | None = None
+
+    @model_validator(mode="after")
+    def _names_a_workflow(self) -> Self:
+        if self.workflow is None and self.workflow_id is None:
+            raise ValueError("give `workflow`, or the `workflow_id` of a registered one")
+        return self
+
+    @property
+    def spec(self) -> WorkflowSpec:
+        """The workflow it runs; WorkflowNotFound while a registered one's is unresolved."""
+        if self.workflow is None:
+            raise WorkflowNotFound(f"workflow '{self.workflow_id}' was not resolved")
+        return self.workflow
 
     @property
     def dedupe_id(self) -> str:

@@ -211,7 +211,7 @@ def create(batch: Batch, cmd: CreateExecution) -> None:
     execution = new_execution(
         batch,
         cmd.execution_id,
-        cmd.workflow,
+        cmd.spec,  # a registered workflow's is resolved by the consumer first
         cmd.input,
         cmd.metadata,
         actor=cmd.actor,

@@ -25,6 +25,7 @@ from .dispatch import Dispatcher
 from .eventsourcing_internals import BinaryInsertRecorder
 from .firing import ScheduleLoop
 from .relay import Relay
+from .resolving import WorkflowResolver
 from .settings import SchedulerSettings
 from .timers import TimerLoop, TimerStore
 from .writer_lock import WriterLock
@@ -100,8 +101,17 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
             ),
         )
 
+    resolver = WorkflowResolver(conninfo)
     consumer = CommandConsumer(
-        await subscribe(), nc, app, relay, topology, settings.batch_size, keeper, subscribe
+        await subscribe(),
+        nc,
+        app,
+        relay,
+        topology,
+        settings.batch_size,
+        keeper,
+        subscribe,
+        resolver.resolve,
     )
     log.info("scheduler ready")
     holding = asyncio.create_task(lock.hold(stop))
@@ -120,6 +130,7 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
         holding.cancel()
         await relay.close()
         await dispatcher.close()
+        await resolver.close()
         await asyncio.to_thread(pool.close)
         await nc.close()
         app.close()

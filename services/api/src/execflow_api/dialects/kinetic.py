@@ -152,7 +152,7 @@ async def execute(
         "execflow_status": ExecutionStatus.PENDING,
         "input_payload": payload,
         "duration_ms": None,
-        "n_steps": len(command.workflow.steps),
+        "n_steps": len(command.spec.steps),
         "n_agent_actions": 0,
         "n_screenshots": 0,
         "output_url": None,

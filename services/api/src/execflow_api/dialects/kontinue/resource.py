@@ -192,7 +192,7 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
     except InvalidInput as exc:
         raise invalid(name, [("spec.arguments", str(exc))]) from None
     try:
-        workflow = with_policies(command.workflow, given.spec)
+        workflow = with_policies(command.spec, given.spec)
     except ValidationError as exc:
         raise invalid(name, [("spec", str(exc))]) from None
     await send(svc, command.model_copy(update={"workflow": workflow}))
