@@ -10,10 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from execflow import ApiError, AsyncClient
 from execflow.cli import app
+from execflow_contracts import ExecutionView, FunctionCall
 from execflow_devstack import Stack
 from execflow_worker import Context, SyncContext, Worker
 
@@ -368,3 +371,43 @@ def test_execflow_execute_calls_a_function_with_its_arguments(stack: Stack) -> N
     bad = runner.invoke(app, ["execute", "add", "--arg", "a"])
     assert bad.exit_code == 1
     assert "--arg takes key=value, not 'a'" in bad.output
+
+
+def test_the_async_client_executes_waits_watches_and_reads_logs_typed(stack: Stack) -> None:
+    worker, queue = worker_for(stack)
+
+    gate = threading.Event()  # the call waits until the watch has begun
+
+    @worker.function("add")
+    async def add(args: Numbers, ctx: Context) -> Total:
+        await asyncio.to_thread(gate.wait, 10)
+        ctx.logger.info("adding")
+        return Total(total=args.a + args.b)
+
+    async def watched(client: AsyncClient, execution_id: str) -> list[str]:
+        seen = []
+        async for event in client.watch(execution_id):
+            seen.append(type(event).__name__)
+            gate.set()
+        return seen
+
+    async def scenario() -> tuple[Any, ...]:
+        async with AsyncClient(stack.config.api_url) as client:
+            call = FunctionCall(arguments={"a": 1, "b": 2}, queue=queue)
+            accepted = await client.execute_function("add", call, idempotency_key=queue)
+            again = await client.execute_function("add", call, idempotency_key=queue)
+            seen = await watched(client, str(accepted.id))
+            done = await client.wait(str(accepted.id))
+            lines = [line.line async for line in client.logs(str(accepted.id))]
+            with pytest.raises(ApiError) as refused:
+                await client.resume(str(accepted.id), 1)
+            return accepted, again, seen, done, lines, refused.value
+
+    with serving(worker, queue):
+        accepted, again, seen, done, lines, refused = asyncio.run(scenario())
+    assert again.id == accepted.id  # the same key, the same execution
+    assert seen[0] == "ExecutionView" and seen[-1] == "ExecutionCompleted"
+    assert isinstance(done, ExecutionView)
+    assert done.status == "completed" and done.output == {"add": {"total": 3}}
+    assert lines == ["INFO execflow.function.add: adding"]
+    assert refused.status == 409
