@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from execflow_contracts import (
     CancelRequest,
     CommandAccepted,
+    EngineOverview,
     ExecutionAccepted,
     ExecutionEvent,
     ExecutionPage,
@@ -123,6 +124,10 @@ class AsyncClient:
             line = calls.log_line(name, data)
             if line is not None:
                 yield line
+
+    async def overview(self) -> EngineOverview:
+        """The engine now: executions per status, what runs, queues, workers."""
+        return await self._send(Call(EngineOverview, "GET", f"{calls.API}/engine/overview"))
 
     async def _send(self, call: Call[V]) -> V:
         try:
