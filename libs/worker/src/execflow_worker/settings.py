@@ -2,6 +2,7 @@
 
 import os
 import socket
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,8 @@ class WorkerSettings(BaseSettings):
     worker_ttl_s: float = Field(default=15.0, ge=1.0)
     # A call asked to stop (a cancel, a timeout) is given this long to stop by itself.
     stop_grace_s: float = Field(default=10.0, ge=0)
+    # `Worker.run`'s event loop: libuv's (uvloop), or the standard library's.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     @property
     def topology(self) -> Topology:
