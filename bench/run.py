@@ -465,7 +465,13 @@ def function_worker(config: StackConfig, home: Path) -> subprocess.Popen[bytes]:
     log = (home / "logs" / "function-worker.log").open("ab")
     return subprocess.Popen(
         [sys.executable, str(Path(__file__).parent / "function_worker.py")],
-        env=config.env() | {"EXECFLOW_WORKER_ID": "bench-worker"},
+        # BENCH_WORKER_LOOP=asyncio: the worker's loop alone (EXECFLOW_EVENT_LOOP is the
+        # services' too).
+        env=config.env()
+        | {
+            "EXECFLOW_WORKER_ID": "bench-worker",
+            "EXECFLOW_EVENT_LOOP": os.environ.get("BENCH_WORKER_LOOP", "uvloop"),
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
     )
