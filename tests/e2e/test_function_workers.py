@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -411,3 +412,30 @@ def test_the_async_client_executes_waits_watches_and_reads_logs_typed(stack: Sta
     assert done.status == "completed" and done.output == {"add": {"total": 3}}
     assert lines == ["INFO execflow.function.add: adding"]
     assert refused.status == 409
+
+
+def test_a_function_s_files_are_stored_as_its_artifacts(
+    api: httpx.Client, stack: Stack, tmp_path: Path
+) -> None:
+    worker, queue = worker_for(stack)
+    worker = Worker(worker.settings, artifacts_url=stack.config.env()["EXECFLOW_ARTIFACTS_URL"])
+
+    @worker.function("report")
+    def report(args: Nothing, ctx: SyncContext) -> None:
+        (tmp_path / "report.html").write_text("<h1>done</h1>")
+        (tmp_path / "shot.png").write_bytes(b"PNG")
+        ctx.artifact("report", tmp_path / "report.html")
+        ctx.screenshot(tmp_path / "shot.png")
+        ctx.artifact("missing", tmp_path / "nowhere.txt")
+
+    with serving(worker, queue):
+        body = wait_finished(api, create(api, {"workflow": {"steps": [fn("r", "report", queue)]}}))
+    assert body["status"] == "completed", body
+    assert body["n_screenshots"] == 1
+    listed = {a["name"]: a for a in api.get(body["links"]["artifacts"]).json()["items"]}
+    assert {n: a["status"] for n, a in listed.items()} == {
+        "report": "stored",
+        "shot.png": "stored",
+        "missing": "refused",
+    }
+    assert api.get(listed["report"]["url"]).content == b"<h1>done</h1>"

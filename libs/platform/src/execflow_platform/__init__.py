@@ -1,6 +1,7 @@
 """Shared runtime of execflow services: settings, the database, lifecycle; and the bus
 (`execflow_bus`, re-exported here for the services)."""
 
+from execflow_artifacts import ArtifactSettings, ArtifactStore, Uploader
 from execflow_bus import (
     LeaseKeeper,
     Outgoing,
@@ -31,7 +32,6 @@ from execflow_bus import (
     work_to_start,
 )
 
-from .artifacts import ArtifactSettings, ArtifactStore
 from .changes import ChangeFeed, Watch, WatchAll, changes_channel, notify_changed
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import (
@@ -56,6 +56,7 @@ __all__ = [
     "StepControls",
     "StepReporter",
     "StreamKeeper",
+    "Uploader",
     "Watch",
     "WatchAll",
     "attempt_over",

@@ -6,12 +6,14 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from nats.js import JetStreamContext
 
+from execflow_artifacts import Uploader
 from execflow_bus import StepReporter
-from execflow_contracts import ReportStepFinished, StepWork, Topology
+from execflow_contracts import ReportStepFinished, StepFact, StepWork, Topology
 
 from .calls import Call, failure, settle
 from .capture import LineSink, current
@@ -20,6 +22,8 @@ from .functions import Function
 
 log = logging.getLogger(__name__)
 
+# A function's files are where its process put them: it has no workspace to stay in.
+ANYWHERE = Path("/")
 # As a runner does: a call that ends this soon after its start reports both together.
 START_REPORT_DELAY_S = 0.01
 
@@ -38,6 +42,7 @@ class FunctionAttempt:
         make_call: CallMaker,
         stop_grace_s: float,
         end_capture: Callable[[LineSink], None],
+        uploader: Uploader,
     ) -> None:
         self.work = work
         self.reporter = StepReporter(js, topology, work, delivery, worker_id)
@@ -45,6 +50,8 @@ class FunctionAttempt:
         self._make_call = make_call
         self._grace_s = stop_grace_s
         self._end_capture = end_capture
+        self._uploader = uploader
+        self._declared: dict[str, StepFact] = {}
         self._step = StepIdentity(
             work.execution_id, work.step_id, work.attempt, delivery, function.name
         )
@@ -73,7 +80,7 @@ class FunctionAttempt:
         finally:
             current.reset(token)
             self._end_capture(self._line)
-        self.reporter.flush_facts()
+        await self._store_artifacts()
         # Every line is stored before the finish: a follower's stream ends with them all.
         await self.reporter.logs.drain()
         self.reporter.send(
@@ -109,9 +116,23 @@ class FunctionAttempt:
 
     def _fact(self, raw: dict[str, Any]) -> None:
         try:
-            self.reporter.fact(raw)
+            declared = self.reporter.fact(raw)
         except (TypeError, ValueError, KeyError) as exc:
             self._line("stderr", f"execflow: ignored a malformed {raw.get('type')} fact: {exc}")
+            return
+        if declared is not None:
+            self._declared[declared.name] = declared
+
+    async def _store_artifacts(self) -> None:
+        """The files the call declared, into the artifact store (a refusal is logged)."""
+        for declared in self._declared.values():
+            stored = await self._uploader.upload(self.work, ANYWHERE, declared)
+            if stored.status == "refused":
+                self._line(
+                    "stderr", f"execflow: artifact '{declared.name}' refused: {stored.error}"
+                )
+            self.reporter.add_fact(stored)
+        self.reporter.flush_facts()
 
     async def _ask(self, prompt: str, schema: Schema) -> Any:
         self._answer = self._loop.create_future()

@@ -3,6 +3,7 @@
     async def resize(args: Resize, ctx: Context) -> Resized:
         ctx.progress(2, 5, "halfway")
         ctx.checkpoint("downloaded")
+        ctx.artifact("thumbnail", "out/thumb.png")
         size = await ctx.ask("which size?", {"type": "integer"})
         if ctx.cancelled: ...
 
@@ -11,9 +12,11 @@ thread the function runs in, and from the child process of a function with hard 
 """
 
 import logging
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -60,6 +63,16 @@ class StepContext:
         """An agent action: counted in the execution's `n_agent_actions`."""
         self._facts({"type": "action", "name": name, **fields})
 
+    def artifact(self, name: str, path: str | os.PathLike[str], kind: str = "file") -> None:
+        """A file to keep (`kind`: `file`, `output`, `video`, …): stored in the artifact
+        store when the call ends, listed on the execution, served by the API."""
+        self._facts({"type": "artifact", "name": name, "path": _absolute(path), "kind": kind})
+
+    def screenshot(self, path: str | os.PathLike[str], name: str | None = None) -> None:
+        """A screenshot: counted in `n_screenshots`, stored as an artifact."""
+        fact = {"type": "screenshot", "path": _absolute(path)}
+        self._facts(fact | ({"name": name} if name else {}))
+
 
 class Context(StepContext):
     """An async function's context."""
@@ -96,3 +109,8 @@ class SyncContext(StepContext):
     def ask(self, prompt: str, schema: Schema = None) -> Any:
         """Ask and wait for the answer (see `Context.ask`)."""
         return self._asker(prompt, schema)
+
+
+def _absolute(path: str | os.PathLike[str]) -> str:
+    """Where the call's process sees the file (a function has no workspace of its own)."""
+    return str(Path(path).resolve())

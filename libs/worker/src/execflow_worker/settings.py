@@ -5,8 +5,9 @@ import socket
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from execflow_artifacts import ArtifactSettings
 from execflow_contracts import Topology, WorkerId
 
 
@@ -14,7 +15,9 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(ArtifactSettings):
+    """`EXECFLOW_ARTIFACTS_URL` must name the store the API serves artifacts from."""
+
     model_config = SettingsConfigDict(env_prefix="EXECFLOW_", extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"

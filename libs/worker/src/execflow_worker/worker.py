@@ -28,6 +28,7 @@ import uvloop
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from execflow_artifacts import ArtifactStore, Uploader
 from execflow_bus import (
     LeaseKeeper,
     Registration,
@@ -137,6 +138,8 @@ class Serving:
         self._controls = StepControls(self._stop, self._answer)
         self._threads = ThreadPoolExecutor(capacity, thread_name_prefix="execflow-function")
         self._end_capture: Callable[[LineSink], None] = lambda sink: None
+        store = ArtifactStore(settings.artifact_store_url)
+        self._uploader = Uploader(store, settings.artifact_max_bytes)
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None) -> None:
         settings = self._settings
@@ -234,6 +237,7 @@ class Serving:
             self._make_call,
             self._settings.stop_grace_s,
             self._end_capture,
+            self._uploader,
         )
         self._attempts[key] = attempt
         self._steps[key] = RunningStep(

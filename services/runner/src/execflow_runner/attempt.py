@@ -16,9 +16,8 @@ from execflow_contracts import (
     Topology,
     loads_bounded,
 )
-from execflow_platform import StepReporter
+from execflow_platform import StepReporter, Uploader
 
-from .artifacts import Uploader
 from .backends import Backend
 from .protocol import Fact, FactReader
 

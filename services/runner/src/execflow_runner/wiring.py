@@ -15,6 +15,7 @@ from execflow_platform import (
     ArtifactStore,
     Registration,
     StreamKeeper,
+    Uploader,
     connect,
     durable_pull_consumer,
     ensure_registry,
@@ -23,7 +24,6 @@ from execflow_platform import (
     pull_subscription,
 )
 
-from .artifacts import Uploader
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
 from .backends.jobs import JobPolicy
 from .backends.kubernetes import KubernetesBackend

@@ -28,12 +28,12 @@ from execflow_platform import (
     LeaseKeeper,
     StepControls,
     StreamKeeper,
+    Uploader,
     attempt_over,
     fetch_work,
     work_to_start,
 )
 
-from .artifacts import Uploader
 from .attempt import Attempt
 from .backends import AttemptKey, Backend
 
