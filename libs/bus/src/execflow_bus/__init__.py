@@ -27,7 +27,9 @@ from .registration import Registration
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
 from .reporting import StepReporter
 from .retrying import log_retries, retrying
-from .taking import fetch_work, work_to_start
+from .settled import attempt_over
+from .stream_keeper import StreamKeeper
+from .taking import fetch_work, maybe_run_before, work_to_start
 
 __all__ = [
     "LeaseKeeper",
@@ -36,6 +38,8 @@ __all__ = [
     "Registration",
     "StepControls",
     "StepReporter",
+    "StreamKeeper",
+    "attempt_over",
     "command_limit",
     "command_message",
     "connect",
@@ -49,6 +53,7 @@ __all__ = [
     "fetch_work",
     "live_workers",
     "log_retries",
+    "maybe_run_before",
     "message_limit",
     "open_registry",
     "publish_all",

@@ -3,12 +3,13 @@ while the bus may be away, and accepting a message as work to start."""
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
-from execflow_contracts import StepWork, Topology
+from execflow_contracts import REDISPATCHED_HEADER, StepWork, Topology
 
 from .bus import dead_letter
 from .controls import StepControls
@@ -16,6 +17,9 @@ from .pulling import fetch
 from .retrying import retrying
 
 log = logging.getLogger(__name__)
+
+# Work published longer ago than this, delivered for the first time, may have run before.
+STALE_WORK_S = 1.0
 
 
 async def fetch_work(
@@ -30,6 +34,18 @@ async def fetch_work(
     except Exception:  # only once stopping
         log.exception("fetching work failed while stopping")
     return None
+
+
+def maybe_run_before(message: Msg) -> bool:
+    """Work delivered again, or published a while ago (a restarted bus may deliver
+    again as if for the first time): the holder before may have run it already (ask
+    `attempt_over`)."""
+    metadata = message.metadata
+    if metadata.num_delivered > 1 or REDISPATCHED_HEADER in (message.headers or {}):
+        return True
+    published = metadata.timestamp
+    age = (datetime.now(UTC) - published).total_seconds() if published else 0.0
+    return age > STALE_WORK_S
 
 
 async def work_to_start(

@@ -8,6 +8,8 @@ from execflow_bus import (
     Registration,
     StepControls,
     StepReporter,
+    StreamKeeper,
+    attempt_over,
     command_limit,
     command_message,
     connect,
@@ -20,6 +22,7 @@ from execflow_bus import (
     fetch,
     fetch_work,
     live_workers,
+    maybe_run_before,
     message_limit,
     open_registry,
     publish_all,
@@ -42,8 +45,6 @@ from .lifecycle import (
     service_command,
 )
 from .settings import ServiceSettings
-from .settled import attempt_over
-from .stream_keeper import StreamKeeper
 
 __all__ = [
     "ArtifactSettings",
@@ -77,6 +78,7 @@ __all__ = [
     "fetch_work",
     "freeze_loaded_objects",
     "live_workers",
+    "maybe_run_before",
     "message_limit",
     "notify_changed",
     "open_registry",

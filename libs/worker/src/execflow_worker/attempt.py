@@ -59,6 +59,12 @@ class FunctionAttempt:
         self._loop_thread = threading.get_ident()
         self._stopping: asyncio.Future[str] = self._loop.create_future()
         self._answer: asyncio.Future[Any] | None = None
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        """Its lease is lost: stop the call, and report nothing (the work is another's)."""
+        self.abandoned = True
+        self.stop("its worker lost the lease")
 
     def stop(self, reason: str) -> None:
         if not self._stopping.done():
@@ -80,6 +86,11 @@ class FunctionAttempt:
         finally:
             current.reset(token)
             self._end_capture(self._line)
+        if self.abandoned:
+            log.warning(
+                "%s/%s: abandoned, its lease lost", self.work.execution_id, self.work.step_id
+            )
+            return
         await self._store_artifacts()
         # Every line is stored before the finish: a follower's stream ends with them all.
         await self.reporter.logs.drain()

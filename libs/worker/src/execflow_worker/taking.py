@@ -7,12 +7,12 @@ starts as soon as it comes; before it pulls, a consumer reserves the slots it ma
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from execflow_bus import fetch_work
+from execflow_bus import StreamKeeper, fetch_work
 
 
 class Slots:
@@ -43,15 +43,22 @@ class Slots:
 
 
 async def pull(
-    subscription: JetStreamContext.PullSubscription,
+    subscribe: Callable[[], Awaitable[JetStreamContext.PullSubscription]],
+    keeper: StreamKeeper,
     slots: Slots,
     share: int,
     start: Callable[[Msg], None],
     stop: asyncio.Event,
 ) -> None:
     """Take this consumer's work until `stop`; `start` runs one message's step, which
-    gives its slot back when it ends."""
+    gives its slot back when it ends. A stream made anew (NATS lost it) has the consumer
+    bound again."""
+    moved_on = keeper.moved_on()
+    subscription = await subscribe()
     while not stop.is_set():
+        if moved_on():
+            moved_on = keeper.moved_on()
+            subscription = await subscribe()
         reserved = await slots.take(share)
         if reserved == 0:
             return

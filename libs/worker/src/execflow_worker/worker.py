@@ -14,12 +14,12 @@ once the finish report is stored.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import socket
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -33,10 +33,13 @@ from execflow_bus import (
     LeaseKeeper,
     Registration,
     StepControls,
+    StreamKeeper,
+    attempt_over,
     connect,
     durable_pull_consumer,
     ensure_registry,
     ensure_streams,
+    maybe_run_before,
     pull_subscription,
     work_to_start,
 )
@@ -53,6 +56,8 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 Key = tuple[str, str, int]
+Subscriber = Callable[[], Awaitable[JetStreamContext.PullSubscription]]
+REMEMBERED_ATTEMPTS = 10_000
 
 
 class Worker:
@@ -133,6 +138,8 @@ class Serving:
         self._queues = queues
         self._slots = Slots(capacity)
         self._attempts: dict[Key, FunctionAttempt] = {}
+        # The attempts this worker has run to their end, the latest ones.
+        self._done: OrderedDict[Key, None] = OrderedDict()
         self._steps: dict[Key, RunningStep] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._controls = StepControls(self._stop, self._answer)
@@ -145,29 +152,26 @@ class Serving:
         settings = self._settings
         nc = await connect(settings.nats_url, f"execflow-worker-{settings.worker_id}")
         js = nc.jetstream()
-        self._js = js
+        self._nc, self._js = nc, js
         try:
             await ensure_streams(js, self._topology)
-            subscriptions = [
-                await pull_subscription(
-                    js,
-                    self._topology.work_stream,
-                    durable_pull_consumer(
-                        self._topology.function_consumer(queue, name),
-                        self._topology.function_work(queue, name),
-                        settings.lease_s,
-                    ),
-                )
-                for queue in self._queues
-                for name in self._functions
+            keeper = StreamKeeper(js, self._topology)
+            await keeper.check()
+            subscribers = [
+                self._subscriber(queue, name) for queue in self._queues for name in self._functions
             ]
             kv = await ensure_registry(js, self._topology, settings.worker_ttl_s)
             registration = Registration(
                 kv, self._describe(), self.running_steps, settings.worker_ttl_s
             )
             await registration.beat()
-            heartbeat = asyncio.create_task(registration.keep_alive())
-            await self._controls.follow(nc, self._topology)
+            background = [
+                asyncio.create_task(registration.keep_alive()),
+                asyncio.create_task(keeper.run(stop)),
+                asyncio.create_task(
+                    self._controls.keep_following(nc, self._topology, keeper, stop)
+                ),
+            ]
             log.info(
                 "worker %s serves %s on queues %s",
                 settings.worker_id,
@@ -179,13 +183,12 @@ class Serving:
             try:
                 with capturing() as end_capture:
                     self._end_capture = end_capture
-                    await self._take(subscriptions, stop)
+                    await self._take(subscribers, keeper, stop)
             finally:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
                 await registration.leave()
-                await self._controls.close()
         finally:
             self._threads.shutdown(wait=False, cancel_futures=True)
             await nc.close()
@@ -193,15 +196,32 @@ class Serving:
     def running_steps(self) -> list[RunningStep]:
         return list(self._steps.values())
 
+    def _subscriber(self, queue: str, name: str) -> Subscriber:
+        """Binds the durable consumer of a queue's function (again, after its stream was
+        made anew)."""
+
+        async def subscribe() -> JetStreamContext.PullSubscription:
+            return await pull_subscription(
+                self._js,
+                self._topology.work_stream,
+                durable_pull_consumer(
+                    self._topology.function_consumer(queue, name),
+                    self._topology.function_work(queue, name),
+                    self._settings.lease_s,
+                ),
+            )
+
+        return subscribe
+
     async def _take(
-        self, subscriptions: list[JetStreamContext.PullSubscription], stop: asyncio.Event
+        self, subscribers: list[Subscriber], keeper: StreamKeeper, stop: asyncio.Event
     ) -> None:
-        share = max(1, self._slots.capacity // len(subscriptions))
+        share = max(1, self._slots.capacity // len(subscribers))
         closing = asyncio.create_task(stop.wait())
         closing.add_done_callback(lambda _: self._slots.close())
         try:
             await asyncio.gather(
-                *(pull(s, self._slots, share, self._start, stop) for s in subscriptions)
+                *(pull(s, keeper, self._slots, share, self._start, stop) for s in subscribers)
             )
         finally:
             closing.cancel()
@@ -227,6 +247,17 @@ class Serving:
         # Its subject is its function's: a consumer of this worker's took it.
         function = self._functions[work.run.function or ""]
         key: Key = (str(work.execution_id), work.step_id, work.attempt)
+        stopped = None
+        if key in self._done or key in self._attempts:
+            # Its work came again while (or after) this worker ran it: the bus restarted
+            # and forgot the delivery. The run here reports; this copy is dropped.
+            stopped = "this worker runs or has run it"
+        if stopped is None and maybe_run_before(message):
+            stopped = await attempt_over(self._js, self._topology, work)
+        if stopped is not None:
+            log.info("not starting %s: %s", key, stopped)
+            await message.ack()
+            return
         attempt = FunctionAttempt(
             self._js,
             self._topology,
@@ -247,10 +278,16 @@ class Serving:
             backend="function",
             started_at=datetime.now(UTC),
         )
-        lease = LeaseKeeper(message, self._settings.lease_s)
+        # A lease lost (the bus out of reach for longer): the work may run elsewhere now,
+        # so the call is stopped and reports nothing.
+        lease = LeaseKeeper(self._nc, message, self._settings.lease_s, attempt.abandon)
         try:
             await attempt.run()
-            await message.ack()
+            if not attempt.abandoned:
+                await message.ack()
+                self._done[key] = None
+                while len(self._done) > REMEMBERED_ATTEMPTS:
+                    self._done.popitem(last=False)
         finally:
             lease.stop()
             self._attempts.pop(key, None)

@@ -18,7 +18,6 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from execflow_contracts import (
-    REDISPATCHED_HEADER,
     InputProvided,
     RunningStep,
     StepStopRequested,
@@ -31,6 +30,7 @@ from execflow_platform import (
     Uploader,
     attempt_over,
     fetch_work,
+    maybe_run_before,
     work_to_start,
 )
 
@@ -40,8 +40,6 @@ from .backends import AttemptKey, Backend
 log = logging.getLogger(__name__)
 
 REMEMBERED_ATTEMPTS = 10_000
-# Work older than this when it comes is checked against the events before it runs.
-STALE_WORK_S = 1.0
 
 # Binds a queue's durable consumer (again, after its stream was made anew).
 Subscriber = Callable[[], Awaitable[JetStreamContext.PullSubscription]]
@@ -141,7 +139,7 @@ class Worker:
             # Its work came again while (or after) this runner ran it: the bus restarted
             # and forgot the delivery. The run here reports; this copy is dropped.
             stopped = "this runner runs or has run it"
-        if stopped is None and self._maybe_run_before(message):
+        if stopped is None and maybe_run_before(message):
             stopped = await attempt_over(self._js, self._topology, work)
         if stopped is not None:
             log.info("not starting %s: %s", key, stopped)
@@ -186,16 +184,6 @@ class Worker:
         self._done[key] = None
         while len(self._done) > REMEMBERED_ATTEMPTS:
             self._done.popitem(last=False)
-
-    def _maybe_run_before(self, message: Msg) -> bool:
-        """Work delivered again, or published a while ago (a restarted bus may deliver
-        again as if for the first time): the runner before may have run it already."""
-        metadata = message.metadata
-        if metadata.num_delivered > 1 or REDISPATCHED_HEADER in (message.headers or {}):
-            return True
-        published = metadata.timestamp
-        age = (datetime.now(UTC) - published).total_seconds() if published else 0.0
-        return age > STALE_WORK_S
 
     def _stop(self, event: StepStopRequested) -> None:
         key = AttemptKey.make(event.execution_id, event.step_id, event.attempt)
