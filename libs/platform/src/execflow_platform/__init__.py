@@ -16,6 +16,7 @@ from .bus import (
     pull_subscription,
     resuming_pull_consumer,
     stream_configs,
+    work_consumer,
 )
 from .changes import ChangeFeed, Watch, WatchAll, changes_channel, notify_changed
 from .controls import StepControls
@@ -77,4 +78,5 @@ __all__ = [
     "schema_conninfo",
     "service_command",
     "stream_configs",
+    "work_consumer",
 ]

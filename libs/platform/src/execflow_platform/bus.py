@@ -53,6 +53,7 @@ def stream_configs(topology: Topology) -> list[StreamConfig]:
         stream(topology.work_stream, topology.all_work, work),
         stream(topology.logs_stream, topology.all_logs, kept, max_age=30 * DAY),
         stream(topology.dlq_stream, topology.all_dead_letters, kept, max_age=30 * DAY),
+        stream(topology.advisories_stream, topology.work_max_deliveries, kept, max_age=7 * DAY),
     ]
 
 
@@ -80,6 +81,20 @@ def durable_pull_consumer(durable: str, subject: str, ack_wait_s: float) -> Cons
         max_deliver=-1,
         max_ack_pending=10_000,
     )
+
+
+# A step's work is delivered at most this often (its holder died, or lost its lease, each
+# time); then JetStream says so (an advisory) and the scheduler fails the attempt as lost.
+WORK_MAX_DELIVER = 5
+
+
+def work_consumer(
+    topology: Topology, queue: str, lease_s: float, max_deliver: int = WORK_MAX_DELIVER
+) -> ConsumerConfig:
+    """The durable consumer every runner (and the API, for its agents) of `queue` shares."""
+    config = durable_pull_consumer(topology.runner_consumer(queue), topology.work(queue), lease_s)
+    config.max_deliver = max_deliver
+    return config
 
 
 def resuming_pull_consumer(

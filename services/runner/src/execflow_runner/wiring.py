@@ -15,11 +15,11 @@ from execflow_platform import (
     ArtifactStore,
     StreamKeeper,
     connect,
-    durable_pull_consumer,
     ensure_registry,
     ensure_streams,
     live_workers,
     pull_subscription,
+    work_consumer,
 )
 
 from .artifacts import Uploader
@@ -85,9 +85,7 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         background.append(asyncio.create_task(keeper.run(stop)))
 
         def subscriber(queue: str) -> Subscriber:
-            config = durable_pull_consumer(
-                topology.runner_consumer(queue), topology.work(queue), settings.lease_s
-            )
+            config = work_consumer(topology, queue, settings.lease_s, settings.work_max_deliver)
             return lambda: pull_subscription(js, topology.work_stream, config)
 
         subscribers = [subscriber(queue) for queue in settings.queue_names]

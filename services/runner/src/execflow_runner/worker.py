@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -151,7 +152,12 @@ class Worker:
             # and forgot the delivery. The run here reports; this copy is dropped.
             stopped = "this runner runs or has run it"
         if stopped is None and self._maybe_run_before(message):
-            stopped = await attempt_over(self._js, self._topology, work)
+            try:
+                stopped = await attempt_over(self._js, self._topology, work)
+            except (nats.errors.Error, TimeoutError) as exc:
+                # Not known: not run now, and not acknowledged (it comes again).
+                log.warning("%s: cannot tell whether it ran already (%r)", key, exc)
+                return
         if stopped is not None:
             log.info("not starting %s: %s", key, stopped)
             await message.ack()

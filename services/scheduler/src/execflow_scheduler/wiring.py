@@ -24,6 +24,8 @@ from .consumer import CommandConsumer
 from .dispatch import Dispatcher
 from .eventsourcing_internals import BinaryInsertRecorder
 from .firing import ScheduleLoop
+from .lost_work import LostWork
+from .refill import Refill
 from .relay import Relay
 from .settings import SchedulerSettings
 from .timers import TimerLoop, TimerStore
@@ -88,7 +90,8 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
     schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s, command_limit(nc))
-    relay = Relay(app, js, topology, pool, timers, dispatcher, message_limit(nc), keeper)
+    refill = Refill(app, js, topology, dispatcher, orphan_grace_s=2 * settings.worker_ttl_s)
+    relay = Relay(app, js, topology, pool, timers, dispatcher, message_limit(nc), keeper, refill)
     await relay.start()
 
     async def subscribe() -> JetStreamContext.PullSubscription:
@@ -100,6 +103,18 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
             ),
         )
 
+    async def subscribe_advisories() -> JetStreamContext.PullSubscription:
+        return await pull_subscription(
+            js,
+            topology.advisories_stream,
+            durable_pull_consumer(
+                topology.scheduler_advisories_consumer,
+                topology.work_max_deliveries,
+                settings.command_ack_wait_s,
+            ),
+        )
+
+    lost_work = LostWork(js, topology, subscribe_advisories, keeper)
     consumer = CommandConsumer(
         await subscribe(), nc, app, relay, topology, settings.batch_size, keeper, subscribe
     )
@@ -114,6 +129,7 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
             schedules.run(stop),
             keeper.run(stop),
             relay.follow_streams(stop),
+            lost_work.run(stop),
         )
         await holding  # raises WriterLockLost if that is why it stopped
     finally:

@@ -47,9 +47,9 @@ from execflow_platform import (
     StreamKeeper,
     attempt_over,
     dead_letter,
-    durable_pull_consumer,
     fetch,
     pull_subscription,
+    work_consumer,
 )
 
 from .leases import Lease, Leases
@@ -277,11 +277,7 @@ class AgentControl:
             self._subscriptions.clear()
         if queue not in self._subscriptions:
             self._locks.setdefault(queue, asyncio.Lock())
-            config = durable_pull_consumer(
-                self._topology.runner_consumer(queue),
-                self._topology.work(queue),
-                self.leases.lease_s,
-            )
+            config = work_consumer(self._topology, queue, self.leases.lease_s)
             self._subscriptions[queue] = await pull_subscription(
                 self._js, self._topology.work_stream, config
             )
