@@ -162,7 +162,13 @@ from .statuses import (
     can_move_step,
 )
 from .step_reports import progress_report, question_report
-from .subjects import DLQ_REASON_HEADER, MSG_ID_HEADER, REPLY_TO_HEADER, Topology
+from .subjects import (
+    DLQ_REASON_HEADER,
+    MSG_ID_HEADER,
+    REPLY_TO_HEADER,
+    TRACEPARENT_HEADER,
+    Topology,
+)
 from .views import (
     ArtifactList,
     ArtifactView,
@@ -242,6 +248,7 @@ __all__ = [
     "STEP_STATUS_AFTER",
     "STORED",
     "TERMINAL_EXECUTION_STATUSES",
+    "TRACEPARENT_HEADER",
     "WORKER_LABEL",
     "AgentLogLine",
     "AnyCommand",

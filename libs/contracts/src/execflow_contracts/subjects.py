@@ -11,6 +11,8 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Execflow-Dlq-Reason"
 # Where the scheduler answers a command whose sender waits for the outcome.
 REPLY_TO_HEADER = "Execflow-Reply-To"
+# The W3C trace context of the span that sent the message (see execflow_platform.telemetry).
+TRACEPARENT_HEADER = "traceparent"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import asyncio
 
 import nats.errors
 from fastapi import HTTPException, status
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from execflow_contracts import (
@@ -19,7 +20,9 @@ from execflow_contracts import (
     refusal,
 )
 from execflow_platform import command_limit, command_message
+from execflow_platform.telemetry import tracing
 
+from .instruments import COMMANDS_SENT
 from .state import Services
 
 PUBLISH_TIMEOUT_S = 5.0
@@ -53,6 +56,17 @@ async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | Non
 
 
 async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> None:
+    with tracing.span(
+        f"send {type(command).__name__}",
+        None,  # under the request's span
+        SpanKind.PRODUCER,
+        {"messaging.system": "nats", "execflow.execution_id": str(command.execution_id)},
+    ):
+        traced = tracing.headers(tracing.current_traceparent())
+        await _publish_traced(svc, command, headers | traced if traced else headers)
+
+
+async def _publish_traced(svc: Services, command: Command, headers: dict[str, str]) -> None:
     message = command_message(svc.topology, command)
     limit = command_limit(svc.nc)
     if len(message.payload) > limit:
@@ -71,3 +85,4 @@ async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> 
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the command bus is unavailable: {exc!r}"
         ) from None
+    COMMANDS_SENT.labels(type(command).__name__).inc()

@@ -24,6 +24,7 @@ from execflow_contracts import (
 from execflow_platform import consume, dead_letter, fetch
 
 from .application import ExecutionsApplication
+from .observing import BatchObserved
 from .relay import Relay
 
 log = logging.getLogger(__name__)
@@ -74,16 +75,21 @@ class CommandConsumer:
             await self._parse(later, commands, accepted)
         if not commands:
             return
+        observed = BatchObserved(accepted, commands)
         self._relay.prepare()
         try:
-            recordings, outcomes = await asyncio.to_thread(self._app.handle, commands)
-        except Exception:
+            recordings, outcomes = await asyncio.to_thread(
+                self._app.handle, commands, observed.traces
+            )
+        except Exception as exc:
+            observed.failed(repr(exc))
             await self._give_back(accepted)
             return
+        observed.stored(recordings)
         # This batch is published and acknowledged while the next one is fetched and
         # applied; batches still go out in order, each acked after its own events.
         self._publishing = asyncio.create_task(
-            self._publish_then_ack(self._publishing, recordings, accepted, outcomes)
+            self._publish_then_ack(self._publishing, recordings, accepted, outcomes, observed)
         )
 
     async def _parse(
@@ -104,11 +110,13 @@ class CommandConsumer:
         recordings: list[Recording[UUID]],
         accepted: list[Msg],
         outcomes: list[CommandOutcome],
+        observed: BatchObserved,
     ) -> None:
         await previous
         try:
             await self._relay.publish(recordings)
-        except Exception:
+        except Exception as exc:
+            observed.failed(repr(exc))
             await self._give_back(accepted)
             return
         for message, outcome in zip(accepted, outcomes, strict=True):
@@ -121,6 +129,7 @@ class CommandConsumer:
             reply_to = (message.headers or {}).get(REPLY_TO_HEADER)
             if reply_to:
                 await self._nc.publish(reply_to, outcome.model_dump_json().encode())
+        observed.done(outcomes)
 
     async def _give_back(self, messages: list[Msg]) -> None:
         # Nothing is acknowledged: the batch comes back and applying it is idempotent.

@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from eventsourcing.utils import get_topic
+from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
 from execflow_platform import (
@@ -16,6 +17,7 @@ from execflow_platform import (
     pull_subscription,
     schema_conninfo,
 )
+from execflow_platform.telemetry.metrics import Watched, watch_consumers
 
 from .application import ExecutionsApplication
 from .consumer import CommandConsumer
@@ -28,6 +30,14 @@ from .timers import TimerLoop, TimerStore
 from .writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
+
+
+async def watch_lag(settings: SchedulerSettings, js: JetStreamContext, stop: asyncio.Event) -> None:
+    """The command consumer's lag, for /metrics (when it is served)."""
+    if settings.metrics_port is not None:
+        topology = settings.topology
+        watched = [Watched(topology.commands_stream, topology.scheduler_consumer)]
+        await watch_consumers(js, watched, stop)
 
 
 def build_application(
@@ -98,7 +108,11 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     holding.add_done_callback(lambda _: stop.set())  # lost: the others finish their batch
     try:
         await asyncio.gather(
-            consumer.run(stop), timers.run(stop), dispatcher.run(stop), schedules.run(stop)
+            consumer.run(stop),
+            timers.run(stop),
+            dispatcher.run(stop),
+            schedules.run(stop),
+            watch_lag(settings, js, stop),
         )
         await holding  # raises WriterLockLost if that is why it stopped
     finally:

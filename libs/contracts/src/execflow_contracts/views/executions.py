@@ -184,6 +184,8 @@ class ExecutionView(View):
     logs_url: str | None
     output_url: str | None
     video_url: str | None
+    # The trace of the execution's journey across the services, when tracing was on.
+    trace_id: str | None = None
 
 
 class ExecutionPage(View):

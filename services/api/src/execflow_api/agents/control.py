@@ -48,6 +48,7 @@ from execflow_platform import (
     fetch,
     pull_subscription,
 )
+from execflow_platform.telemetry import steps, tracing
 
 from .leases import Lease, Leases
 
@@ -188,6 +189,8 @@ class AgentControl:
             )
         )
         await reporter.drain()
+        if lease.span is not None:
+            lease.span.set_attribute("process.exit.code", report.exit_code or 0)
         self.leases.release(job_id)
         await lease.message.ack()  # only now: the finish report is stored
 
@@ -207,8 +210,10 @@ class AgentControl:
                 await message.ack()
                 return None
             delivery = message.metadata.num_delivered
-            reporter = StepReporter(self._js, self._topology, work, delivery, agent)
-            lease = self.leases.grant(agent, work, delivery, message, reporter)
+            span = steps.start_run(message, work, agent, agent=True)
+            with tracing.current(span):  # the reports continue the step's trace
+                reporter = StepReporter(self._js, self._topology, work, delivery, agent)
+            lease = self.leases.grant(agent, work, delivery, message, reporter, span)
             await message.in_progress()
             reporter.started(lease.started_at)
             await reporter.drain()

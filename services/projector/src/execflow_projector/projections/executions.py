@@ -89,6 +89,7 @@ INSERT_EXECUTIONS = RowsInsert(
         ("workflow_version", "integer"),
         ("priority", "integer"),
         ("name", "text"),
+        ("traceparent", "text"),
     ],
 )
 INSERT_STEPS = RowsInsert(
@@ -155,6 +156,7 @@ def execution_values(event: ExecutionCreated) -> tuple[Any, ...]:
         event.workflow_version,
         event.priority if event.priority is not None else event.workflow.priority,
         listing.columns(event)["name"],
+        event.traceparent,
     )
 
 
