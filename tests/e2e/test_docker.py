@@ -283,3 +283,19 @@ def test_cancelling_a_container_step_stops_and_removes_its_container(
     assert body["status"] == "cancelled"
     assert body["stopped_steps"] == ["long"]
     eventually(lambda: containers(docker_client, label) == [] or None, what="the container removed")
+
+
+def test_a_container_step_is_starting_while_its_container_is_made(
+    api: httpx.Client, busybox_image: str
+) -> None:
+    # Making and starting a container outlasts the runner's 10 ms wait for the start:
+    # the claim is reported on its own, and the execution is starting meanwhile.
+    execution_id = create(api, container_step("boxed", busybox_image, "echo hi"))
+    assert wait_finished(api, execution_id)["status"] == "completed"
+    moves = api.get(f"/api/v1/executions/{execution_id}/transitions").json()["items"]
+    starts = {m["to"]: m for m in moves if m["type"] == "start"}
+    assert starts["starting"]["from"] == "queued" and starts["running"]["from"] == "starting"
+    assert starts["starting"]["reason"].startswith("step 'boxed' taken by ")
+    starting = datetime.fromisoformat(starts["starting"]["at"])
+    running = datetime.fromisoformat(starts["running"]["at"])
+    assert (running - starting).total_seconds() >= 0.01

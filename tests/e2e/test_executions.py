@@ -64,7 +64,8 @@ def test_transitions_record_every_move(api: httpx.Client) -> None:
     assert moves == [
         ("init", None, "pending"),
         ("queue", "pending", "queued"),
-        ("start", "queued", "running"),
+        ("start", "queued", "starting"),
+        ("start", "starting", "running"),
         ("finish", "running", "completed"),
     ]
     steps = [t["reason"] for t in transitions if t["type"] == "step"]

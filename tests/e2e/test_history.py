@@ -32,6 +32,7 @@ def test_history_holds_every_event_in_version_order(api: httpx.Client) -> None:
     assert Counter(e["type"] for e in events) == {
         "ExecutionCreated": 1,
         "ExecutionQueued": 1,
+        "ExecutionStarting": 1,
         "StepDispatched": 4,
         "StepStarted": 4,
         "ExecutionStarted": 1,

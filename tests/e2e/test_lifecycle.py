@@ -42,13 +42,16 @@ def test_a_flaky_step_is_retried_with_backoff_and_every_attempt_is_kept(
     assert moves(api, execution_id) == [
         ("init", None, "pending"),
         ("queue", "pending", "queued"),
-        ("start", "queued", "running"),
+        ("start", "queued", "starting"),
+        ("start", "starting", "running"),
         ("retry", "running", "backoff"),
         ("queue", "backoff", "queued"),
-        ("start", "queued", "running"),
+        ("start", "queued", "starting"),
+        ("start", "starting", "running"),
         ("retry", "running", "backoff"),
         ("queue", "backoff", "queued"),
-        ("start", "queued", "running"),
+        ("start", "queued", "starting"),
+        ("start", "starting", "running"),
         ("finish", "running", "completed"),
     ]
 
@@ -174,7 +177,7 @@ def test_change_status_cancels_and_refuses_anything_else(api: httpx.Client, stac
     pid_of(stack, execution_id, "long")
     refused = api.patch(f"/api/v1/executions/{execution_id}", json={"status": "completed"})
     assert refused.status_code == 409
-    assert "only be changed to 'cancelled'" in refused.json()["reason"]
+    assert "only be changed to 'cancelled', or to 'running'" in refused.json()["reason"]
     patched = api.patch(f"/api/v1/executions/{execution_id}", json={"status": "cancelled"})
     assert patched.status_code == 202
     assert wait_finished(api, execution_id)["status"] == "cancelled"

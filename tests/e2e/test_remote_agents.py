@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -371,3 +372,61 @@ def test_after_a_lapsed_lease_the_next_agents_lines_are_all_kept_beside_the_firs
         (2, 2, "five"),
         (2, 3, "six"),
     ]
+
+
+def worker(api: httpx.Client, worker_id: str) -> dict[str, Any] | None:
+    items = api.get("/api/v1/workers").json()["items"]
+    return next((w for w in items if w["id"] == worker_id), None)
+
+
+def test_an_agent_is_listed_with_the_runners_and_what_it_runs(
+    api: httpx.Client,
+    stack: Stack,
+    queue: str,
+    agents: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    name = f"lister-{uuid.uuid4().hex[:6]}"
+    agents.append(start_agent(stack, queue, name, tmp_path))
+    wait_for(lambda: worker(api, name) is not None, what="the agent registered")
+    listed = worker(api, name)
+    assert listed is not None
+    assert (listed["kind"], listed["queues"], listed["backends"]) == ("agent", [queue], ["process"])
+    assert listed["running"] == [] and listed["pid"] > 0
+    kinds = {w["kind"] for w in api.get("/api/v1/workers").json()["items"]}
+    assert kinds == {"runner", "agent"}
+
+    execution_id = create(api, {"workflow": {"steps": [on_queue(sh("s", "sleep 2"), queue)]}})
+    wait_for(lambda: len((worker(api, name) or {}).get("running", [])) == 1, what="it runs one")
+    running = (worker(api, name) or {})["running"][0]
+    assert (running["execution_id"], running["step_id"]) == (execution_id, "s")
+    assert wait_finished(api, execution_id)["status"] == "completed"
+    wait_for(lambda: (worker(api, name) or {}).get("running") == [], what="it runs none")
+    table = subprocess.run(
+        [EXECFLOW, "worker", "list", "--api", stack.config.api_url],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    row = next(line.split() for line in table.stdout.splitlines() if name in line.split())
+    assert (row[0], row[1], row[3], row[5]) == (name, "agent", queue, "0/1")
+
+
+def test_agents_register_and_leave_on_the_seeds_paths(api: httpx.Client, queue: str) -> None:
+    name = f"lab-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "queues": [queue], "capacity": 2, "labels": {"gpu": "a100"}}
+    registered = api.post("/agent-control/agents", json=body)
+    assert registered.status_code == 201, registered.text
+    listed = worker(api, name)
+    assert listed == registered.json()
+    assert (listed["kind"], listed["capacity"], listed["labels"]) == ("agent", 2, {"gpu": "a100"})
+    nothing = api.post(
+        "/agent-control/claims/next", json={"agent": name, "queues": [queue], "wait": 0}
+    )
+    assert nothing.status_code == 204
+    assert api.delete(f"/agent-control/agents/{name}").status_code == 204
+    assert worker(api, name) is None
+    bad = api.post("/api/v1/agent-control/agents", json={"name": "no spaces", "queues": [queue]})
+    assert bad.status_code == 422
+    assert "name" in bad.json()["reason"]

@@ -24,8 +24,12 @@ def register(api: httpx.Client, definition: dict[str, Any]) -> str:
 
 
 def fired_by(api: httpx.Client, schedule_id: str) -> list[dict[str, Any]]:
-    items = api.get("/api/v1/executions", params={"limit": 500}).json()["items"]
-    return [e for e in items if e["metadata"].get("schedule_id") == schedule_id]
+    """The executions `?schedule_id=` finds, checked against their metadata."""
+    params = {"schedule_id": schedule_id, "limit": 500}
+    items: list[dict[str, Any]] = api.get("/api/v1/executions", params=params).json()["items"]
+    for execution in items:
+        assert execution["schedule_id"] == execution["metadata"]["schedule_id"] == schedule_id
+    return items
 
 
 def test_a_schedule_fires_pauses_resumes_and_is_deleted(api: httpx.Client) -> None:

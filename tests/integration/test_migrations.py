@@ -11,7 +11,14 @@ import pytest
 
 BIN = Path(sys.executable).parent
 OWNED = {
-    "scheduler": {"timers", "work_slots", "gate_holders", "relay_position", "execflow_events"},
+    "scheduler": {
+        "timers",
+        "work_slots",
+        "gate_holders",
+        "relay_position",
+        "writer_epoch",
+        "execflow_events",
+    },
     "projector": {
         "executions",
         "steps",
@@ -22,7 +29,14 @@ OWNED = {
         "projection_positions",
         "execution_metrics",
     },
-    "api": {"workflow_definitions", "schedules", "queue_limits"},
+    "api": {
+        "workflow_definitions",
+        "schedules",
+        "queue_limits",
+        "platform_suites",
+        "platform_profiles",
+        "platform_settings",
+    },
     "runner": set(),
 }
 

@@ -382,3 +382,97 @@ def test_an_event_that_would_move_a_step_against_the_step_machine_is_refused() -
             gates=[],
             workflow_id=None,
         )
+
+
+def moves(execution: Execution) -> list[tuple[str, str, str]]:
+    return [
+        (e.transition, e.from_status, e.to_status)  # type: ignore[attr-defined]
+        for e in execution.collect_events()
+        if isinstance(e, domain_events.StatusChanged)
+    ]
+
+
+def test_a_claimed_step_makes_a_queued_execution_starting_until_it_starts() -> None:
+    execution = execution_of(run("a"), run("b"))
+    execution.record_step_claimed("a", 1, "runner-1")
+    assert execution.status is ExecutionStatus.STARTING
+    execution.record_step_claimed("b", 1, "runner-2")  # already starting: nothing new
+    started(execution, "b")
+    assert execution.status is ExecutionStatus.RUNNING
+    finished(execution, "b")
+    finish(execution, "a")
+    assert moves(execution) == [
+        ("queue", "pending", "queued"),
+        ("start", "queued", "starting"),
+        ("start", "starting", "running"),
+        ("finish", "running", "completed"),
+    ]
+
+
+def test_a_start_or_finish_report_carrying_the_claim_moves_through_starting() -> None:
+    # A step that starts quickly sends no claim: its start report says when it was taken;
+    # a short one sends no start either: its finish report says both.
+    for report in ("started", "finished"):
+        execution = execution_of(run("a"))
+        execution.collect_events()
+        if report == "started":
+            execution.record_step_started("a", 1, 1, "w", NOW, claimed_at=NOW)
+        else:
+            execution.record_step_finished(
+                "a", 1, 1, "w", NOW, NOW, 0, None, None, None, NOW, claimed_at=NOW
+            )
+        transitions = moves(execution)
+        assert transitions[:2] == [
+            ("start", "queued", "starting"),
+            ("start", "starting", "running"),
+        ], report
+
+
+def test_a_claim_of_a_running_execution_or_a_stale_attempt_changes_nothing() -> None:
+    execution = diamond()
+    finish(execution, "fetch")
+    execution.collect_events()
+    execution.record_step_claimed("left", 1, "w")  # running already
+    execution.record_step_started("right", 1, 1, "w", NOW, claimed_at=NOW)
+    assert execution.status is ExecutionStatus.RUNNING
+    assert names(execution) == ["StepStarted"]
+    queued = execution_of(run("a"))
+    queued.record_step_claimed("a", 2, "w")  # an attempt never dispatched
+    assert queued.status is ExecutionStatus.QUEUED
+
+
+def test_a_retried_step_taken_again_makes_it_starting_again() -> None:
+    retry = {"max_attempts": 2, "backoff": {"initial": 1.0, "jitter": 0}}
+    execution = execution_of(run("a", retry=retry))
+    finish(execution, "a", exit_code=1)
+    assert execution.status is ExecutionStatus.BACKOFF
+    execution.fire_timer("retry:a:2", NOW + timedelta(seconds=1))
+    assert execution.status is ExecutionStatus.QUEUED
+    execution.collect_events()
+    execution.record_step_claimed("a", 2, "w")
+    started(execution, "a", attempt=2)
+    assert moves(execution) == [("start", "queued", "starting"), ("start", "starting", "running")]
+
+
+def test_starting_can_be_cancelled_or_time_out() -> None:
+    execution = execution_of(run("a"))
+    execution.record_step_claimed("a", 1, "w")
+    execution.cancel("no", "alice", NOW)  # the step has not started: nothing to wait for
+    assert execution.status is ExecutionStatus.CANCELLED
+    assert can_move(ExecutionStatus.STARTING, ExecutionStatus.TIMED_OUT)
+    assert not can_move(ExecutionStatus.STARTING, ExecutionStatus.QUEUED)
+
+
+def test_a_fact_report_delivered_again_counts_its_facts_once() -> None:
+    execution = execution_of(run("a"))
+    started(execution, "a")
+    action = [{"kind": "action", "name": "click"}]
+    execution.record_facts("a", 1, 1, action, sequence=1)
+    execution.record_facts("a", 1, 1, action, sequence=1)  # the same report again
+    execution.record_facts("a", 1, 1, action, sequence=2)
+    recorded = [e for e in execution.collect_events() if type(e).__name__ == "StepFactsRecorded"]
+    assert [e.sequence for e in recorded] == [1, 2]
+    # A redelivered attempt numbers its reports from 1 again.
+    started(execution, "a", delivery=2)
+    execution.record_facts("a", 1, 2, action, sequence=1)
+    assert execution.steps["a"].reported == {1}

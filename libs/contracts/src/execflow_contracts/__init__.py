@@ -2,6 +2,7 @@
 
 from .agents import (
     AgentLogLine,
+    AgentRegistration,
     Claim,
     ClaimRequest,
     CompleteRequest,
@@ -22,6 +23,7 @@ from .commands import (
     CommandOutcome,
     CreateExecution,
     FireTimer,
+    ReportStepClaimed,
     ReportStepFacts,
     ReportStepFinished,
     ReportStepProgress,
@@ -54,7 +56,9 @@ from .errors import (
     JobNotFound,
     LeaseLost,
     MalformedMessage,
+    ProfileNotFound,
     ScheduleNotFound,
+    SuiteNotFound,
     UnapplicableCommand,
     WorkflowNotFound,
     refusal,
@@ -76,6 +80,7 @@ from .events import (
     ExecutionResumed,
     ExecutionRetried,
     ExecutionStarted,
+    ExecutionStarting,
     ExecutionTimedOut,
     ExecutionWaiting,
     Gate,
@@ -144,6 +149,7 @@ from .specs import (
     RetryPolicy,
     RetryRequest,
     RunSpec,
+    StepId,
     StepSpec,
     StepTimeout,
     Ttl,
@@ -222,7 +228,7 @@ from .views import (
     WorkflowView,
 )
 from .work import LogChunk, LogLine, StepWork, chunk_full, line_pieces
-from .workers import RunningStep, WorkerId, WorkerInfo
+from .workers import RunningStep, WorkerId, WorkerInfo, WorkerKind
 
 __all__ = [
     "ALL_WORKFLOWS_AND_QUEUES",
@@ -251,6 +257,7 @@ __all__ = [
     "TRACEPARENT_HEADER",
     "WORKER_LABEL",
     "AgentLogLine",
+    "AgentRegistration",
     "AnyCommand",
     "AnyEvent",
     "ArtifactList",
@@ -312,6 +319,7 @@ __all__ = [
     "ExecutionResumed",
     "ExecutionRetried",
     "ExecutionStarted",
+    "ExecutionStarting",
     "ExecutionStatus",
     "ExecutionSummary",
     "ExecutionTimedOut",
@@ -351,6 +359,7 @@ __all__ = [
     "MetricsReport",
     "Number",
     "OutputMode",
+    "ProfileNotFound",
     "Progress",
     "QueueDepth",
     "QueueLimit",
@@ -358,6 +367,7 @@ __all__ = [
     "QueueLimitView",
     "QueueName",
     "Readiness",
+    "ReportStepClaimed",
     "ReportStepFacts",
     "ReportStepFinished",
     "ReportStepProgress",
@@ -385,6 +395,7 @@ __all__ = [
     "StepFact",
     "StepFactsRecorded",
     "StepFailed",
+    "StepId",
     "StepProgressed",
     "StepReport",
     "StepRetryScheduled",
@@ -398,6 +409,7 @@ __all__ = [
     "StepTimeout",
     "StepView",
     "StepWork",
+    "SuiteNotFound",
     "Topology",
     "TransitionList",
     "TransitionType",
@@ -408,6 +420,7 @@ __all__ = [
     "WaitStats",
     "WorkerId",
     "WorkerInfo",
+    "WorkerKind",
     "WorkerList",
     "WorkerUtilisation",
     "WorkflowDefinition",

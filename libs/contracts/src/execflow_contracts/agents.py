@@ -9,10 +9,23 @@ from .commands import ExitCode
 from .json_values import BoundedJson, BoundedJsonObject
 from .specs import QueueName
 from .work import StepWork
+from .workers import WorkerId
 
 
 class AgentRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AgentRegistration(AgentRequest):
+    """`POST /api/v1/agent-control/agents`: an agent says who it is, before its first
+    claim (or its first claim says it); it is listed with the runners while it calls."""
+
+    name: WorkerId
+    queues: list[QueueName] = Field(min_length=1)
+    capacity: int = Field(default=1, ge=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    host: str | None = Field(default=None, max_length=255)
+    pid: int = Field(default=0, ge=0)
 
 
 class ClaimRequest(AgentRequest):

@@ -104,9 +104,24 @@ class StepReport(Command):
     worker: str
 
 
+class ReportStepClaimed(StepReport):
+    """The runner took the step's work and prepares it (its workspace, a container's
+    image): an execution that waited for a runner is `starting`. Sent only when the
+    preparation outlasts the runner's wait for the start; else the start report says it."""
+
+    type: Literal["ReportStepClaimed"] = "ReportStepClaimed"
+    claimed_at: datetime
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"claimed:{self.execution_id}:{self.step_id}:{self.attempt}:{self.delivery}"
+
+
 class ReportStepStarted(StepReport):
     type: Literal["ReportStepStarted"] = "ReportStepStarted"
     started_at: datetime
+    # When the runner took the work, if no claim report said so (see ReportStepClaimed).
+    claimed_at: datetime | None = None
 
     @property
     def dedupe_id(self) -> str:
@@ -126,6 +141,8 @@ class ReportStepFinished(StepReport):
     # "exit", "signal" or "start"; see specs.ErrorKind.
     error_kind: str | None = None
     output: BoundedJson = None
+    # A step short enough to send no start report: when the runner took its work.
+    claimed_at: datetime | None = None
 
     @property
     def dedupe_id(self) -> str:
@@ -178,6 +195,7 @@ AnyCommand = Annotated[
     | ResumeExecution
     | RetryExecution
     | FireTimer
+    | ReportStepClaimed
     | ReportStepStarted
     | ReportStepFinished
     | ReportStepProgress

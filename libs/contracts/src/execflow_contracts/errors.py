@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     ARTIFACT_TOO_LARGE = "artifact_too_large"
     # A command whose handling fails on its own, every time: parked, not retried.
     UNAPPLICABLE_COMMAND = "unapplicable_command"
+    SUITE_NOT_FOUND = "suite_not_found"
+    PROFILE_NOT_FOUND = "profile_not_found"
 
 
 class ExecflowError(Exception):
@@ -68,6 +70,16 @@ class WorkflowNotFound(ExecflowError):
 
 class ScheduleNotFound(ExecflowError):
     code = ErrorCode.SCHEDULE_NOT_FOUND
+
+
+class SuiteNotFound(ExecflowError):
+    """A test suite the platform does not hold (or not at that version)."""
+
+    code = ErrorCode.SUITE_NOT_FOUND
+
+
+class ProfileNotFound(ExecflowError):
+    code = ErrorCode.PROFILE_NOT_FOUND
 
 
 class ArtifactNotFound(ExecflowError):

@@ -81,6 +81,12 @@ class ExecutionQueued(StatusChanged):
     type: Literal["ExecutionQueued"] = "ExecutionQueued"
 
 
+class ExecutionStarting(StatusChanged):
+    """A runner took the first work of an execution that waited for one."""
+
+    type: Literal["ExecutionStarting"] = "ExecutionStarting"
+
+
 class ExecutionStarted(StatusChanged):
     type: Literal["ExecutionStarted"] = "ExecutionStarted"
 
@@ -255,6 +261,8 @@ class StepFactsRecorded(ExecutionEvent):
     step_id: StepId
     attempt: int
     facts: list[dict[str, Any]]
+    # The report's number within its delivery (None before repeats were checked).
+    sequence: int | None = None
 
 
 class InputRequested(ExecutionEvent):
@@ -283,6 +291,7 @@ class ChildRequested(ExecutionEvent):
 EVENT_CLASSES: tuple[type[ExecutionEvent], ...] = (
     ExecutionCreated,
     ExecutionQueued,
+    ExecutionStarting,
     ExecutionStarted,
     ExecutionWaiting,
     ExecutionResumed,
@@ -313,6 +322,7 @@ EVENT_CLASSES: tuple[type[ExecutionEvent], ...] = (
 AnyEvent = Annotated[
     ExecutionCreated
     | ExecutionQueued
+    | ExecutionStarting
     | ExecutionStarted
     | ExecutionWaiting
     | ExecutionResumed

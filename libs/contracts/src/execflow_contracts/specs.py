@@ -19,7 +19,9 @@ DEFAULT_QUEUE = "default"
 MemorySize = (
     Annotated[str, Field(pattern=r"^[1-9][0-9]*[bkmgBKMG]?$")] | Annotated[int, Field(ge=1)]
 )
-BackendName = Literal["process", "docker"]
+# Where a step runs: a process; a container, on Docker or (a runner configured for it) as
+# a Kubernetes Job.
+BackendName = Literal["process", "docker", "kubernetes"]
 
 # Why an attempt failed, for `no_retry_errors`.
 ErrorKind = Literal["exit", "signal", "start", "timeout", "lost"]
@@ -142,6 +144,9 @@ class StepSpec(Spec):
     # type: child — the sub-execution's workflow and input.
     workflow: "WorkflowSpec | None" = None
     input: BoundedJson = None
+    # What the step's author (or a dialect that made it) wants kept with it, shown on the
+    # execution's step as it was given; execflow itself reads nothing in it.
+    metadata: BoundedJsonObject | None = None
 
     @model_validator(mode="after")
     def _check_type(self) -> Self:
@@ -250,8 +255,13 @@ class RetryRequest(Spec):
 
 
 class ChangeStatusRequest(Spec):
+    """Julep's change_status: `cancelled` (with a `reason`), or `running` with the
+    `input` a waiting execution waits for (and its `step_id` when several wait)."""
+
     status: str
     reason: str = ""
+    input: BoundedJson = None
+    step_id: StepId | None = None
 
 
 StepSpec.model_rebuild()  # a child step holds a whole workflow

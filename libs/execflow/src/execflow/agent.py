@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from execflow_contracts import Claim, JobSignals, loads_bounded
 from .agent_files import LeaseLostError, StepFiles
 
 log = logging.getLogger("execflow.agent")
+AGENTS = "/api/v1/agent-control/agents"
 SHIP_EVERY_S = 0.2
 SIGNALS_WAIT_S = 5.0
 DEFAULT_STOP_GRACE_S = 10.0
@@ -232,16 +234,41 @@ async def serve(
     work_dir: Path,
     wait_s: float = 10.0,
     stop_grace_s: float = DEFAULT_STOP_GRACE_S,
+    labels: dict[str, str] | None = None,
 ) -> None:
-    """Claim and run steps until cancelled, `capacity` at once."""
+    """Claim and run steps until cancelled, `capacity` at once; listed with the workers
+    (with its `labels`) meanwhile."""
     timeout = max(wait_s, SIGNALS_WAIT_S) + 10  # long polls answer within their wait
     async with httpx.AsyncClient(base_url=api, timeout=timeout) as http:
-        await asyncio.gather(
-            *(
-                _slot(http, name, queues, capacity, work_dir, wait_s, stop_grace_s)
-                for _ in range(capacity)
+        me = {
+            "name": name,
+            "queues": queues,
+            "capacity": capacity,
+            "labels": labels or {},
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+        await _call(http, "POST", AGENTS, json=me)
+        try:
+            await asyncio.gather(
+                *(
+                    _slot(http, name, queues, capacity, work_dir, wait_s, stop_grace_s)
+                    for _ in range(capacity)
+                )
             )
-        )
+        finally:
+            await _call(http, "DELETE", f"{AGENTS}/{name}")
+
+
+async def _call(http: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> None:
+    """A registration call: its failure is logged, not fatal (a claim registers too)."""
+    try:
+        response = await http.request(method, path, **kwargs)
+    except httpx.TransportError as exc:
+        log.warning("%s %s: the API is unreachable (%s)", method, path, exc)
+        return
+    if response.status_code >= 400:
+        log.warning("%s %s refused: %s %s", method, path, response.status_code, response.text)
 
 
 async def _slot(

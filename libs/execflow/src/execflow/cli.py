@@ -7,26 +7,45 @@ from typing import Annotated
 import typer
 from stamina.instrumentation import LoggingOnRetryHook, set_on_retry_hooks
 
-from . import cli_executions, cli_history, cli_workflows, plugins, render
+from . import (
+    cli_executions,
+    cli_functions,
+    cli_history,
+    cli_schedules,
+    cli_workflows,
+    plugins,
+    render,
+)
 from .cli_common import Json, client, echo_json, handled
+from .cli_options import GlobalOptionsGroup
 from .client import DEFAULT_API_URL, Client
 from .workflow_file import request_body
 
 app = typer.Typer(
-    help="execflow: durable executions.", no_args_is_help=True, pretty_exceptions_enable=False
+    cls=GlobalOptionsGroup,
+    help="execflow: durable executions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 app.add_typer(cli_executions.app, name="execution")
 app.add_typer(cli_workflows.app, name="workflow")
 app.add_typer(cli_history.app, name="history")
-workers_app = typer.Typer(help="The runners that take work.", no_args_is_help=True)
+app.add_typer(cli_schedules.app, name="schedule")
+workers_app = typer.Typer(help="The runners and agents that take work.", no_args_is_help=True)
 app.add_typer(workers_app, name="worker")
+# kontinue's words: `execute NAME`, `list`, `show NAME`.
+cli_functions.register(app)
+app.command("list", help="Executions, newest first (as `execution list`).")(cli_executions.list_)
 
 
 @app.callback()
 def root(
     ctx: typer.Context,
     api: Annotated[
-        str, typer.Option(envvar="EXECFLOW_API_URL", help="the execflow API's base URL")
+        str,
+        typer.Option(
+            envvar="EXECFLOW_API_URL", help="the execflow API's base URL (anywhere on the line)"
+        ),
     ] = DEFAULT_API_URL,
 ) -> None:
     ctx.obj = Client(api)
@@ -57,11 +76,9 @@ def run(
 @workers_app.command("list")
 @handled
 def list_workers(ctx: typer.Context, as_json: Json = False) -> None:
-    """Runners with their queues, capacity and last heartbeat."""
+    """Runners and remote agents with their queues, capacity and last heartbeat."""
     workers = client(ctx).workers()
-    if workers is None:
-        typer.echo("no worker registry yet: this API does not list workers")
-    elif as_json:
+    if as_json:
         echo_json(workers)
     elif workers:
         render.console().print(render.workers(workers))
@@ -96,7 +113,6 @@ def agent(
     queue: Annotated[
         list[str], typer.Option("--queue", "-q", help="a queue to serve, several allowed")
     ],
-    api: Annotated[str | None, typer.Option(help="the API (default: the global --api)")] = None,
     name: Annotated[str | None, typer.Option(help="this agent's name (default: host-pid)")] = None,
     capacity: Annotated[int, typer.Option(min=1, help="steps run at once")] = 1,
     work_dir: Annotated[
@@ -106,6 +122,9 @@ def agent(
     stop_grace: Annotated[
         float, typer.Option(min=0, help="seconds a stopped step has to exit before SIGKILL")
     ] = 10.0,
+    label: Annotated[
+        list[str] | None, typer.Option(help="key=value shown with it in `worker list`")
+    ] = None,
 ) -> None:
     """Run steps of QUEUEs on this machine, taken from the API over HTTP (a remote agent)."""
     import asyncio
@@ -117,11 +136,12 @@ def agent(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(levelname)s %(message)s")
     set_on_retry_hooks([LoggingOnRetryHook])  # an agent logs each retry
-    url = api or client(ctx).base_url
+    url = client(ctx).base_url
     who = name or f"{socket.gethostname()}-{os.getpid()}"
     folder = (work_dir or remote.default_work_dir()).resolve()
+    labels = dict(item.partition("=")[::2] for item in label or [])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait, stop_grace))
+        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait, stop_grace, labels))
 
 
 @app.command()

@@ -11,6 +11,7 @@ from . import render
 from .cli_common import Json, client, echo_json, handled
 from .client import dump
 from .watching import Watched, follow
+from .workflow_file import BadWorkflowFile, parse_input
 
 app = typer.Typer(help="Read and steer executions.", no_args_is_help=True)
 
@@ -52,6 +53,10 @@ def list_(
 @handled
 def get(ctx: typer.Context, execution_id: ID, as_json: Json = False) -> None:
     """An execution's status, timings, input, output and steps."""
+    show_execution(ctx, execution_id, as_json)
+
+
+def show_execution(ctx: typer.Context, execution_id: str, as_json: bool) -> None:
     execution = client(ctx).get_execution(execution_id)
     if as_json:
         echo_json(execution)
@@ -117,17 +122,69 @@ def watch_until_done(ctx: typer.Context, execution_id: str) -> int:
     return 0 if state.status == "completed" else 1
 
 
-def lifecycle(name: str, doc: str) -> None:
-    @app.command(name, help=doc)
-    @handled
-    def command(ctx: typer.Context, execution_id: ID, as_json: Json = False) -> None:
-        answer = client(ctx).command(execution_id, name)
-        if as_json:
-            echo_json(answer)
-        else:
-            typer.echo(f"{name}: accepted for {execution_id}")
+def answered(ctx: typer.Context, execution_id: str, name: str, body: Any, as_json: bool) -> None:
+    """Send a lifecycle command; print the API's answer."""
+    answer = client(ctx).command(execution_id, name, body)
+    if as_json:
+        echo_json(answer)
+    elif name == "retry":
+        typer.echo(f"retry: accepted for {execution_id} as {answer.id}")
+    else:
+        typer.echo(f"{name}: accepted for {execution_id}")
 
 
-lifecycle("cancel", "Ask a running execution to stop.")
-lifecycle("retry", "Run a finished execution again, as a new execution.")
-lifecycle("resume", "Continue an execution that waits for input.")
+@app.command()
+@handled
+def cancel(
+    ctx: typer.Context,
+    execution_id: ID,
+    reason: Annotated[str, typer.Option(help="why, kept in the audit trail")] = "",
+    as_json: Json = False,
+) -> None:
+    """Ask a running execution to stop."""
+    answered(ctx, execution_id, "cancel", {"reason": reason}, as_json)
+
+
+@app.command()
+@handled
+def retry(
+    ctx: typer.Context,
+    execution_id: ID,
+    from_step: Annotated[
+        str | None, typer.Option(help="rerun from this step, reusing what succeeded before it")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Run an execution again, as a new execution."""
+    answered(ctx, execution_id, "retry", {"from_step": from_step}, as_json)
+
+
+@app.command()
+@handled
+def resume(
+    ctx: typer.Context,
+    execution_id: ID,
+    input_: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", help="the answer: JSON, or key=value (several allowed)"),
+    ] = None,
+    step: Annotated[str | None, typer.Option(help="the waiting step (when several wait)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Continue an execution that waits for input."""
+    body = {"input": answer_of(input_ or []), "step_id": step}
+    answered(ctx, execution_id, "resume", body, as_json)
+
+
+def answer_of(items: list[str]) -> Any:
+    """One JSON value as it is, or key=value pairs as an object (values read as JSON
+    when they are JSON); no --input is null."""
+    if len(items) == 1:
+        try:
+            return json.loads(items[0])
+        except ValueError:
+            if "=" not in items[0]:
+                raise BadWorkflowFile(
+                    f"--input takes JSON or key=value, not {items[0]!r}"
+                ) from None
+    return dict(parse_input(item) for item in items) if items else None

@@ -124,14 +124,9 @@ class Client:
     def overview(self) -> EngineOverview:
         return self._read(EngineOverview, "GET", f"{API}/engine/overview")
 
-    def workers(self) -> list[WorkerInfo] | None:
-        """The registered workers, or None while the API has no worker registry."""
-        try:
-            return self._read(WorkerList, "GET", f"{API}/workers").items
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+    def workers(self) -> list[WorkerInfo]:
+        """The live runners and agents, as the worker registry lists them."""
+        return self._read(WorkerList, "GET", f"{API}/workers").items
 
     def metrics(self, params: dict[str, str]) -> MetricsReport:
         return self._read(MetricsReport, "GET", f"{API}/metrics", params=params)
@@ -157,6 +152,16 @@ class Client:
 
     def queue_limits(self) -> list[QueueLimitView]:
         return self._read(QueueLimitList, "GET", f"{API}/queues").items
+
+    def create_schedule(self, body: dict[str, Any]) -> ScheduleView:
+        return self._read(ScheduleView, "POST", f"{API}/schedules", json=body)
+
+    def switch_schedule(self, schedule_id: str, to: str) -> ScheduleView:
+        """`pause` or `resume` a schedule."""
+        return self._read(ScheduleView, "POST", f"{API}/schedules/{schedule_id}/{to}")
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._request("DELETE", f"{API}/schedules/{schedule_id}")
 
     # -- streams -----------------------------------------------------------
 
@@ -217,16 +222,20 @@ class Client:
     # -- plumbing ----------------------------------------------------------
 
     def _read(self, view: type[V], method: str, path: str, **kwargs: Any) -> V:
+        response = self._request(method, path, **kwargs)
+        try:
+            return view.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise UnexpectedAnswer(method, path, exc) from None
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise ApiUnavailable(self.base_url, exc) from None
         if response.status_code >= 400:
             raise ApiError(response.status_code, reason_of(response))
-        try:
-            return view.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise UnexpectedAnswer(method, path, exc) from None
+        return response
 
 
 def dump(data: BaseModel | Sequence[BaseModel]) -> Any:

@@ -14,6 +14,7 @@ from execflow_contracts import (
     ExecutionView,
     LogLineView,
     MetricsBucket,
+    ScheduleView,
     WorkerInfo,
     WorkflowSummary,
 )
@@ -159,11 +160,12 @@ def change(c: Change) -> Text:
 
 def workers(items: Sequence[WorkerInfo]) -> Table:
     table = Table(box=None, header_style="bold")
-    for name in ("ID", "HOST", "QUEUES", "BACKENDS", "RUNNING", "STARTED", "HEARTBEAT"):
+    for name in ("ID", "KIND", "HOST", "QUEUES", "BACKENDS", "RUNNING", "STARTED", "HEARTBEAT"):
         table.add_column(name)
     for w in items:
         table.add_row(
             w.id,
+            w.kind,
             f"{w.host}:{w.pid}",
             ",".join(w.queues),
             ",".join(w.backends),
@@ -199,5 +201,24 @@ def metrics(items: Sequence[MetricsBucket], group_by: str | None) -> Table:
             duration(m.duration_ms.p50),
             duration(m.duration_ms.p95),
             duration(m.queue_wait_ms.avg),
+        )
+    return table
+
+
+def schedules(items: Sequence[ScheduleView]) -> Table:
+    table = Table(box=None, header_style="bold")
+    table.add_column("ID", no_wrap=True)
+    for name in ("WORKFLOW", "RHYTHM", "STATUS", "NEXT FIRE", "FIRES", "LAST ERROR"):
+        table.add_column(name)
+    for s in items:
+        rhythm = f"cron {s.cron} {s.timezone}" if s.cron else f"every {s.every:g}s"
+        table.add_row(
+            str(s.id),
+            s.workflow_id,
+            rhythm,
+            status(s.status),
+            when(s.next_fire_at),
+            str(s.fires),
+            s.last_error or "",
         )
     return table

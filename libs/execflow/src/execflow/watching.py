@@ -50,6 +50,10 @@ class Watched:
     steps: dict[str, WatchedStep] = field(default_factory=dict)
     # As the API gives it (JSON): the snapshot's, then a failure event's.
     error: Any = None
+    # The steps that wait for an answer: their prompt and the JSON Schema it must match.
+    questions: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    # Each step's type (run, input, child), from the workflow.
+    kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -72,11 +76,26 @@ def follow(events: Iterator[ServerEvent], state: Watched) -> Iterator[Change]:
             state.status = snapshot.status
             state.steps = {s.id: WatchedStep.of(s) for s in snapshot.steps}
             state.error = snapshot.error and snapshot.error.model_dump(exclude_unset=True)
+            state.kinds = {
+                s["id"]: s.get("type", "run") for s in snapshot.workflow.get("steps", [])
+            }
+            state.questions = {
+                s.id: (s.prompt or "", s.input_schema)
+                for s in snapshot.steps
+                if s.status == "awaiting_input"
+            }
             yield Change("execution", state.status)
             continue
         # Other events are the bus's (`execflow_contracts.events`), read as JSON: this
         # client may not know every type a newer API sends.
         body = event.json()
+        if event.event == "InputRequested":
+            state.questions[body["step_id"]] = (body.get("prompt", ""), body.get("input_schema"))
+        elif event.event == "InputProvided":
+            state.questions.pop(body["step_id"], None)
+            # An input step is done once answered; a running step that asked runs on.
+            answered = "succeeded" if state.kinds.get(body["step_id"]) == "input" else "running"
+            yield apply_step(state, body, answered)
         if step_status := STEP_STATUS.get(event.event):
             yield apply_step(state, body, step_status)
         if to_status := body.get("to_status"):

@@ -3,6 +3,7 @@ it, as a deployment runs each service's `migrate` once."""
 
 import asyncio
 
+from execflow_api.schema import MIGRATIONS as API
 from execflow_catalogue import MIGRATIONS as CATALOGUE
 from execflow_contracts import Topology
 from execflow_platform import connect, ensure_schema, ensure_streams
@@ -26,7 +27,7 @@ def migrate_all(database_url: str, schema: str) -> list[str]:
     ensure_schema(database_url, schema)
     settings = SchedulerSettings(database_url=database_url, db_schema=schema)
     build_application(settings, create_tables=True).close()
-    return migrate(database_url, schema, SCHEDULER, READ_MODELS, CATALOGUE)
+    return migrate(database_url, schema, SCHEDULER, READ_MODELS, CATALOGUE, API)
 
 
 def provision(nats_url: str, database_url: str, schema: str, prefix: str) -> None:

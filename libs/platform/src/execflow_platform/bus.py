@@ -164,16 +164,33 @@ def command_limit(nc: Client) -> int:
     return int(nc.max_payload) - COMMAND_ROOM
 
 
-async def publish_all(js: JetStreamContext, messages: Iterable[Outgoing]) -> None:
-    """Publish without waiting message by message, then wait for every ack together.
+# How long a batch of messages may take to be stored before its publisher is told
+# (TimeoutError) and sends it again later: the bus may be restarting.
+PUBLISH_DEADLINE_S = 10.0
 
-    Each carries `Nats-Msg-Id`, so publishing again after a failure is harmless.
+
+async def publish_all(
+    js: JetStreamContext, messages: Iterable[Outgoing], deadline_s: float = PUBLISH_DEADLINE_S
+) -> None:
+    """Publish without waiting message by message, then wait for every ack together;
+    TimeoutError if they are not all stored within `deadline_s`.
+
+    Each carries `Nats-Msg-Id`, so publishing again after a failure is harmless. Acks
+    never awaited are cancelled, which frees their places among nats-py's pending
+    publishes (a lost ack would otherwise hold one for ever).
     """
     started = time.perf_counter()
-    futures = [await publish_one(js, m) for m in messages]
-    if futures:
-        await asyncio.gather(*futures)
-        PUBLISH_SECONDS.observe(time.perf_counter() - started)
+    futures: list[asyncio.Future[Any]] = []
+    try:
+        async with asyncio.timeout(deadline_s):
+            for message in messages:
+                futures.append(await publish_one(js, message))
+            if futures:
+                await asyncio.gather(*futures)
+                PUBLISH_SECONDS.observe(time.perf_counter() - started)
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 async def publish_one(js: JetStreamContext, message: Outgoing) -> "asyncio.Future[Any]":

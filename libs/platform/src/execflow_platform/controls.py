@@ -2,7 +2,9 @@
 the API on behalf of its remote agents.
 
 Stops are remembered (the latest ones), so that work asked to stop before it was taken
-is never started.
+is never started. They are read from the EVENTS stream through ordered consumers, not
+plain subscriptions: one that lost the bus for a while reads on from the last event it
+had, so a stop or an answer sent meanwhile is not missed.
 """
 
 from collections import OrderedDict
@@ -12,11 +14,14 @@ from uuid import UUID
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
 from execflow_contracts import InputProvided, StepStopRequested, Topology, parse_event
 
 REMEMBERED_STOPS = 10_000
+# How soon an ordered consumer notices that its server lost it, and makes another.
+HEARTBEAT_S = 2.0
 
 
 class StepControls:
@@ -31,8 +36,16 @@ class StepControls:
         self._subscriptions: list[Subscription] = []
 
     async def follow(self, nc: Client, topology: Topology) -> None:
+        js = nc.jetstream()
         self._subscriptions = [
-            await nc.subscribe(topology.events_of_type(name), cb=self._on_event)
+            await js.subscribe(
+                topology.events_of_type(name),
+                stream=topology.events_stream,
+                cb=self._on_event,
+                ordered_consumer=True,
+                deliver_policy=DeliverPolicy.NEW,
+                idle_heartbeat=HEARTBEAT_S,
+            )
             for name in ("StepStopRequested", "InputProvided")
         ]
 

@@ -15,5 +15,13 @@ DISPATCH: Final = 7_351_003
 SCHEDULER_WRITER: Final = 7_351_004
 # Versions of one workflow are numbered one registration at a time.
 WORKFLOW_REGISTRATION: Final = 7_351_005
+# Versions of one test suite (the test platform's dialect) likewise.
+SUITE_REGISTRATION: Final = 7_351_006
 
-ALL: Final = (PROJECTION_SWAP, DISPATCH, SCHEDULER_WRITER, WORKFLOW_REGISTRATION)
+ALL: Final = (
+    PROJECTION_SWAP,
+    DISPATCH,
+    SCHEDULER_WRITER,
+    WORKFLOW_REGISTRATION,
+    SUITE_REGISTRATION,
+)

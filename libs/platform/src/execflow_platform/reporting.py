@@ -17,6 +17,7 @@ from execflow_contracts import (
     FACT_KINDS,
     MAX_FACT_BYTES,
     Command,
+    ReportStepClaimed,
     ReportStepFacts,
     ReportStepFinished,
     ReportStepStarted,
@@ -62,6 +63,8 @@ class StepReporter:
         self._sequence = 0  # numbers the reports that carry facts
         self._held_start: ReportStepStarted | None = None
         self._start_timer: asyncio.TimerHandle | None = None
+        self._claimed_at: datetime | None = None  # until a report has said it
+        self._claim_timer: asyncio.TimerHandle | None = None
 
     def identity(self) -> dict[str, Any]:
         """The fields that say which delivery of which attempt a report is about."""
@@ -74,11 +77,25 @@ class StepReporter:
             "actor": self.worker,
         }
 
+    def claimed(self, claimed_at: datetime, hold_s: float = 0.0) -> None:
+        """The holder took the work (an execution waiting for one is then `starting`).
+        Said by the start report if the step starts within `hold_s` (or by the finish
+        report, should it never start), else by a claim report of its own: a step slow to
+        start (an image to pull) is seen starting while it prepares."""
+        self._claimed_at = claimed_at
+        if hold_s <= 0:
+            self._send_claim()
+        else:
+            loop = asyncio.get_running_loop()
+            self._claim_timer = loop.call_later(hold_s, self._send_claim)
+
     def started(self, started_at: datetime, hold_s: float = 0.0) -> None:
         """Report the start, or hold it for `hold_s`: a step that ends by then reports
         it with its finish (one message instead of two). Any other report sends it
         first, so none is ever stored before the start it follows."""
-        self._held_start = ReportStepStarted(started_at=started_at, **self.identity())
+        self._held_start = ReportStepStarted(
+            started_at=started_at, claimed_at=self._take_claim(), **self.identity()
+        )
         if hold_s <= 0:
             self._send_held_start()
         else:
@@ -88,7 +105,12 @@ class StepReporter:
     def send(self, command: Command) -> None:
         """Report now; reports are stored in the order they are sent (see `drain`)."""
         if isinstance(command, ReportStepFinished):
-            self._cancel_held_start()  # the finish report carries the start
+            # The finish report carries the start not sent yet, and the claim it held.
+            held = self._held_start
+            claimed_at = held.claimed_at if held is not None else self._take_claim()
+            if claimed_at is not None and command.claimed_at is None:
+                command = command.model_copy(update={"claimed_at": claimed_at})
+            self._cancel_held_start()
         elif not isinstance(command, ReportStepStarted):
             self._send_held_start()
         self._commands.send(command_message(self._topology, command, self._headers))
@@ -129,6 +151,18 @@ class StepReporter:
         self._facts.flush()
         await self.logs.drain()
         await self._commands.drain()
+
+    def _take_claim(self) -> datetime | None:
+        """When the work was taken, if no report has said it yet."""
+        if self._claim_timer is not None:
+            self._claim_timer.cancel()
+            self._claim_timer = None
+        claimed_at, self._claimed_at = self._claimed_at, None
+        return claimed_at
+
+    def _send_claim(self) -> None:
+        if (claimed_at := self._take_claim()) is not None:
+            self.send(ReportStepClaimed(claimed_at=claimed_at, **self.identity()))
 
     def _send_held_start(self) -> None:
         start = self._held_start

@@ -1,11 +1,11 @@
-"""`execflow-api`: serve the REST API with uvicorn; `migrate` creates the catalogue's
-tables (workflow definitions, schedules, queue limits: the API writes them)."""
+"""`execflow-api`: serve the REST API with uvicorn; `migrate` creates the tables it
+writes (the catalogue's: workflow definitions, schedules, queue limits; its dialects')."""
 
 import uvicorn
 
-from execflow_catalogue import migrate
 from execflow_platform import configure_logging, freeze_loaded_objects, service_command, telemetry
 
+from .schema import migrate
 from .settings import ApiSettings
 from .wiring import create_app
 
@@ -25,6 +25,8 @@ def serve(settings: ApiSettings) -> None:
             access_log=False,
             timeout_graceful_shutdown=settings.shutdown_grace_s,
             loop="uvloop" if settings.event_loop == "uvloop" else "asyncio",
+            ssl_certfile=settings.api_tls_cert,
+            ssl_keyfile=settings.api_tls_key,
         )
     finally:
         telemetry.tracing.shutdown_tracing()

@@ -19,6 +19,8 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.INVALID_WORKFLOW: 422,
     ErrorCode.WORKFLOW_NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ErrorCode.SCHEDULE_NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorCode.SUITE_NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorCode.PROFILE_NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ErrorCode.ARTIFACT_NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ErrorCode.JOB_NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ErrorCode.LEASE_LOST: status.HTTP_409_CONFLICT,

@@ -56,9 +56,17 @@ def execution(row: dict[str, Any]) -> dict[str, Any]:
         body["artifacts"] = [artifacts.present(base, a) for a in row["artifacts"]]
         stored = artifacts.urls(base, row["artifacts"])
         body.update({k: v for k, v in stored.items() if v is not None or k != "logs_url"})
+    specs = step_specs(row.get("workflow"))
     for step in body.get("steps", []):
         step["duration_ms"] = duration_ms(step["started_at"], step["finished_at"])
+        step["metadata"] = specs.get(step["id"], {}).get("metadata")
     return body
+
+
+def step_specs(workflow: Any) -> dict[str, dict[str, Any]]:
+    """The workflow's steps as specified, by id."""
+    steps = workflow.get("steps") if isinstance(workflow, dict) else None
+    return {s["id"]: s for s in steps or [] if isinstance(s, dict) and "id" in s}
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:

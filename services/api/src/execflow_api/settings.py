@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from pydantic import Field
+
 from execflow_platform import ArtifactSettings, ServiceSettings
 
 # Where `make dashboard` builds the front end, beside this package's sources.
@@ -11,6 +13,10 @@ BUILT_DASHBOARD = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 class ApiSettings(ServiceSettings, ArtifactSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    # Serve HTTPS with this certificate and key (PEM files): a Kubernetes aggregated API
+    # (kontinue's Execution, deploy/kubernetes/kontinue-apiservice.yaml) must.
+    api_tls_cert: str | None = None
+    api_tls_key: str | None = None
     # Read connections held open for queries.
     db_pool_size: int = 8
     # On stop, open streams (SSE) get this long to end before they are cut.
@@ -27,3 +33,6 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     lease_s: float = 30.0
     # The built dashboard served at `/` (see services/api/frontend).
     dashboard_dir: Path = BUILT_DASHBOARD
+    # Remote agents are listed in the worker registry while they call: their entries
+    # lapse after this, as a silent runner's do (runners use the same `EXECFLOW_WORKER_TTL_S`).
+    worker_ttl_s: float = Field(default=15.0, ge=1.0)

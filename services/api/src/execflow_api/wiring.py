@@ -17,7 +17,7 @@ from execflow_platform import (
 )
 from execflow_platform.telemetry import tracing
 
-from . import errors
+from . import dialects, errors
 from .agents import AgentControl
 from .dashboard import install_dashboard
 from .docker_engine import DockerEngine
@@ -45,7 +45,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
         docker = DockerEngine(settings.docker_host)
         artifacts = ArtifactStore(settings.artifact_store_url)
         agents = AgentControl(
-            nc, settings.topology, settings.lease_s, artifacts, settings.artifact_max_bytes
+            nc,
+            settings.topology,
+            settings.lease_s,
+            artifacts,
+            settings.artifact_max_bytes,
+            settings.worker_ttl_s,
         )
         await agents.start()
         changes = ChangeFeed(
@@ -79,7 +84,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     errors.install(app)
     instrument(app)
-    for router in ROUTERS:
+    for router in [*ROUTERS, *dialects.ROUTERS]:
         app.include_router(router)
     document_schemas(app, DEFINITION_SCHEMAS | COMPONENTS)
     install_dashboard(app, settings.dashboard_dir)  # last: its pages catch every other path

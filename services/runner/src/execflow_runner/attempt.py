@@ -4,11 +4,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import nats.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
@@ -30,7 +33,9 @@ from .protocol import Fact, FactReader
 log = logging.getLogger(__name__)
 
 # A step that ends this soon after its start reports both in its finish report: one
-# message instead of two (the scheduler records the start from the finish report).
+# message instead of two (the scheduler records the start from the finish report). So
+# does a step that starts this soon after the runner took it: its start report says when
+# it was taken, and no claim report is sent.
 START_REPORT_DELAY_S = 0.01
 
 
@@ -62,12 +67,17 @@ class Attempt:
         self._reporter = StepReporter(js, topology, work, delivery, worker_id)
         self._declared: dict[str, StepFact] = {}
         self._start_report_delay_s = start_report_delay_s
+        # Set when the lease is lost: the step is stopped and reports nothing more (the
+        # work runs elsewhere, or will).
+        self.abandoned = False
         self._last_stdout: str | None = None
 
     async def run(self) -> None:
         # When the step's process (or container) is there; the attempt's own start if it
         # never is (it could not be started).
         started_at = datetime.now(UTC)
+        # Taken now: said with the start if that comes within the hold, else on its own.
+        self._reporter.claimed(started_at, self._start_report_delay_s)
         reader = FactReader(self.events_path, self._on_fact, self._warn)
 
         def on_started() -> None:
@@ -83,6 +93,11 @@ class Attempt:
             )
         finally:
             reader.stop()
+        if self.abandoned:
+            log.warning(
+                "%s/%s: abandoned, its lease lost", self.work.execution_id, self.work.step_id
+            )
+            return
         self._reporter.flush_facts()
         await self._store_artifacts()
         # Every line is stored before the finish: a follower's stream ends with them all.
@@ -168,11 +183,21 @@ def stdout_json(line: str | None) -> tuple[Any, str | None]:
 
 class LeaseKeeper:
     """Heartbeat: tells the bus every third of the lease that this runner still works on
-    the message. Timers rather than a task per step: most steps end before the first beat."""
+    the message, and makes sure the bus heard it (a flush: a round trip to the server).
+    A runner that cannot reach the bus for longer than the lease has lost it: the work
+    may be running elsewhere by now, so `on_lost` is called (once), and the step is
+    stopped. Timers rather than a task per step: most steps end before the first beat."""
 
-    def __init__(self, message: Msg, lease_s: float) -> None:
+    def __init__(
+        self, nc: Client, message: Msg, lease_s: float, on_lost: Callable[[], None]
+    ) -> None:
+        self._nc = nc
         self._message = message
+        self._lease_s = lease_s
         self._every_s = lease_s / 3
+        self._on_lost = on_lost
+        self._confirmed = time.monotonic()
+        self.lost = False
         self._beating: set[asyncio.Task[None]] = set()
         self._timer = asyncio.get_running_loop().call_later(self._every_s, self._beat)
 
@@ -181,11 +206,18 @@ class LeaseKeeper:
 
     def _beat(self) -> None:
         loop = asyncio.get_running_loop()
+        if time.monotonic() - self._confirmed > self._lease_s and not self.lost:
+            self.lost = True
+            log.warning("lease of %s lost: the bus was out of reach", self._message.subject)
+            self._on_lost()
+            return
         task = loop.create_task(self._in_progress())
         self._beating.add(task)
         task.add_done_callback(self._beating.discard)
         self._timer = loop.call_later(self._every_s, self._beat)
 
     async def _in_progress(self) -> None:
-        with contextlib.suppress(nats.errors.Error):
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
             await self._message.in_progress()
+            await self._nc.flush(timeout=max(1, int(self._every_s)))
+            self._confirmed = time.monotonic()

@@ -50,6 +50,16 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     # How often the reaper looks for containers that no running step owns.
     docker_reap_interval_s: float = 60.0
 
+    # Kubernetes: "on" runs container steps as Jobs (in place of Docker), through the
+    # cluster's API (kubeconfig, or the pod's service account); "off" never. Untested
+    # against a live cluster.
+    kubernetes: Literal["on", "off"] = "off"
+    kubernetes_namespace: str = "default"
+    # The PersistentVolumeClaim (ReadWriteMany) mounted at this runner's `work_dir`: the
+    # pods mount the execution's folder of it at /workspace.
+    kubernetes_workspace_claim: str = "execflow-workspaces"
+    kubernetes_service_account: str | None = None
+
     @property
     def queue_names(self) -> list[str]:
         return [q.strip() for q in self.queues.split(",") if q.strip()]

@@ -7,6 +7,7 @@ import socket
 from datetime import UTC, datetime
 
 from docker import DockerClient
+from lightkube import AsyncClient
 from nats.js import JetStreamContext
 
 from execflow_contracts import BackendName, Topology, WorkerInfo
@@ -23,6 +24,8 @@ from execflow_platform.telemetry.metrics import Watched, watch_consumers
 
 from .artifacts import Uploader
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
+from .backends.jobs import JobPolicy
+from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
 from .metrics import SLOTS, WorkHook
 from .reaper import Reaper
@@ -44,6 +47,8 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
     available: dict[BackendName, Backend] = {"process": ProcessBackend()}
     if docker is not None:
         available["docker"] = docker
+    if settings.kubernetes == "on":
+        available["kubernetes"] = kubernetes_backend(settings)
     backends = Backends(available)
     worker = Worker(
         nc,
@@ -112,8 +117,9 @@ async def watch_work(settings: RunnerSettings, js: JetStreamContext, stop: async
     await watch_consumers(js, watched, stop, on_read=WorkHook(consumers))
 
 
-def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBackend:
-    policy = ContainerPolicy(
+def container_policy(settings: RunnerSettings) -> ContainerPolicy:
+    """Who owns this runner's containers (or Jobs), and the limits they run with."""
+    return ContainerPolicy(
         worker_id=settings.worker_id,
         deployment=settings.bus_prefix,
         network=settings.docker_network,
@@ -121,13 +127,29 @@ def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBack
         default_memory=settings.docker_default_memory,
         default_pids=settings.docker_default_pids,
     )
+
+
+def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBackend:
     return DockerBackend(
         client,
-        policy,
+        container_policy(settings),
         stop_grace_s=settings.docker_stop_grace_s,
         pull=settings.docker_pull,
         max_running=settings.capacity,
     )
+
+
+def kubernetes_backend(settings: RunnerSettings) -> KubernetesBackend:
+    """Container steps as Jobs; the client reads its kubeconfig (or the pod's service
+    account) now and connects on first use."""
+    policy = JobPolicy(
+        containers=container_policy(settings),
+        namespace=settings.kubernetes_namespace,
+        workspace_claim=settings.kubernetes_workspace_claim,
+        service_account=settings.kubernetes_service_account,
+    )
+    client = AsyncClient(namespace=settings.kubernetes_namespace)
+    return KubernetesBackend(client, policy, stop_grace_s=settings.stop_grace_s)
 
 
 def describe(settings: RunnerSettings, backends: list[BackendName]) -> WorkerInfo:

@@ -151,10 +151,16 @@ class Worker:
             backend=work.run.backend,
             started_at=datetime.now(UTC),
         )
-        lease = LeaseKeeper(message, self._lease_s)
+
+        def lost() -> None:
+            attempt.abandoned = True
+            asyncio.get_running_loop().create_task(self._backend.stop(key, 0))
+
+        lease = LeaseKeeper(self._nc, message, self._lease_s, lost)
         try:
             await attempt.run()
-            await message.ack()
+            if not attempt.abandoned:
+                await message.ack()
         finally:
             lease.stop()
             self._attempts.pop(key, None)

@@ -27,6 +27,7 @@ from execflow_contracts import (
     ExecutionNotFound,
     ExecutionStatus,
     FireTimer,
+    ReportStepClaimed,
     ReportStepFacts,
     ReportStepFinished,
     ReportStepProgress,
@@ -39,16 +40,23 @@ from execflow_contracts import (
 from execflow_platform.telemetry import tracing
 
 from .domain import Execution, events
-from .eventsourcing_internals import evict, stamp_trace
+from .eventsourcing_internals import BinaryInsertRecorder, evict, fenced, stamp_trace
 
 log = logging.getLogger(__name__)
 
 ACCEPTED = CommandOutcome(accepted=True)
 
 
+class WriterFenced(RuntimeError):
+    """Another scheduler has taken over writing: this one must stop."""
+
+
 def unavailable(exc: Exception) -> bool:
     """The event store (or the database under it) could not be reached or answer: the
-    same command may well succeed later. Anything else is the command's own failure."""
+    same command may well succeed later. Anything else is the command's own failure.
+    A scheduler that has been taken over is told so (WriterFenced)."""
+    if fenced(exc) or fenced(exc.__cause__ or exc):
+        raise WriterFenced(f"another scheduler has taken over writing: {exc}") from exc
     return isinstance(exc, PersistenceError | psycopg.Error | OSError)
 
 
@@ -134,6 +142,13 @@ class ExecutionsApplication(Application[UUID]):
 
     name = "execflow"
     clock: Callable[[], datetime] = staticmethod(utc_now)
+
+    def fence(self, epoch: int | None) -> None:
+        """Write as the writer of `epoch`: once another scheduler has moved it on, every
+        save is refused (WriterFenced)."""
+        recorder = self.recorder
+        assert isinstance(recorder, BinaryInsertRecorder)
+        recorder.fence(epoch)
 
     def get(self, execution_id: UUID) -> Execution:
         try:
@@ -310,9 +325,19 @@ def fire_timer(batch: Batch, cmd: FireTimer) -> None:
     batch.load(cmd.execution_id).fire_timer(cmd.timer, batch.now)
 
 
+def step_claimed(batch: Batch, cmd: ReportStepClaimed) -> None:
+    batch.load(cmd.execution_id).record_step_claimed(cmd.step_id, cmd.attempt, cmd.worker)
+
+
 def step_started(batch: Batch, cmd: ReportStepStarted) -> None:
     batch.load(cmd.execution_id).record_step_started(
-        cmd.step_id, cmd.attempt, cmd.delivery, cmd.worker, cmd.started_at
+        cmd.step_id,
+        cmd.attempt,
+        cmd.delivery,
+        cmd.worker,
+        cmd.started_at,
+        cmd.claimed_at,
+        now=batch.now,
     )
 
 
@@ -329,6 +354,7 @@ def step_finished(batch: Batch, cmd: ReportStepFinished) -> None:
         cmd.error_kind,
         cmd.output,
         batch.now,
+        cmd.claimed_at,
     )
 
 
@@ -344,6 +370,7 @@ def step_facts(batch: Batch, cmd: ReportStepFacts) -> None:
         cmd.attempt,
         cmd.delivery,
         [fact.model_dump(mode="json", exclude_defaults=True) for fact in cmd.facts],
+        cmd.sequence,
     )
 
 
@@ -359,6 +386,7 @@ HANDLERS: dict[type[Any], Callable[[Batch, Any], None]] = {
     ResumeExecution: resume,
     RetryExecution: retry,
     FireTimer: fire_timer,
+    ReportStepClaimed: step_claimed,
     ReportStepStarted: step_started,
     ReportStepFinished: step_finished,
     ReportStepProgress: step_progress,

@@ -2,6 +2,7 @@
 while the next batch is fetched and applied."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from uuid import UUID
@@ -17,13 +18,14 @@ from execflow_contracts import (
     AnyCommand,
     CommandOutcome,
     ErrorCode,
+    ReportStepClaimed,
     ReportStepStarted,
     Topology,
     parse_command,
 )
 from execflow_platform import consume, dead_letter, fetch
 
-from .application import ExecutionsApplication
+from .application import ExecutionsApplication, WriterFenced
 from .observing import BatchObserved
 from .relay import Relay
 
@@ -53,8 +55,10 @@ class CommandConsumer:
         self._batch_size = batch_size
         self._publishing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._publishing.set_result(None)
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         try:
             await consume(self._subscription, self._batch_size, self.process, stop)
         finally:
@@ -64,7 +68,7 @@ class CommandConsumer:
         commands: list[AnyCommand] = []
         accepted: list[Msg] = []
         await self._parse(messages, commands, accepted)
-        if commands and all(isinstance(c, ReportStepStarted) for c in commands):
+        if commands and all(isinstance(c, ReportStepStarted | ReportStepClaimed) for c in commands):
             # A start is on no one's critical path, and the finish report of a step a
             # little longer than the runner holds its start for (steps shorter than that
             # send no start report) may be a moment behind it: applied together they are
@@ -81,6 +85,12 @@ class CommandConsumer:
             recordings, outcomes = await asyncio.to_thread(
                 self._app.handle, commands, observed.traces
             )
+        except WriterFenced:
+            log.error("another scheduler has taken over writing: this one stops")
+            observed.failed("fenced: another scheduler writes")
+            self._stop.set()
+            await self._give_back(accepted)
+            return
         except Exception as exc:
             observed.failed(repr(exc))
             await self._give_back(accepted)
@@ -112,13 +122,23 @@ class CommandConsumer:
         outcomes: list[CommandOutcome],
         observed: BatchObserved,
     ) -> None:
-        await previous
+        # Batches go out in order; one that failed (its events are in the store: the
+        # relay publishes them from there) does not hold back those after it.
+        with contextlib.suppress(Exception):
+            await previous
         try:
             await self._relay.publish(recordings)
         except Exception as exc:
             observed.failed(repr(exc))
             await self._give_back(accepted)
             return
+        try:
+            await self._settle(accepted, outcomes)
+        except Exception:  # the bus went away: unacked, the commands come back (idempotent)
+            log.exception("acknowledging a batch of %d commands failed", len(accepted))
+        observed.done(outcomes)
+
+    async def _settle(self, accepted: list[Msg], outcomes: list[CommandOutcome]) -> None:
         for message, outcome in zip(accepted, outcomes, strict=True):
             if outcome.code == ErrorCode.UNAPPLICABLE_COMMAND:
                 await dead_letter(
@@ -129,10 +149,11 @@ class CommandConsumer:
             reply_to = (message.headers or {}).get(REPLY_TO_HEADER)
             if reply_to:
                 await self._nc.publish(reply_to, outcome.model_dump_json().encode())
-        observed.done(outcomes)
 
     async def _give_back(self, messages: list[Msg]) -> None:
         # Nothing is acknowledged: the batch comes back and applying it is idempotent.
+        # A nak that cannot be sent changes nothing: the ack wait brings it back too.
         log.exception("batch of %d commands failed; will be redelivered", len(messages))
-        for message in messages:
-            await message.nak(delay=RETRY_DELAY_S)
+        with contextlib.suppress(Exception):
+            for message in messages:
+                await message.nak(delay=RETRY_DELAY_S)

@@ -45,6 +45,7 @@ from .publishing import work_message
 log = logging.getLogger(__name__)
 
 KEEP_FINISHED = "1 hour"
+CONNECT_TIMEOUT_S = 5
 PURGE_EVERY = 10_000  # release passes
 
 
@@ -63,9 +64,9 @@ class Dispatcher:
         self._tracked: set[UUID] = set()
 
     async def start(self) -> None:
-        self._conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
-        self._limits = await queues.limits(self._conn)
-        cursor = await self._conn.execute(
+        conn = await self._open()
+        self._limits = await queues.limits(conn)
+        cursor = await conn.execute(
             "SELECT execution_id FROM work_slots WHERE finished_at IS NULL"
             " UNION SELECT execution_id FROM gate_holders"
         )
@@ -98,7 +99,7 @@ class Dispatcher:
             todo.append(event)
         if not todo:
             return direct
-        async with self._lock, self._connection().transaction():
+        async with self._lock, (await self._open()).transaction():
             for event in todo:
                 if isinstance(event, StepDispatched):
                     await self._record(event, released=False)
@@ -115,7 +116,7 @@ class Dispatcher:
 
     async def _read_limits(self) -> dict[str, int]:
         async with self._lock:
-            return await queues.limits(self._connection())
+            return await queues.limits(await self._open())
 
     async def run(self, stop: asyncio.Event, tick_s: float = 0.25) -> None:
         passes = 0
@@ -134,7 +135,7 @@ class Dispatcher:
     async def release(self) -> None:
         """Publish what may run now, highest priority first."""
         async with self._lock:
-            conn = self._connection()
+            conn = await self._open()
             self._limits = await queues.limits(conn)
             async with conn.transaction():
                 await conn.execute(
@@ -245,9 +246,21 @@ class Dispatcher:
 
     async def purge(self) -> None:
         async with self._lock:
-            await self._connection().execute(
+            await (await self._open()).execute(
                 "DELETE FROM work_slots WHERE finished_at < now() - %s::interval", (KEEP_FINISHED,)
             )
+
+    async def _open(self) -> AsyncConnection:
+        """The connection, opened again if the last one broke (the database restarted,
+        or ended the session): a lost connection does not stop the dispatcher."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+            self._conn = await AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+            )
+        return self._conn
 
     def _connection(self) -> AsyncConnection:
         assert self._conn is not None, "start() opens the connection"

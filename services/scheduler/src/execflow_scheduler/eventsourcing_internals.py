@@ -20,14 +20,31 @@ import contextlib
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Repository
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
+# A writer's epoch (see writer_lock.py) is checked in the very transaction that inserts
+# its events, holding the epoch's row shared until the commit: a writer that has been
+# taken over (it was paused, say) inserts nothing, and the one taking over waits for any
+# insert already under way. A NULL epoch is not checked (tools and tests, not a writer).
+FENCED = "EXF01"
 INSERT_EVENTS = """
-CREATE OR REPLACE FUNCTION {schema}.{insert_events}(events {schema}.{event}[])
+CREATE OR REPLACE FUNCTION {schema}.{insert_events}(
+    events {schema}.{event}[], p_epoch bigint
+)
 RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$
 BEGIN
+    IF p_epoch IS NOT NULL THEN
+        PERFORM 1 FROM {schema}.writer_epoch AS w
+            WHERE w.name = 'events' AND w.epoch = p_epoch FOR SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'EXF01',
+                MESSAGE = 'another scheduler has taken over writing (epoch '
+                    || p_epoch || ' is over)';
+        END IF;
+    END IF;
     RETURN QUERY
     INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state)
     SELECT originator_id, originator_version, topic, state FROM unnest(events)
@@ -42,9 +59,7 @@ class BinaryInsertRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, **kwargs)
         schema = Identifier(self.datastore.schema)
         insert_events = Identifier(self.pg_function_name_insert_events)
-        self.sql_invoke_pg_function_insert_events = SQL(
-            "SELECT * FROM {schema}.{insert_events}((%b))"
-        ).format(schema=schema, insert_events=insert_events)
+        self.fence(None)
         self.sql_create_statements[self.create_insert_function_statement_index] = SQL(
             INSERT_EVENTS
         ).format(
@@ -53,6 +68,21 @@ class BinaryInsertRecorder(PostgresApplicationRecorder):
             event=Identifier(self.stored_event_type_name),
             table=Identifier(self.events_table_name),
         )
+
+    def fence(self, epoch: int | None) -> None:
+        """Insert as the writer of `epoch` (None: unchecked, for tools and tests)."""
+        self.sql_invoke_pg_function_insert_events = SQL(
+            "SELECT * FROM {schema}.{insert_events}((%b), {epoch}::bigint)"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            insert_events=Identifier(self.pg_function_name_insert_events),
+            epoch=SQL("NULL") if epoch is None else Literal(epoch),
+        )
+
+
+def fenced(exc: BaseException) -> bool:
+    """The insert was refused: this scheduler is no longer the writer."""
+    return isinstance(exc, psycopg.Error) and exc.sqlstate == FENCED
 
 
 # Where a stored event keeps the trace context of the command that caused it.

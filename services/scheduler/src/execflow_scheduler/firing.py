@@ -47,14 +47,22 @@ class ScheduleLoop:
         self._tick_s = tick_s
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with await AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+        conn: AsyncConnection | None = None
+        try:
             while not stop.is_set():
                 try:
+                    if conn is None or conn.closed or conn.broken:  # the database restarted
+                        conn = await AsyncConnection.connect(
+                            self._conninfo, autocommit=True, connect_timeout=5
+                        )
                     await self.fire_due(conn)
                 except Exception:
                     log.exception("firing schedules failed; trying again")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self._tick_s)
+        finally:
+            if conn is not None:
+                await conn.close()
 
     async def fire_due(self, conn: AsyncConnection) -> None:
         now = datetime.now(UTC)

@@ -10,6 +10,9 @@ class SchedulerSettings(ServiceSettings):
     aggregate_cache_size: int = 10_000
     # A command not acknowledged within this time is delivered again.
     command_ack_wait_s: float = 10.0
+    # A serving scheduler silent this long (frozen, paused) loses the writer lock to a
+    # standby, and the writes it attempts when it wakes are refused.
+    writer_takeover_s: float = 15.0
     # A schedule's fire due longer ago than this was missed (execflow was down): its
     # `catchup` policy decides whether it runs.
     schedule_grace_s: float = 5.0

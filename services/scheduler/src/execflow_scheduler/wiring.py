@@ -62,7 +62,7 @@ def build_application(
 
 
 async def serve(settings: SchedulerSettings, stop: asyncio.Event) -> None:
-    lock = WriterLock(settings.database_url, settings.db_schema)
+    lock = WriterLock(settings.database_url, settings.db_schema, settings.writer_takeover_s)
     if not await lock.acquire(stop):
         return  # stopped while standing by
     try:
@@ -77,6 +77,7 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     js = nc.jetstream()
     await ensure_streams(js, topology)
     app = await asyncio.to_thread(build_application, settings)
+    app.fence(lock.epoch)
     conninfo = schema_conninfo(settings.database_url, settings.db_schema)
     # Checked on every use, so the relay and timers outlive a database restart.
     pool = ConnectionPool(

@@ -12,12 +12,17 @@ A holder that loses its connection can no longer tell that it is alone, so it st
 import asyncio
 import contextlib
 import logging
+import os
 
 import psycopg
+from psycopg import sql
 
 from execflow_platform.locks import SCHEDULER_WRITER
 
 log = logging.getLogger(__name__)
+
+# The lock session's application_name: this, then the holder's process id.
+HOLDER = "execflow-scheduler:"
 
 # How soon the server ends the session of a remote holder that went silent: ~11 s.
 SERVER_KEEPALIVES = {
@@ -36,12 +41,18 @@ class WriterLock:
         self,
         conninfo: str,
         schema: str,
+        takeover_s: float = 15.0,
         retry_every_s: float = 0.5,
         check_every_s: float = 1.0,
         check_timeout_s: float = 5.0,
     ) -> None:
         self._conninfo = conninfo
         self._schema = schema
+        # A holder whose session says nothing for this long (a paused process) has it
+        # ended by the server: its lock goes to a standby. It checks every second.
+        self._takeover_s = max(takeover_s, 3 * check_every_s)
+        # Moved on by each holder; its inserts are fenced by it (see `epoch`).
+        self.epoch: int | None = None
         self._retry_every_s = retry_every_s
         self._check_every_s = check_every_s
         # A server that does not answer a check in time may have dropped the session.
@@ -104,11 +115,31 @@ class WriterLock:
 
     async def _try(self) -> bool:
         if self._conn is None:
-            self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-            for name, value in SERVER_KEEPALIVES.items():
+            # Named, so that an operator (or the chaos run) can tell which process holds it.
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, application_name=f"{HOLDER}{os.getpid()}"
+            )
+            settings = SERVER_KEEPALIVES | {"idle_session_timeout": int(self._takeover_s * 1000)}
+            for name, value in settings.items():
                 await self._conn.execute(f"SET {name} = {value}")
         cursor = await self._conn.execute(
             "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (SCHEDULER_WRITER, self._schema)
         )
         row = await cursor.fetchone()
-        return bool(row and row[0])
+        if not (row and row[0]):
+            return False
+        self.epoch = await self._next_epoch()
+        return True
+
+    async def _next_epoch(self) -> int:
+        """Move the writer's epoch on: inserts of the writer before are refused from now
+        (the update waits for one of theirs that is under way)."""
+        assert self._conn is not None
+        cursor = await self._conn.execute(
+            sql.SQL(
+                "UPDATE {}.writer_epoch SET epoch = epoch + 1 WHERE name = 'events' RETURNING epoch"
+            ).format(sql.Identifier(self._schema))
+        )
+        row = await cursor.fetchone()
+        assert row is not None, "writer_epoch has no row: run `execflow-scheduler migrate`"
+        return int(row[0])

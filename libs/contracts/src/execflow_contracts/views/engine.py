@@ -2,7 +2,7 @@
 environments and health (see `base` for what every view shares)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -113,9 +113,12 @@ class Health(View):
 
 
 class Readiness(View):
-    """`ready` when every check is `ok`; live streams are `notified`, or polling while
-    the API reconnects to PostgreSQL's notices (not a condition of readiness)."""
+    """`ready` when every check is `ok` (an optional one, `cache`, may be `absent`); live
+    streams are `notified`, or polling while the API reconnects to PostgreSQL's notices
+    (not a condition of readiness). `platform`: what the test platform's checks found
+    (the backends in force, how many profiles and launchable suites)."""
 
     ready: bool
     checks: dict[str, str]
     live_streams: str
+    platform: dict[str, Any] | None = None

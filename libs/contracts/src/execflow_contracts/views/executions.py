@@ -93,6 +93,8 @@ class StepView(View):
     child_id: UUID | None
     progress: Progress | None
     duration_ms: int | None
+    # What the step's spec keeps with it, as given (the test platform's step specs).
+    metadata: dict[str, Any] | None = None
 
 
 class AttemptView(View):

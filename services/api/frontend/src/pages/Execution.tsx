@@ -281,7 +281,7 @@ function Artifacts({ items }: { items: Artifact[] }) {
 
 // Every event type the events stream names; each says "read again".
 const EVENT_TYPES = [
-  "ExecutionCreated", "ExecutionQueued", "ExecutionStarted", "StepDispatched", "StepStarted", "StepSucceeded",
+  "ExecutionCreated", "ExecutionQueued", "ExecutionStarting", "ExecutionStarted", "StepDispatched", "StepStarted", "StepSucceeded",
   "StepFailed", "StepRetryScheduled", "StepSkipped", "StepProgressed", "StepFactsRecorded", "InputRequested",
   "InputProvided", "ExecutionWaiting", "ExecutionResumed", "ExecutionCompleted", "ExecutionFailed", "CancelRequested",
   "ExecutionCancelled", "ExecutionTimedOut", "ExecutionRetried", "ExecutionBackingOff", "StepCancelled",

@@ -34,6 +34,7 @@ from execflow_contracts import (
     InputProvided,
     JobSignals,
     ReportStepFinished,
+    RunningStep,
     StepFact,
     StepStopRequested,
     StepWork,
@@ -51,8 +52,11 @@ from execflow_platform import (
 from execflow_platform.telemetry import steps, tracing
 
 from .leases import Lease, Leases
+from .registry import AgentRegistry
 
 log = logging.getLogger(__name__)
+# How long a claim waits for the start to carry it: the start follows at once.
+CLAIM_HOLD_S = 1.0
 POLL_S = 0.5
 
 
@@ -64,6 +68,7 @@ class AgentControl:
         lease_s: float,
         artifacts: ArtifactStore,
         artifact_max_bytes: int,
+        worker_ttl_s: float,
     ) -> None:
         self._nc = nc
         self._artifacts = artifacts
@@ -74,38 +79,42 @@ class AgentControl:
         self._subscriptions: dict[str, JetStreamContext.PullSubscription] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._controls = StepControls(self._stop, self._answer)
+        self.registry = AgentRegistry(self._js, topology, worker_ttl_s, self._running_of)
 
     async def start(self) -> None:
         """Follow stop requests and answers, to pass them on to the agents."""
         await self._controls.follow(self._nc, self._topology)
 
     async def claim(
-        self, agent: str, queues: list[str], capacity: int, wait_s: float
+        self, agent: str, queues: list[str], capacity: int, wait_s: float, host: str | None = None
     ) -> Lease | None:
         """The first work on `queues` within `wait_s`, leased to `agent`; None if none came
         (or the agent already holds `capacity` jobs)."""
+        await self.registry.claiming(agent, queues, capacity, host)
         if self.leases.held_by(agent) >= capacity:
             return None
         deadline = time.monotonic() + wait_s
         while True:
+            await self.registry.seen(agent)  # a long poll keeps its entry alive
             for queue in queues:
                 remaining = deadline - time.monotonic()
                 timeout = max(0.05, min(POLL_S, remaining) / len(queues))
                 lease = await self._take(agent, queue, timeout)
                 if lease is not None:
+                    await self.registry.seen(agent, changed=True)
                     return lease
             if time.monotonic() >= deadline:
                 return None
 
     async def extend(self, job_id: str, token: str) -> Lease:
-        lease = self.leases.check(job_id, token)
+        lease = await self._check(job_id, token)
         lease.extend(self.leases.lease_s)
         await lease.message.in_progress()
         return lease
 
     async def signals(self, job_id: str, token: str, wait_s: float) -> JobSignals:
         """The job's signals, waiting up to `wait_s` for one if there is none yet."""
-        lease = self.leases.check(job_id, token)
+        lease = await self._check(job_id, token)
         if lease.signals.stop is None and not lease.signals.answered and wait_s > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lease.signalled.wait(), wait_s)
@@ -113,14 +122,14 @@ class AgentControl:
         return lease.signals
 
     async def logs(self, job_id: str, token: str, lines: list[AgentLogLine]) -> None:
-        reporter = self.leases.check(job_id, token).reporter
+        reporter = (await self._check(job_id, token)).reporter
         for line in lines:
             reporter.logs.add(line.stream, line.line)
         await reporter.logs.drain()
 
     async def events(self, job_id: str, token: str, raw: list[dict[str, Any]]) -> list[str]:
         """Report the facts; the reasons of those ignored (also logged on the step)."""
-        reporter = self.leases.check(job_id, token).reporter
+        reporter = (await self._check(job_id, token)).reporter
         ignored: list[str] = []
         for fact in raw:
             try:
@@ -142,7 +151,7 @@ class AgentControl:
     ) -> StepFact:
         """Store a file the job's step declared and report it, as a runner does: `stored`,
         or `refused` with the reason (one the agent gives, or the size limit's)."""
-        lease = self.leases.check(job_id, token)
+        lease = await self._check(job_id, token)
         work = lease.work
         key = ArtifactStore.key(work.execution_id, work.step_id, work.attempt, declared.name)
         size, too_large = 0, False
@@ -169,7 +178,7 @@ class AgentControl:
         return fact
 
     async def complete(self, job_id: str, token: str, report: CompleteRequest) -> None:
-        lease = self.leases.check(job_id, token)
+        lease = await self._check(job_id, token)
         error, error_kind = report.error, None
         if report.exit_code is None:
             error_kind = "start"
@@ -193,6 +202,26 @@ class AgentControl:
             lease.span.set_attribute("process.exit.code", report.exit_code or 0)
         self.leases.release(job_id)
         await lease.message.ack()  # only now: the finish report is stored
+        await self.registry.seen(lease.agent, changed=True)
+
+    async def _check(self, job_id: str, token: str) -> Lease:
+        """The job's lease, if the token holds it; its agent has been seen."""
+        lease = self.leases.check(job_id, token)
+        await self.registry.seen(lease.agent)
+        return lease
+
+    def _running_of(self, agent: str) -> list[RunningStep]:
+        return [
+            RunningStep(
+                execution_id=lease.work.execution_id,
+                step_id=lease.work.step_id,
+                attempt=lease.work.attempt,
+                backend="process",
+                started_at=lease.started_at,
+            )
+            for lease in self.leases.held()
+            if lease.agent == agent
+        ]
 
     async def _take(self, agent: str, queue: str, timeout_s: float) -> Lease | None:
         subscription = await self._subscription(queue)
@@ -215,6 +244,8 @@ class AgentControl:
                 reporter = StepReporter(self._js, self._topology, work, delivery, agent)
             lease = self.leases.grant(agent, work, delivery, message, reporter, span)
             await message.in_progress()
+            # An agent starts the step as it claims it: taken and started in one report.
+            reporter.claimed(lease.started_at, hold_s=CLAIM_HOLD_S)
             reporter.started(lease.started_at)
             await reporter.drain()
             log.info(

@@ -1,13 +1,15 @@
-"""Remote agents: claim work, hold its lease, stream logs and facts, complete it.
+"""Remote agents: register, claim work, hold its lease, stream logs and facts, complete it.
 
 Every report carries the job's lease token; a report whose lease expired is a 409
-(the step may already run elsewhere), one for a job not held here a 404."""
+(the step may already run elsewhere), one for a job not held here a 404. The routes are
+also served under the test platform's `/agent-control` (see `dialects.testplatform`)."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from execflow_contracts import (
+    AgentRegistration,
     Claim,
     ClaimRequest,
     CompleteRequest,
@@ -22,18 +24,42 @@ from execflow_contracts import (
     LogsRequest,
     SignalsRequest,
     StepFact,
+    WorkerId,
+    WorkerInfo,
     parse_fact,
 )
 
 from ..state import Deps
 
-router = APIRouter(prefix="/api/v1/agent-control", tags=["agents"])
+PREFIX = "/api/v1/agent-control"
+# The routes without their prefix: mounted here, and under the seeds' prefix.
+routes = APIRouter(tags=["agents"])
 
 
-@router.post("/claims/next", response_model=Claim, responses={204: {"description": "no work"}})
-async def claim_next(request: ClaimRequest, svc: Deps) -> Any:
+@routes.post("/agents", status_code=status.HTTP_201_CREATED, response_model=WorkerInfo)
+async def register_agent(
+    registration: AgentRegistration, svc: Deps, request: Request
+) -> WorkerInfo:
+    """List the agent with the runners (`GET /api/v1/workers`, `execflow worker list`)
+    while it calls; a first claim registers it too."""
+    host = request.client.host if request.client else None
+    return await svc.agents.registry.register(registration, host)
+
+
+@routes.delete("/agents/{name}", status_code=status.HTTP_204_NO_CONTENT)
+async def deregister_agent(name: WorkerId, svc: Deps) -> Response:
+    """The agent stops: unlisted at once rather than after the registry's TTL."""
+    await svc.agents.registry.leave(name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@routes.post("/claims/next", response_model=Claim, responses={204: {"description": "no work"}})
+async def claim_next(request: ClaimRequest, svc: Deps, http: Request) -> Any:
     """Long-poll up to `wait` seconds for a step on `queues`."""
-    lease = await svc.agents.claim(request.agent, request.queues, request.capacity, request.wait)
+    host = http.client.host if http.client else None
+    lease = await svc.agents.claim(
+        request.agent, request.queues, request.capacity, request.wait, host
+    )
     if lease is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return Claim(
@@ -45,39 +71,39 @@ async def claim_next(request: ClaimRequest, svc: Deps) -> Any:
     )
 
 
-@router.post("/jobs/{job_id}/lease", response_model=LeaseExtended)
+@routes.post("/jobs/{job_id}/lease", response_model=LeaseExtended)
 async def extend_lease(job_id: str, request: LeaseRequest, svc: Deps) -> dict[str, Any]:
     """Hold the job longer; the answer also carries its signals."""
     lease = await svc.agents.extend(job_id, request.lease_token)
     return {"id": job_id, "lease_expires_at": lease.expires_at, "signals": lease.signals}
 
 
-@router.post("/jobs/{job_id}/signals", response_model=JobSignals)
+@routes.post("/jobs/{job_id}/signals", response_model=JobSignals)
 async def job_signals(job_id: str, request: SignalsRequest, svc: Deps) -> JobSignals:
     """Long-poll up to `wait` seconds for what the agent must act on: stop the step (a
     cancel or a timeout), or hand it the answer to its question."""
     return await svc.agents.signals(job_id, request.lease_token, request.wait)
 
 
-@router.post("/jobs/{job_id}/logs", response_model=LogsAccepted)
+@routes.post("/jobs/{job_id}/logs", response_model=LogsAccepted)
 async def post_logs(job_id: str, request: LogsRequest, svc: Deps) -> dict[str, Any]:
     await svc.agents.logs(job_id, request.lease_token, request.lines)
     return {"accepted": len(request.lines)}
 
 
-@router.post("/jobs/{job_id}/events", response_model=EventsAccepted)
+@routes.post("/jobs/{job_id}/events", response_model=EventsAccepted)
 async def post_events(job_id: str, request: EventsRequest, svc: Deps) -> dict[str, Any]:
     ignored = await svc.agents.events(job_id, request.lease_token, request.events)
     return {"accepted": len(request.events) - len(ignored), "ignored": ignored}
 
 
-@router.post("/jobs/{job_id}/complete", response_model=CompletionAccepted)
+@routes.post("/jobs/{job_id}/complete", response_model=CompletionAccepted)
 async def complete(job_id: str, request: CompleteRequest, svc: Deps) -> dict[str, Any]:
     await svc.agents.complete(job_id, request.lease_token, request)
     return {"id": job_id, "accepted": True}
 
 
-@router.put("/jobs/{job_id}/artifacts/{name}", response_model=StepFact)
+@routes.put("/jobs/{job_id}/artifacts/{name}", response_model=StepFact)
 async def put_artifact(
     job_id: str,
     name: str,
@@ -101,3 +127,7 @@ async def put_artifact(
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     return await svc.agents.store_artifact(job_id, lease_token, declared, request.stream(), refused)
+
+
+router = APIRouter(prefix=PREFIX)
+router.include_router(routes)

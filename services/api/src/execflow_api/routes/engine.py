@@ -20,7 +20,7 @@ REFRESH_S = 1.0
 @router.get("/overview", response_model=EngineOverview)
 async def get_overview(svc: Deps) -> dict[str, Any]:
     """Executions per status, what runs now, each queue's waiting and leased work,
-    and the workers (`null` until the worker registry exists)."""
+    and the live workers (as the worker registry lists them)."""
     return await overview.snapshot(svc)
 
 

@@ -6,19 +6,24 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Header, Response, status
+from pydantic import Discriminator, Tag
 
 from execflow_contracts import (
     ExecutionAccepted,
     ExecutionRequest,
     ExecutionStatus,
     ExecutionView,
+    InvalidInput,
     TransitionList,
 )
 
 from .. import presenters, queries
 from ..commands import send, send_and_wait
+from ..dialects import testplatform
+from ..dialects.testplatform import LaunchRequest
+from ..dialects.testplatform.models import Launched
 from ..launch import create_command
-from ..state import Deps
+from ..state import Deps, Services
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 
@@ -35,21 +40,47 @@ def idempotent(key: str, request: ExecutionRequest) -> dict[str, Any]:
     }
 
 
+def body_kind(body: Any) -> str:
+    """Which of the two create bodies this is: the test platform's names a `suiteId`."""
+    return "suite" if isinstance(body, dict) and "suiteId" in body else "workflow"
+
+
+CreateBody = Annotated[
+    Annotated[ExecutionRequest, Tag("workflow")] | Annotated[LaunchRequest, Tag("suite")],
+    Discriminator(body_kind),
+]
+
+
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=ExecutionAccepted,
+    response_model=ExecutionAccepted | Launched,
     response_model_exclude_unset=True,
 )
-async def create_execution(
-    request: ExecutionRequest,
+async def create(
+    body: CreateBody,
     svc: Deps,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Accept an execution: answered once the command is stored on the bus.
 
-    With an `Idempotency-Key`, the same key and body give the same execution, for
-    good; the same key with another body is a 409."""
+    The body runs a workflow (`workflow`, or `workflow_id`), or launches a test suite as
+    the test platform does (`suiteId`, `profile`, `backend`). With an `Idempotency-Key`,
+    the same key and body give the same execution, for good; the same key with another
+    body is a 409."""
+    if isinstance(body, LaunchRequest):
+        if idempotency_key is not None:
+            raise InvalidInput("a suite launch takes no Idempotency-Key")
+        launched = await testplatform.launch(svc, body)
+        return launched.model_dump(mode="json", by_alias=True)
+    return await create_execution(body, svc, idempotency_key)
+
+
+async def create_execution(
+    request: ExecutionRequest, svc: Services, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """The command of an execution request, sent (and, with an idempotency key, its
+    verdict awaited)."""
     command = await create_command(svc, request, uuid4())
     if idempotency_key is None:
         await send(svc, command)

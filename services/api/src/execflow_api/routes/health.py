@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from execflow_contracts import Health, Readiness
 
+from ..dialects.testplatform import readiness
 from ..state import Deps
 
 router = APIRouter(tags=["health"])
@@ -25,9 +26,11 @@ async def readyz(svc: Deps, response: Response) -> Readiness:
         checks["postgres"] = "ok"
     except Exception as exc:
         checks["postgres"] = f"unavailable: {exc}"
-    ready = all(v == "ok" for v in checks.values())
+    platform, found = await readiness.checks(svc)
+    checks |= platform
+    ready = all(v == "ok" for k, v in checks.items() if k not in readiness.OPTIONAL)
     response.status_code = 200 if ready else 503
     # Not a condition of readiness: without notices live streams still move, slower.
     feed = svc.changes
     live = "notified" if feed.listening else f"polling every {feed.fallback_s:g} s"
-    return Readiness(ready=ready, checks=checks, live_streams=live)
+    return Readiness(ready=ready, checks=checks, live_streams=live, platform=found)

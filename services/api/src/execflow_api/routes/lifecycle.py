@@ -65,13 +65,17 @@ async def cancel(
 async def change_status(
     execution_id: UUID, request: ChangeStatusRequest, svc: Deps
 ) -> dict[str, Any]:
-    """Julep's change_status: `cancelled` cancels; no other status can be set by hand."""
-    if request.status != ExecutionStatus.CANCELLED:
-        raise IllegalTransition(
-            f"an execution's status can only be changed to 'cancelled' by request, "
-            f"not to {request.status!r}: the lifecycle moves it otherwise"
-        )
-    return await cancel(execution_id, svc, CancelRequest(reason=request.reason))
+    """Julep's change_status: `cancelled` cancels; `running` with an `input` moves a
+    waiting execution on (as resume does); no other status can be set by hand."""
+    if request.status == ExecutionStatus.CANCELLED:
+        return await cancel(execution_id, svc, CancelRequest(reason=request.reason))
+    if request.status == ExecutionStatus.RUNNING:
+        answer = ResumeRequest(input=request.input, step_id=request.step_id)
+        return await resume(execution_id, answer, svc)
+    raise IllegalTransition(
+        f"an execution's status can only be changed to 'cancelled', or to 'running' with"
+        f" the input it waits for, not to {request.status!r}: the lifecycle moves it otherwise"
+    )
 
 
 @router.post("/{execution_id}/resume", status_code=status.HTTP_202_ACCEPTED, **ACCEPTED)

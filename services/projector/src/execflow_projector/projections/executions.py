@@ -89,6 +89,7 @@ INSERT_EXECUTIONS = RowsInsert(
         ("workflow_version", "integer"),
         ("priority", "integer"),
         ("name", "text"),
+        ("schedule_id", "text"),
         ("traceparent", "text"),
     ],
 )
@@ -156,6 +157,7 @@ def execution_values(event: ExecutionCreated) -> tuple[Any, ...]:
         event.workflow_version,
         event.priority if event.priority is not None else event.workflow.priority,
         listing.columns(event)["name"],
+        listing.schedule_id(event),
         event.traceparent,
     )
 

@@ -1,8 +1,7 @@
 """The columns executions are listed and filtered by: what the events say so far.
 
-`queue` and `worker` are those of the latest dispatched and started step. The
-workflow's id and name, parent and schedule come with later versions of the
-events; until then they stay empty.
+`queue` and `worker` are those of the latest dispatched and started step; the
+schedule is the one that fired the execution (its `metadata.schedule_id`).
 """
 
 from typing import Any
@@ -19,3 +18,9 @@ def columns(event: AnyEvent) -> dict[str, Any]:
     if isinstance(event, StepStarted):
         return {"worker": event.worker}
     return {}
+
+
+def schedule_id(event: ExecutionCreated) -> str | None:
+    """The schedule that fired the execution: it says so in its metadata."""
+    found = event.metadata.get("schedule_id")
+    return found if isinstance(found, str) else None

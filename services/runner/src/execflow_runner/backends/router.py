@@ -1,4 +1,5 @@
-"""Each step on its backend: in a container when it names an image, else as a process."""
+"""Each step on its backend: in a container when it names an image (a Kubernetes Job on a
+runner configured for it, else a Docker container), else as a process."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,7 @@ class Backends:
         on_started: Callable[[], None],
         env: dict[str, str] | None = None,
     ) -> Outcome:
-        backend = self._available.get(work.run.backend)
+        backend = self.backend_of(work)
         if backend is None:
             # Failing says why; handing it back would loop if no runner has the backend.
             return Outcome(
@@ -35,6 +36,11 @@ class Backends:
                 "start",
             )
         return await backend.run(work, workspace, on_line, on_started, env)
+
+    def backend_of(self, work: StepWork) -> Backend | None:
+        if work.run.backend == "docker" and "kubernetes" in self._available:
+            return self._available["kubernetes"]
+        return self._available.get(work.run.backend)
 
     async def stop(self, key: AttemptKey, grace_s: float) -> bool:
         stopped = [await b.stop(key, grace_s) for b in self._available.values()]

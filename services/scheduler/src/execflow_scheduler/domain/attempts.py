@@ -10,7 +10,7 @@ from execflow_contracts import ExecutionStatus, StepStatus
 
 from . import events
 from .progression import advance, begin
-from .settling import fail, request_stop, settle
+from .settling import fail, move, request_stop, settle
 
 if TYPE_CHECKING:
     from .execution import Execution
@@ -19,9 +19,32 @@ if TYPE_CHECKING:
 UNDERWAY = (StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.AWAITING_INPUT)
 
 
+def record_step_claimed(x: "Execution", step_id: str, attempt: int, worker: str) -> None:
+    """A runner took the step's work and prepares it: an execution that waited for a
+    runner is starting (until a step starts)."""
+    state = x.steps.get(step_id)
+    if (
+        x.status is ExecutionStatus.QUEUED
+        and state is not None
+        and state.attempt == attempt
+        and state.status is StepStatus.QUEUED
+    ):
+        reason = f"step '{step_id}' taken by {worker}"
+        move(x, events.ExecutionStarting, ExecutionStatus.STARTING, reason)
+
+
 def record_step_started(
-    x: "Execution", step_id: str, attempt: int, delivery: int, worker: str, started_at: datetime
+    x: "Execution",
+    step_id: str,
+    attempt: int,
+    delivery: int,
+    worker: str,
+    started_at: datetime,
+    claimed_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> None:
+    """The runner's `started_at` is what it saw; the attempt's timeout runs on the
+    scheduler's clock (`now`, when the report is applied), which alone fires timers."""
     state = x.steps.get(step_id)
     if state is None or state.attempt != attempt:
         return  # a stale attempt: it was retried or never dispatched
@@ -38,6 +61,8 @@ def record_step_started(
         if state.status is StepStatus.CANCELLED:
             request_stop(x, step_id, attempt, "the step was cancelled")
         return
+    if claimed_at is not None:  # no claim report was sent: the start says it
+        record_step_claimed(x, step_id, attempt, worker)
     timeout = x.spec.attempt_timeout(x.spec.step(step_id))
     x.trigger_event(
         events.StepStarted,
@@ -46,9 +71,9 @@ def record_step_started(
         delivery=delivery,
         worker=worker,
         started_at=started_at,
-        timeout_at=started_at + timedelta(seconds=timeout) if timeout else None,
+        timeout_at=(now or started_at) + timedelta(seconds=timeout) if timeout else None,
     )
-    settle(x, started_at)
+    settle(x, now or started_at)
 
 
 def record_step_finished(
@@ -64,6 +89,7 @@ def record_step_finished(
     error_kind: str | None,
     output: Any,
     now: datetime,
+    claimed_at: datetime | None = None,
 ) -> None:
     state = x.steps.get(step_id)
     if state is None or state.attempt != attempt or state.status not in UNDERWAY:
@@ -73,7 +99,7 @@ def record_step_finished(
     if state.status is StepStatus.QUEUED or delivery > state.delivery:
         # A short step's runner sends no start report (and one can be lost with its
         # runner): the finish report says it all, a delivery lost before it included.
-        record_step_started(x, step_id, attempt, delivery, worker, started_at)
+        record_step_started(x, step_id, attempt, delivery, worker, started_at, claimed_at, now=now)
     facts = {
         "step_id": step_id,
         "attempt": attempt,
@@ -104,9 +130,15 @@ def record_progress(
 
 
 def record_facts(
-    x: "Execution", step_id: str, attempt: int, delivery: int, facts: list[dict[str, Any]]
+    x: "Execution",
+    step_id: str,
+    attempt: int,
+    delivery: int,
+    facts: list[dict[str, Any]],
+    sequence: int | None = None,
 ) -> None:
-    """Actions, screenshots, checkpoints and artifacts of the step's current delivery."""
+    """Actions, screenshots, checkpoints and artifacts of the step's current delivery,
+    once each: a report seen before (by its sequence) adds nothing."""
     state = x.steps.get(step_id)
     if (
         state
@@ -114,8 +146,15 @@ def record_facts(
         and state.attempt == attempt
         and state.delivery == delivery
         and state.status in (StepStatus.RUNNING, StepStatus.AWAITING_INPUT)
+        and (sequence is None or sequence not in state.reported)
     ):
-        x.trigger_event(events.StepFactsRecorded, step_id=step_id, attempt=attempt, facts=facts)
+        x.trigger_event(
+            events.StepFactsRecorded,
+            step_id=step_id,
+            attempt=attempt,
+            facts=facts,
+            sequence=sequence,
+        )
 
 
 def ask(

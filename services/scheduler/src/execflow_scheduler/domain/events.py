@@ -5,7 +5,7 @@ relay publishes (a test holds them equal). They were once classes inside the agg
 events stored then name those old topics, registered here so that they still load.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -33,6 +33,8 @@ class StepState:
     output: Any = None
     child_id: UUID | None = None
     asking: bool = False  # a running step that asked a question
+    # The numbers of the fact reports of the current delivery already recorded.
+    reported: set[int] = field(default_factory=set)
 
 
 class StatusChanged(Aggregate.Event):
@@ -49,6 +51,10 @@ class StatusChanged(Aggregate.Event):
 
 class ExecutionQueued(StatusChanged):
     pass
+
+
+class ExecutionStarting(StatusChanged):
+    """A runner took the first work of an execution that waited for one."""
 
 
 class ExecutionStarted(StatusChanged):
@@ -160,6 +166,8 @@ class StepStarted(Aggregate.Event):
 
     def apply(self, aggregate: "Execution") -> None:
         state = aggregate.steps[self.step_id]
+        if self.delivery != state.delivery:
+            state.reported = set()  # a new delivery numbers its reports from 1
         state.status, state.delivery = after(self), self.delivery
         aggregate.has_started = True
 
@@ -248,6 +256,20 @@ class StepFactsRecorded(Aggregate.Event):
     step_id: str
     attempt: int
     facts: list[dict[str, Any]]
+    # The report's number within its delivery: a report delivered again (its batch was
+    # handed back after it was saved) is recognised, and its facts not counted twice.
+    sequence: int | None
+
+    # Version 1, stored before reports were checked for repeats, is upcast.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["sequence"] = None
+
+    def apply(self, aggregate: "Execution") -> None:
+        if self.sequence is not None:
+            aggregate.steps[self.step_id].reported.add(self.sequence)
 
 
 class InputRequested(Aggregate.Event):

@@ -106,10 +106,22 @@ class Execution(Aggregate):
     def advance(self, now: datetime) -> None:
         progression.advance(self, now)
 
+    def record_step_claimed(self, step_id: str, attempt: int, worker: str) -> None:
+        attempts.record_step_claimed(self, step_id, attempt, worker)
+
     def record_step_started(
-        self, step_id: str, attempt: int, delivery: int, worker: str, started_at: datetime
+        self,
+        step_id: str,
+        attempt: int,
+        delivery: int,
+        worker: str,
+        started_at: datetime,
+        claimed_at: datetime | None = None,
+        now: datetime | None = None,
     ) -> None:
-        attempts.record_step_started(self, step_id, attempt, delivery, worker, started_at)
+        attempts.record_step_started(
+            self, step_id, attempt, delivery, worker, started_at, claimed_at, now=now
+        )
 
     def record_step_finished(
         self,
@@ -124,6 +136,7 @@ class Execution(Aggregate):
         error_kind: str | None,
         output: Any,
         now: datetime,
+        claimed_at: datetime | None = None,
     ) -> None:
         attempts.record_step_finished(
             self,
@@ -138,6 +151,7 @@ class Execution(Aggregate):
             error_kind,
             output,
             now,
+            claimed_at,
         )
 
     def record_progress(
@@ -146,9 +160,14 @@ class Execution(Aggregate):
         attempts.record_progress(self, step_id, attempt, current, maximum, message)
 
     def record_facts(
-        self, step_id: str, attempt: int, delivery: int, facts: list[dict[str, Any]]
+        self,
+        step_id: str,
+        attempt: int,
+        delivery: int,
+        facts: list[dict[str, Any]],
+        sequence: int | None = None,
     ) -> None:
-        attempts.record_facts(self, step_id, attempt, delivery, facts)
+        attempts.record_facts(self, step_id, attempt, delivery, facts, sequence)
 
     def ask(
         self,

@@ -10,7 +10,7 @@ _ACTIVE = {S.CANCELLING, S.FAILED, S.TIMED_OUT, S.CANCELLED}
 ALLOWED_MOVES: dict[S, frozenset[S]] = {
     S.PENDING: frozenset({S.QUEUED, S.AWAITING_INPUT, S.RUNNING, S.COMPLETED, *_ACTIVE}),
     S.QUEUED: frozenset({S.STARTING, S.RUNNING, S.AWAITING_INPUT, S.COMPLETED, *_ACTIVE}),
-    S.STARTING: frozenset({S.RUNNING, *_ACTIVE}),
+    S.STARTING: frozenset({S.RUNNING, S.AWAITING_INPUT, S.COMPLETED, S.BACKOFF, *_ACTIVE}),
     S.RUNNING: frozenset({S.COMPLETED, S.AWAITING_INPUT, S.BACKOFF, *_ACTIVE}),
     S.AWAITING_INPUT: frozenset({S.RUNNING, S.QUEUED, S.COMPLETED, S.BACKOFF, *_ACTIVE}),
     S.BACKOFF: frozenset({S.QUEUED, S.RUNNING, S.AWAITING_INPUT, *_ACTIVE}),
@@ -32,6 +32,7 @@ def transition_type(current: S, target: S) -> T:
         return {S.AWAITING_INPUT: T.RESUME, S.BACKOFF: T.RETRY}.get(current, T.START)
     return {
         S.QUEUED: T.QUEUE,
+        S.STARTING: T.START,
         S.AWAITING_INPUT: T.WAIT,
         S.BACKOFF: T.RETRY,
         S.COMPLETED: T.FINISH,
@@ -55,8 +56,11 @@ def status_called_for(current: S, steps: Iterable[tuple[StepStatus, bool]]) -> S
     if StepStatus.RUNNING in statuses:
         return S.RUNNING
     if StepStatus.QUEUED in statuses:
-        # Once running, an execution whose next step waits for a runner still runs.
-        return S.RUNNING if current in (S.RUNNING, S.AWAITING_INPUT) else S.QUEUED
+        # Once running, an execution whose next step waits for a runner still runs; one
+        # whose step a runner has taken (and prepares) is starting until that step starts.
+        if current in (S.RUNNING, S.AWAITING_INPUT):
+            return S.RUNNING
+        return S.STARTING if current is S.STARTING else S.QUEUED
     if any(retrying for _, retrying in states):
         return S.BACKOFF
     return None

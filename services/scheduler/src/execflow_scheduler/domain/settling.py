@@ -12,6 +12,7 @@ from .lifecycle import can_move, status_called_for, transition_type
 if TYPE_CHECKING:
     from .execution import Execution
 
+STARTING = ExecutionStatus.STARTING
 SYSTEM = "scheduler"
 # Steps in these states have not started running: stopping them is cancelling them.
 WAITING_TO_RUN = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.AWAITING_INPUT)
@@ -60,7 +61,7 @@ def settle(x: "Execution", now: datetime, reason: str = "") -> None:
         ExecutionStatus.BACKOFF: events.ExecutionBackingOff,
         ExecutionStatus.RUNNING: (
             events.ExecutionStarted
-            if x.status in (ExecutionStatus.PENDING, ExecutionStatus.QUEUED)
+            if x.status in (ExecutionStatus.PENDING, ExecutionStatus.QUEUED, STARTING)
             else events.ExecutionResumed
         ),
     }[target]
