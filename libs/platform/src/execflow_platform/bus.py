@@ -214,7 +214,7 @@ async def dead_letter(js: JetStreamContext, subject: str, message: Msg, reason: 
             **traced,
         },
     )
-    DEAD_LETTERS.labels(subject.rsplit(".", 1)[-1]).inc()
+    DEAD_LETTERS.inc()
     await message.term()
 
 

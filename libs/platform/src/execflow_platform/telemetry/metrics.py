@@ -25,11 +25,8 @@ PUBLISH_SECONDS = Histogram(
     "From publishing a batch of messages (or one report or log chunk) to the stream's ack",
     buckets=LATENCY_BUCKETS,
 )
-DEAD_LETTERS = Counter(
-    "execflow_dead_letters",
-    "Messages parked in the dead letters, by where they came from",
-    ["source"],
-)
+# Unlabelled, so that it shows (as 0) before the first: its log line names the source.
+DEAD_LETTERS = Counter("execflow_dead_letters", "Messages this process parked in the dead letters")
 CONSUMER_PENDING = Gauge(
     "execflow_consumer_pending_messages",
     "Messages of a durable consumer's stream not yet delivered to it (its lag)",
