@@ -195,9 +195,10 @@ def span(
     parent: str | None,
     kind: SpanKind = SpanKind.INTERNAL,
     attributes: Attributes | None = None,
+    links: list[str] | None = None,
 ) -> Iterator[Span | None]:
     """A span current for the block (what it sends carries it); None if tracing is off."""
-    started = start(name, parent, kind, attributes)
+    started = start(name, parent, kind, attributes, links=links)
     if started is None:
         yield None
         return
