@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from execflow_devstack import Stack, free_port
 
 from ..otlp_receiver import OtlpReceiver, ReceivedSpan
-from .conftest import create, running_stack, sh, wait_finished, wait_for
+from .conftest import create, running_stack, sh, wait_finished, wait_for, wait_status
 
 EXECFLOW = str(Path(sys.executable).parent / "execflow")
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "execflow.json"
@@ -245,3 +245,25 @@ def test_json_logs_say_which_execution_step_and_trace(
     assert about[0]["step_id"] == "flaky"
     assert about[0]["trace_id"] == journey["trace_id"]
     assert re.fullmatch("[0-9a-f]{16}", about[0]["span_id"])
+
+
+def test_a_cancel_sent_later_continues_the_executions_trace(
+    stack: Stack, receiver: OtlpReceiver
+) -> None:
+    with httpx.Client(base_url=stack.config.api_url, timeout=10) as api:
+        execution_id = create(api, {"workflow": {"steps": [sh("long", "sleep 30")]}})
+        wait_status(api, execution_id, "running")
+        assert api.post(f"/api/v1/executions/{execution_id}/cancel").status_code == 202
+        body = wait_finished(api, execution_id)
+    assert body["status"] == "cancelled"
+
+    def cancel_handled() -> list[ReceivedSpan]:
+        return [
+            s for s in receiver.of_trace(body["trace_id"]) if s.name == "handle CancelExecution"
+        ]
+
+    wait_for(lambda: bool(cancel_handled()), 10, "the cancel's span in the execution's trace")
+    by_id = tree_of(receiver.of_trace(body["trace_id"]))
+    chain = [s.name for s in ancestors(cancel_handled()[0], by_id)]
+    assert chain[:2] == ["handle CancelExecution", "send CancelExecution"]
+    assert chain[-1] == "POST /api/v1/executions"  # under the execution's own root

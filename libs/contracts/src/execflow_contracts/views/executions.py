@@ -177,6 +177,8 @@ class ExecutionView(View):
     n_screenshots: int
     checkpoints: list[Checkpoint]
     artifacts: list[ArtifactView]
+    # The trace of the execution's journey across the services, when tracing was on.
+    trace_id: str | None = None
     steps: list[StepView]
     attempts: list[AttemptView]
     children: list[UUID]
@@ -186,8 +188,6 @@ class ExecutionView(View):
     logs_url: str | None
     output_url: str | None
     video_url: str | None
-    # The trace of the execution's journey across the services, when tracing was on.
-    trace_id: str | None = None
 
 
 class ExecutionPage(View):
