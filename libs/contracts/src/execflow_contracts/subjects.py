@@ -14,6 +14,8 @@ REPLY_TO_HEADER = "Execflow-Reply-To"
 # On work sent again from the event store (its stream was lost): its attempt may have
 # run already, and a runner checks before it runs it.
 REDISPATCHED_HEADER = "Execflow-Redispatched"
+# The W3C trace context of the span that sent the message (see execflow_platform.telemetry).
+TRACEPARENT_HEADER = "traceparent"
 
 
 @dataclass(frozen=True)

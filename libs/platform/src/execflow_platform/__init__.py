@@ -1,5 +1,6 @@
 """Shared runtime of execflow services: settings, the bus, the database, lifecycle."""
 
+from . import telemetry
 from .artifacts import ArtifactSettings, ArtifactStore
 from .bus import (
     Outgoing,
@@ -78,5 +79,6 @@ __all__ = [
     "schema_conninfo",
     "service_command",
     "stream_configs",
+    "telemetry",
     "work_consumer",
 ]

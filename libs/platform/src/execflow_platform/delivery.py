@@ -8,12 +8,14 @@ the same `Nats-Msg-Id` (the bus drops a double), with backoff and jitter, until
 its step, an API request fails)."""
 
 import asyncio
+import time
 
 import nats.errors
 import stamina
 from nats.js import JetStreamContext
 
 from .bus import Outgoing, publish_one
+from .telemetry.metrics import PUBLISH_SECONDS
 
 # How long one publish waits for the bus to store it before sending it again.
 ACK_TIMEOUT_S = 5.0
@@ -46,9 +48,11 @@ class Publisher:
             await asyncio.gather(*pending)
 
     async def _publish(self, message: Outgoing) -> None:
+        started = time.perf_counter()
         async with self._ordered:
             stored = await self._published(message)
         await self._acked(message, stored)
+        PUBLISH_SECONDS.observe(time.perf_counter() - started)
 
     async def _published(self, message: Outgoing) -> "asyncio.Future[object]":
         async for attempt in stamina.retry_context(

@@ -33,6 +33,7 @@ from execflow_platform import (
 )
 
 from . import swap_lock, tracking
+from .observing import BatchTimer
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +132,13 @@ class ProjectionConsumer:
                 settled = message
             except ValidationError as exc:
                 await dead_letter(self._js, self._dead_letter_subject, message, str(exc))
+        timer = BatchTimer()
         # Until it applies; when stopping, the failure is raised and the batch left
         # unacknowledged: the next start reads it again from the position.
         async for attempt in retrying(stop=stop):
             with attempt:
                 await self._apply_or_isolate(parsed, by_sequence)
+        timer.applied(self.name, messages, [item for _, item in parsed])
         self._next = max(self._next or 0, messages[-1].metadata.sequence.stream + 1)
         if settled is not None:
             await settled.ack()  # acks every message before it too

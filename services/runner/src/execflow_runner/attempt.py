@@ -24,6 +24,7 @@ from execflow_contracts import (
     loads_bounded,
 )
 from execflow_platform import StepReporter
+from execflow_platform.telemetry import tracing
 
 from .artifacts import Uploader
 from .backends import Backend
@@ -102,6 +103,7 @@ class Attempt:
         # Every line is stored before the finish: a follower's stream ends with them all.
         await self._reporter.logs.drain()
         error = outcome.error
+        tracing.annotate({"process.exit.code": outcome.exit_code, "error.type": outcome.error_kind})
         output = self._reporter.output
         if self.work.output == "stdout-json" and outcome.exit_code == 0 and error is None:
             output, error = stdout_json(self._last_stdout)

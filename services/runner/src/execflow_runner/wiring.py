@@ -21,12 +21,14 @@ from execflow_platform import (
     pull_subscription,
     work_consumer,
 )
+from execflow_platform.telemetry.metrics import Watched, watch_consumers
 
 from .artifacts import Uploader
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
 from .backends.jobs import JobPolicy
 from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
+from .metrics import SLOTS, WorkHook
 from .reaper import Reaper
 from .registry import Registration
 from .settings import RunnerSettings
@@ -95,6 +97,9 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
             settings.queue_names,
             backends.names,
         )
+        SLOTS.set(settings.capacity)
+        if settings.metrics_port is not None:
+            background.append(asyncio.create_task(watch_work(settings, js, stop)))
         await worker.run(subscribers, stop, keeper)
     finally:
         for task in background:
@@ -106,6 +111,14 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         if docker_client is not None:
             docker_client.close()
         await nc.close()
+
+
+async def watch_work(settings: RunnerSettings, js: JetStreamContext, stop: asyncio.Event) -> None:
+    """Its queues' work waiting and leased, and its consumers' lag, for /metrics."""
+    topology = settings.topology
+    consumers = {topology.runner_consumer(q): q for q in settings.queue_names}
+    watched = [Watched(topology.work_stream, consumer) for consumer in consumers]
+    await watch_consumers(js, watched, stop, on_read=WorkHook(consumers))
 
 
 def container_policy(settings: RunnerSettings) -> ContainerPolicy:

@@ -39,6 +39,8 @@ from execflow_platform import (
 from .artifacts import Uploader
 from .attempt import Attempt, LeaseKeeper
 from .backends import AttemptKey, Backend
+from .metrics import SLOTS_USED
+from .observing import observed_run
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +131,14 @@ class Worker:
     def _start(self, message: Msg) -> None:
         task = asyncio.get_running_loop().create_task(self._run_one(message))
         self._tasks.add(task)
+        SLOTS_USED.set(len(self._tasks))
         if len(self._tasks) >= self._capacity:
             self._slot_free.clear()
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        SLOTS_USED.set(len(self._tasks))
         self._slot_free.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("step task failed", exc_info=task.exception())
@@ -145,6 +149,10 @@ class Worker:
         except ValidationError as exc:
             await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
             return
+        with observed_run(message, work, self.worker_id):
+            await self._run_work(message, work)
+
+    async def _run_work(self, message: Msg, work: StepWork) -> None:
         key = AttemptKey.of(work)
         stopped = self._controls.stop_reason(work.execution_id, work.step_id, work.attempt)
         if stopped is None and (key in self._done or key in self._attempts):

@@ -73,10 +73,11 @@ class Refill:
         log.warning("the work of %d attempts no one holds any more dispatched again", sent)
 
     async def _send(self, dispatched: list[StepDispatched]) -> int:
-        marked = ((REDISPATCHED_HEADER, "1"),)
-        messages: list[Outgoing] = [
-            dataclasses.replace(work_message(e, self._topology), headers=marked) for e in dispatched
-        ]
+        messages: list[Outgoing] = []
+        for event in dispatched:
+            work = work_message(event, self._topology)
+            marked = (work.headers or {}) | {REDISPATCHED_HEADER: "1"}
+            messages.append(dataclasses.replace(work, headers=marked))
         await publish_all(self._js, messages)
         return len(messages)
 

@@ -18,6 +18,7 @@ from execflow_platform import (
     pull_subscription,
     schema_conninfo,
 )
+from execflow_platform.telemetry.metrics import Watched, watch_consumers
 
 from .application import ExecutionsApplication
 from .consumer import CommandConsumer
@@ -32,6 +33,14 @@ from .timers import TimerLoop, TimerStore
 from .writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
+
+
+async def watch_lag(settings: SchedulerSettings, js: JetStreamContext, stop: asyncio.Event) -> None:
+    """The command consumer's lag, for /metrics (when it is served)."""
+    if settings.metrics_port is not None:
+        topology = settings.topology
+        watched = [Watched(topology.commands_stream, topology.scheduler_consumer)]
+        await watch_consumers(js, watched, stop)
 
 
 def build_application(
@@ -130,6 +139,7 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
             keeper.run(stop),
             relay.follow_streams(stop),
             lost_work.run(stop),
+            watch_lag(settings, js, stop),
         )
         await holding  # raises WriterLockLost if that is why it stopped
     finally:

@@ -17,6 +17,7 @@ from . import (
     metrics,
     queues,
     schedules,
+    scrape,
     workers,
     workflows,
 )
@@ -40,6 +41,7 @@ ROUTERS = [
     schedules.router,
     queues.router,
     health.router,
+    scrape.router,
 ]
 
 __all__ = ["ROUTERS"]
