@@ -21,7 +21,11 @@ STACK_ENV = {"EXECFLOW_STOP_GRACE_S": "1", "EXECFLOW_LEASE_S": "3"}
 
 @contextlib.contextmanager
 def running_stack(
-    nats_url: str, database_url: str, home: Path, extra_env: dict[str, str] | None = None
+    nats_url: str,
+    database_url: str,
+    home: Path,
+    extra_env: dict[str, str] | None = None,
+    service_env: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[Stack]:
     """The four services on a fresh prefix and schema; their logs printed at the end."""
     token = f"e{uuid.uuid4().hex[:12]}"
@@ -35,6 +39,7 @@ def running_stack(
         work_dir=home / "workspaces",
         log_dir=home / "logs",
         extra_env=STACK_ENV | (extra_env or {}),
+        service_env=service_env or {},
     )
     running = Stack(config).start()
     try:

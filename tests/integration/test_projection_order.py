@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from execflow_contracts import Topology
+from execflow_contracts import DLQ_REASON_HEADER, Topology
 from execflow_platform import StreamKeeper, connect, schema_conninfo
 from execflow_projector.consumer import ProjectionConsumer
 
@@ -190,3 +190,31 @@ async def test_a_stream_made_anew_is_read_from_its_start(
         async with projection.running(record):
             await projection.publish(range(6, 9))  # the keeper makes the stream again
             assert await until_seen(pool, 8) == list(range(1, 9))
+
+
+async def test_the_one_message_the_database_refuses_goes_to_the_dead_letters_and_the_rest_apply(
+    nats_url: str, provisioned: Names, conninfo: str
+) -> None:
+    # A poison message (here: one the applier cannot store) once stalled every batch
+    # after it; now its batch is split until it is alone, and it is set aside.
+    async def refuse_seven(conn: AsyncConnection, items: Sequence[int]) -> None:
+        if 7 in items:
+            raise psycopg.errors.CheckViolation("7 breaks a constraint")
+        await record(conn, items)
+
+    async with AsyncConnectionPool(conninfo, open=False) as pool:
+        projection = Projection(nats_url, provisioned, pool)
+        await projection.publish(range(1, 11))
+        async with projection.running(refuse_seven):
+            assert await until_seen(pool, 9) == [1, 2, 3, 4, 5, 6, 8, 9, 10]
+        nc = await connect(nats_url, "test-dead-letters")
+        try:
+            js = nc.jetstream()
+            dead = await js.get_last_msg(
+                Topology(provisioned.prefix).dlq_stream,
+                Topology(provisioned.prefix).dead_letter(NAME),
+            )
+            assert dead.data == b"7"
+            assert "breaks a constraint" in (dead.headers or {})[DLQ_REASON_HEADER]
+        finally:
+            await nc.close()

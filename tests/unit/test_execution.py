@@ -380,6 +380,7 @@ def test_an_event_that_would_move_a_step_against_the_step_machine_is_refused() -
             priority=0,
             output="report",
             gates=[],
+            workflow_id=None,
         )
 
 

@@ -18,6 +18,7 @@ from .bus import (
     pull_subscription,
     resuming_pull_consumer,
     stream_configs,
+    work_consumer,
 )
 from .controls import StepControls
 from .delivery import Publisher
@@ -29,9 +30,10 @@ from .reporting import StepReporter
 from .retrying import log_retries, retrying
 from .settled import attempt_over
 from .stream_keeper import StreamKeeper
-from .taking import fetch_work, maybe_run_before, work_to_start
+from .taking import CannotTell, fetch_work, maybe_run_before, reason_not_to_run, work_to_start
 
 __all__ = [
+    "CannotTell",
     "LeaseKeeper",
     "Outgoing",
     "Publisher",
@@ -59,9 +61,11 @@ __all__ = [
     "publish_all",
     "publish_one",
     "pull_subscription",
+    "reason_not_to_run",
     "register",
     "resuming_pull_consumer",
     "retrying",
     "stream_configs",
+    "work_consumer",
     "work_to_start",
 ]

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,14 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError
 
-from execflow_contracts import DLQ_REASON_HEADER, MSG_ID_HEADER, Command, Topology
+from execflow_contracts import (
+    DLQ_REASON_HEADER,
+    MSG_ID_HEADER,
+    TRACEPARENT_HEADER,
+    Command,
+    Topology,
+)
+from execflow_telemetry.metrics import DEAD_LETTERS, PUBLISH_SECONDS
 
 from .pulling import fetch
 from .retrying import retrying
@@ -53,6 +61,7 @@ def stream_configs(topology: Topology) -> list[StreamConfig]:
         stream(topology.work_stream, topology.all_work, work),
         stream(topology.logs_stream, topology.all_logs, kept, max_age=30 * DAY),
         stream(topology.dlq_stream, topology.all_dead_letters, kept, max_age=30 * DAY),
+        stream(topology.advisories_stream, topology.work_max_deliveries, kept, max_age=7 * DAY),
     ]
 
 
@@ -80,6 +89,20 @@ def durable_pull_consumer(durable: str, subject: str, ack_wait_s: float) -> Cons
         max_deliver=-1,
         max_ack_pending=10_000,
     )
+
+
+# A step's work is delivered at most this often (its holder died, or lost its lease, each
+# time); then JetStream says so (an advisory) and the scheduler fails the attempt as lost.
+WORK_MAX_DELIVER = 5
+
+
+def work_consumer(
+    topology: Topology, queue: str, lease_s: float, max_deliver: int = WORK_MAX_DELIVER
+) -> ConsumerConfig:
+    """The durable consumer every runner (and the API, for its agents) of `queue` shares."""
+    config = durable_pull_consumer(topology.runner_consumer(queue), topology.work(queue), lease_s)
+    config.max_deliver = max_deliver
+    return config
 
 
 def resuming_pull_consumer(
@@ -120,17 +143,20 @@ class Outgoing:
     subject: str
     payload: bytes
     msg_id: str
-    # Headers besides the message id (most messages have none).
-    headers: tuple[tuple[str, str], ...] = ()
+    # Besides its id: the trace context it carries (telemetry.tracing.headers).
+    headers: dict[str, str] | None = None
 
 
-def command_message(topology: Topology, command: Command) -> Outgoing:
+def command_message(
+    topology: Topology, command: Command, headers: dict[str, str] | None = None
+) -> Outgoing:
     """The one way a command becomes a bus message: its execution's subject, its JSON,
     and its identity as the `Nats-Msg-Id` (so sending it again is harmless)."""
     return Outgoing(
         topology.command(command.execution_id, type(command).__name__),
         command.model_dump_json().encode(),
         command.dedupe_id,
+        headers,
     )
 
 
@@ -168,6 +194,7 @@ async def publish_all(
     never awaited are cancelled, which frees their places among nats-py's pending
     publishes (a lost ack would otherwise hold one for ever).
     """
+    started = time.perf_counter()
     futures: list[asyncio.Future[Any]] = []
     try:
         async with asyncio.timeout(deadline_s):
@@ -175,6 +202,7 @@ async def publish_all(
                 futures.append(await publish_one(js, message))
             if futures:
                 await asyncio.gather(*futures)
+                PUBLISH_SECONDS.observe(time.perf_counter() - started)
     finally:
         for future in futures:
             future.cancel()
@@ -182,18 +210,26 @@ async def publish_all(
 
 async def publish_one(js: JetStreamContext, message: Outgoing) -> "asyncio.Future[Any]":
     """Send one message; the returned future resolves when the stream has stored it."""
-    headers = {MSG_ID_HEADER: message.msg_id, **dict(message.headers)}
+    headers = {MSG_ID_HEADER: message.msg_id}
+    if message.headers:
+        headers.update(message.headers)
     return await js.publish_async(message.subject, message.payload, headers=headers)
 
 
 async def dead_letter(js: JetStreamContext, subject: str, message: Msg, reason: str) -> None:
     """Park a message that can never succeed, with its reason, and stop its redelivery."""
     log.error("dead-lettering message from %s: %s", message.subject, reason)
+    traced = {k: v for k, v in (message.headers or {}).items() if k == TRACEPARENT_HEADER}
     await js.publish(
         subject,
         message.data,
-        headers={DLQ_REASON_HEADER: reason[:1000].replace("\n", " "), "Source": message.subject},
+        headers={
+            DLQ_REASON_HEADER: reason[:1000].replace("\n", " "),
+            "Source": message.subject,
+            **traced,
+        },
     )
+    DEAD_LETTERS.inc()
     await message.term()
 
 

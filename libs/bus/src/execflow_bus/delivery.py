@@ -8,10 +8,13 @@ the same `Nats-Msg-Id` (the bus drops a double), with backoff and jitter, until
 its step, an API request fails)."""
 
 import asyncio
+import time
 
 import nats.errors
 import stamina
 from nats.js import JetStreamContext
+
+from execflow_telemetry.metrics import PUBLISH_SECONDS
 
 from .bus import Outgoing, publish_one
 
@@ -46,9 +49,11 @@ class Publisher:
             await asyncio.gather(*pending)
 
     async def _publish(self, message: Outgoing) -> None:
+        started = time.perf_counter()
         async with self._ordered:
             stored = await self._published(message)
         await self._acked(message, stored)
+        PUBLISH_SECONDS.observe(time.perf_counter() - started)
 
     async def _published(self, message: Outgoing) -> "asyncio.Future[object]":
         async for attempt in stamina.retry_context(

@@ -21,8 +21,14 @@ class LogShipper:
     50 ms after its first line, so followers see output live."""
 
     def __init__(
-        self, js: JetStreamContext, topology: Topology, work: StepWork, delivery: int
+        self,
+        js: JetStreamContext,
+        topology: Topology,
+        work: StepWork,
+        delivery: int,
+        headers: dict[str, str] | None = None,
     ) -> None:
+        self._headers = headers  # the trace context of the step's run
         self._delivery = delivery
         self._work = work
         self._subject = topology.log(work.execution_id, work.step_id)
@@ -63,5 +69,7 @@ class LogShipper:
         )
         self._buffer, self._buffered_text = [], 0
         self._publisher.send(
-            Outgoing(self._subject, chunk.model_dump_json().encode(), chunk.dedupe_id)
+            Outgoing(
+                self._subject, chunk.model_dump_json().encode(), chunk.dedupe_id, self._headers
+            )
         )

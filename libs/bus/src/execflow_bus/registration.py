@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import nats.errors
-from nats.js.errors import BucketNotFoundError
+from nats.js.errors import BucketNotFoundError, NoStreamResponseError
 from nats.js.kv import KeyValue
 
 from execflow_contracts import RunningStep, WorkerInfo
@@ -47,7 +47,11 @@ class Registration:
             await asyncio.sleep(self._ttl_s / 3)
             try:
                 await self.beat()
-            except (nats.errors.NoRespondersError, BucketNotFoundError) as exc:
+            except (
+                nats.errors.NoRespondersError,
+                NoStreamResponseError,
+                BucketNotFoundError,
+            ) as exc:
                 log.warning("worker registry gone (%r): making it again", exc)
                 if self._remake is not None:
                     with contextlib.suppress(nats.errors.Error, TimeoutError):

@@ -29,6 +29,7 @@ from execflow_contracts import (
     question_report,
     sized_output,
 )
+from execflow_telemetry import tracing
 
 from .bus import command_message
 from .delivery import Publisher
@@ -37,6 +38,9 @@ from .log_shipping import LogShipper
 
 
 class StepReporter:
+    """Its reports and log chunks carry the trace context current where it is made (the
+    span of the step's run), so they continue the execution's trace."""
+
     def __init__(
         self,
         js: JetStreamContext,
@@ -49,7 +53,8 @@ class StepReporter:
         self.work = work
         self.delivery = delivery
         self.worker = worker
-        self.logs = LogShipper(js, topology, work, delivery)
+        self._headers = tracing.headers(tracing.current_traceparent())
+        self.logs = LogShipper(js, topology, work, delivery, self._headers)
         # The value of the step's last `output` fact, if it reported one.
         self.output: Any = None
         self._topology = topology
@@ -108,7 +113,7 @@ class StepReporter:
             self._cancel_held_start()
         elif not isinstance(command, ReportStepStarted):
             self._send_held_start()
-        self._commands.send(command_message(self._topology, command))
+        self._commands.send(command_message(self._topology, command, self._headers))
 
     def fact(self, raw: dict[str, Any]) -> StepFact | None:
         """Take one protocol fact: progress and questions are reported at once, the

@@ -5,6 +5,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
@@ -15,6 +16,7 @@ from .bus import dead_letter
 from .controls import StepControls
 from .pulling import fetch
 from .retrying import retrying
+from .settled import attempt_over
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,27 @@ def maybe_run_before(message: Msg) -> bool:
     published = metadata.timestamp
     age = (datetime.now(UTC) - published).total_seconds() if published else 0.0
     return age > STALE_WORK_S
+
+
+class CannotTell(Exception):
+    """Whether the work ran already cannot be read now: leave it unacknowledged (it
+    comes again)."""
+
+
+async def reason_not_to_run(
+    js: JetStreamContext, topology: Topology, message: Msg, work: StepWork, ran_here: bool
+) -> str | None:
+    """Why this delivery must not run, or None: it ran (or runs) here already (the bus
+    restarted and forgot the delivery), or, for work that may have run before, its
+    attempt is over by the events. Raises CannotTell."""
+    if ran_here:
+        return "its holder runs or has run it"
+    if not maybe_run_before(message):
+        return None
+    try:
+        return await attempt_over(js, topology, work)
+    except (nats.errors.Error, TimeoutError) as exc:
+        raise CannotTell(repr(exc)) from None
 
 
 async def work_to_start(

@@ -175,6 +175,7 @@ from .subjects import (
     MSG_ID_HEADER,
     REDISPATCHED_HEADER,
     REPLY_TO_HEADER,
+    TRACEPARENT_HEADER,
     Topology,
 )
 from .views import (
@@ -260,6 +261,7 @@ __all__ = [
     "STEP_STATUS_AFTER",
     "STORED",
     "TERMINAL_EXECUTION_STATUSES",
+    "TRACEPARENT_HEADER",
     "WORKER_LABEL",
     "AgentLogLine",
     "AgentRegistration",

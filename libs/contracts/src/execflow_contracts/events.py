@@ -31,6 +31,10 @@ class ExecutionEvent(BaseModel):
     execution_id: UUID
     version: int
     at: datetime
+    # The W3C trace context of the span whose command caused the event, stored with it
+    # so that whatever the event causes later (a dispatch, a timer, a retry) continues
+    # the same trace. Absent when tracing was off; left out of the JSON then.
+    traceparent: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @property
     def dedupe_id(self) -> str:
@@ -150,6 +154,8 @@ class StepDispatched(ExecutionEvent):
     output: OutputMode = "report"
     # Concurrency limits the execution holds a place in while it runs.
     gates: list[Gate] = Field(default_factory=list)
+    # The registered workflow the execution runs, if it runs one.
+    workflow_id: str | None = None
 
 
 class StepStarted(ExecutionEvent):

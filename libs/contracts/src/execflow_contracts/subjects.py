@@ -14,6 +14,8 @@ REPLY_TO_HEADER = "Execflow-Reply-To"
 # On work sent again from the event store (its stream was lost): its attempt may have
 # run already, and a runner checks before it runs it.
 REDISPATCHED_HEADER = "Execflow-Redispatched"
+# The W3C trace context of the span that sent the message (see execflow_telemetry).
+TRACEPARENT_HEADER = "traceparent"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,16 @@ class Topology:
     @property
     def logs_stream(self) -> str:
         return f"{self._stream_prefix}_LOGS"
+
+    @property
+    def advisories_stream(self) -> str:
+        """JetStream's advisories that execflow acts on, kept until it has."""
+        return f"{self._stream_prefix}_ADVISORIES"
+
+    @property
+    def work_max_deliveries(self) -> str:
+        """Said by JetStream of work delivered as often as it may be, unfinished."""
+        return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.work_stream}.*"
 
     @property
     def dlq_stream(self) -> str:
@@ -111,6 +123,10 @@ class Topology:
         """Retired: the event log's own consumer before it joined the events consumer.
         Named still so that a projector can find what an earlier version left, and remove it."""
         return "projector-event-log"
+
+    @property
+    def scheduler_advisories_consumer(self) -> str:
+        return "scheduler-advisories"
 
     def runner_consumer(self, queue: str) -> str:
         return f"runner-{queue}"

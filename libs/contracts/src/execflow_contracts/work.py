@@ -25,6 +25,8 @@ class StepWork(BaseModel):
     dispatched_at: datetime
     priority: int = 0
     output: OutputMode = "report"
+    # The registered workflow the execution runs, if any (metrics by workflow).
+    workflow_id: str | None = None
 
     @property
     def dedupe_id(self) -> str:

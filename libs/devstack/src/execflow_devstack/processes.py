@@ -23,6 +23,8 @@ class StackConfig:
     work_dir: Path = Path(".execflow/workspaces")
     log_dir: Path | None = None  # None: services log to this terminal
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Variables for one service only (say, the port of its metrics), by service name.
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -100,7 +102,9 @@ class Stack:
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
-        self.services = {name: ServiceProcess(name, config) for name in SERVICES}
+        self.services = {
+            name: ServiceProcess(name, config, config.service_env.get(name)) for name in SERVICES
+        }
 
     def start(self) -> "Stack":
         for service in self.services.values():

@@ -96,6 +96,7 @@ def execution(e: ExecutionView) -> Table:
         ("worker", e.worker),
         ("workflow_id", e.workflow_id),
         ("parent_id", e.parent_id),
+        ("trace_id", e.trace_id),
     ):
         if value:
             table.add_row(key, str(value))

@@ -23,6 +23,18 @@ class UpSettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     work_dir: Path | None = None  # default: DATA_DIR/workspaces
+    # The scheduler serves its metrics on this port, the runner on the next one, the
+    # projector on the one after (the api on its own port); unset: none of them.
+    metrics_port: int | None = 9464
+
+    def service_env(self) -> dict[str, dict[str, str]]:
+        if self.metrics_port is None:
+            return {}
+        services = ("scheduler", "runner", "projector")
+        return {
+            name: {"EXECFLOW_METRICS_PORT": str(self.metrics_port + i)}
+            for i, name in enumerate(services)
+        }
 
     @property
     def workspaces(self) -> Path:

@@ -34,6 +34,7 @@ def up(settings: UpSettings | None = None) -> None:
         api_host=settings.api_host,
         api_port=settings.api_port,
         work_dir=settings.workspaces,
+        service_env=settings.service_env(),
     )
     stack: Stack | None = None
     try:
@@ -41,6 +42,8 @@ def up(settings: UpSettings | None = None) -> None:
         stack = Stack(config).start()
         stack.wait_ready()
         print(f"execflow is up: API {config.api_url}  (OpenAPI docs: {config.api_url}/docs)")
+        for name, env in config.service_env.items():
+            print(f"  {name} metrics: http://127.0.0.1:{env['EXECFLOW_METRICS_PORT']}/metrics")
         print(f"data in {data_dir}; NATS {nats_url}; Ctrl-C stops everything", flush=True)
         _supervise(stack)
     finally:

@@ -1,8 +1,10 @@
 """Shared runtime of execflow services: settings, the database, lifecycle; and the bus
 (`execflow_bus`, re-exported here for the services)."""
 
+import execflow_telemetry as telemetry
 from execflow_artifacts import ArtifactSettings, ArtifactStore, Uploader
 from execflow_bus import (
+    CannotTell,
     LeaseKeeper,
     Outgoing,
     Registration,
@@ -28,10 +30,12 @@ from execflow_bus import (
     publish_all,
     publish_one,
     pull_subscription,
+    reason_not_to_run,
     register,
     resuming_pull_consumer,
     retrying,
     stream_configs,
+    work_consumer,
     work_to_start,
 )
 
@@ -49,6 +53,7 @@ from .settings import ServiceSettings
 __all__ = [
     "ArtifactSettings",
     "ArtifactStore",
+    "CannotTell",
     "ChangeFeed",
     "LeaseKeeper",
     "Outgoing",
@@ -85,6 +90,7 @@ __all__ = [
     "publish_all",
     "publish_one",
     "pull_subscription",
+    "reason_not_to_run",
     "register",
     "resuming_pull_consumer",
     "retrying",
@@ -93,5 +99,7 @@ __all__ = [
     "schema_conninfo",
     "service_command",
     "stream_configs",
+    "telemetry",
+    "work_consumer",
     "work_to_start",
 ]

@@ -5,13 +5,13 @@ import asyncio
 import contextlib
 import functools
 import gc
-import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import uvloop
 
+import execflow_telemetry as telemetry
 from execflow_bus import log_retries
 
 from .settings import EventLoop, ServiceSettings
@@ -19,11 +19,8 @@ from .settings import EventLoop, ServiceSettings
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def configure_logging(level: str, service: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
-    )
+def configure_logging(level: str, service: str, log_format: telemetry.LogFormat = "text") -> None:
+    telemetry.configure(level, service, log_format)
     log_retries()
 
 
@@ -53,13 +50,20 @@ def run_service(
 ) -> None:
     """A service's `main`: log, then serve until SIGTERM or SIGINT, on `event_loop` or
     else the one its settings name."""
-    configure_logging(settings.log_level, name)
+    configure_logging(settings.log_level, name, settings.log_format)
+    telemetry.tracing.setup_tracing(name)
+    metrics = telemetry.metrics.serve_metrics(settings.metrics_port, settings.metrics_host)
     freeze_loaded_objects()
     main = run_until_stopped(functools.partial(serve, settings))
-    if (event_loop or settings.event_loop) == "uvloop":
-        uvloop.run(main)
-    else:
-        asyncio.run(main)
+    try:
+        if (event_loop or settings.event_loop) == "uvloop":
+            uvloop.run(main)
+        else:
+            asyncio.run(main)
+    finally:
+        if metrics is not None:
+            metrics.shutdown()
+        telemetry.tracing.shutdown_tracing()  # the last spans are exported
 
 
 def service_command(

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from execflow_contracts import Topology
+from execflow_telemetry import LogFormat
 
 EventLoop = Literal["uvloop", "asyncio"]
 
@@ -21,6 +22,13 @@ class ServiceSettings(BaseSettings):
     # Prefix of every stream and subject, so deployments can share a NATS server.
     bus_prefix: str = "execflow"
     log_level: str = "INFO"
+    # "text" (readable lines) or "json" (one object a line, with the execution, step,
+    # trace and span of each line where known).
+    log_format: LogFormat = "text"
+    # Where the service serves Prometheus metrics at /metrics: unset, nowhere (the api
+    # serves them on its own port regardless); 0, a free port (logged at start).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     # The asyncio event loop implementation: libuv's (uvloop) or the standard library's.
     event_loop: EventLoop = "uvloop"
 

@@ -30,20 +30,21 @@ from nats.js import JetStreamContext
 
 from execflow_artifacts import ArtifactStore, Uploader
 from execflow_bus import (
+    CannotTell,
     LeaseKeeper,
     Registration,
     StepControls,
     StreamKeeper,
-    attempt_over,
     connect,
     durable_pull_consumer,
     ensure_registry,
     ensure_streams,
-    maybe_run_before,
     pull_subscription,
+    reason_not_to_run,
     work_to_start,
 )
-from execflow_contracts import InputProvided, RunningStep, StepStopRequested, WorkerInfo
+from execflow_contracts import InputProvided, RunningStep, StepStopRequested, StepWork, WorkerInfo
+from execflow_telemetry import steps, tracing
 
 from .attempt import FunctionAttempt
 from .calls import Call, ChildCall, CoroutineCall, ThreadCall
@@ -244,16 +245,25 @@ class Serving:
         work = await work_to_start(self._js, self._topology, self._controls, message)
         if work is None:
             return
+        # A span for the run, continuing the dispatch's trace (when tracing is on).
+        span = steps.start_run(message, work, self._settings.worker_id)
+        try:
+            with tracing.current(span):
+                await self._run_work(message, work)
+        finally:
+            if span is not None:
+                span.end()
+
+    async def _run_work(self, message: Msg, work: StepWork) -> None:
         # Its subject is its function's: a consumer of this worker's took it.
         function = self._functions[work.run.function or ""]
         key: Key = (str(work.execution_id), work.step_id, work.attempt)
-        stopped = None
-        if key in self._done or key in self._attempts:
-            # Its work came again while (or after) this worker ran it: the bus restarted
-            # and forgot the delivery. The run here reports; this copy is dropped.
-            stopped = "this worker runs or has run it"
-        if stopped is None and maybe_run_before(message):
-            stopped = await attempt_over(self._js, self._topology, work)
+        try:
+            ran_here = key in self._done or key in self._attempts
+            stopped = await reason_not_to_run(self._js, self._topology, message, work, ran_here)
+        except CannotTell as exc:
+            log.warning("%s: cannot tell whether it ran already (%s)", key, exc)
+            return
         if stopped is not None:
             log.info("not starting %s: %s", key, stopped)
             await message.ack()

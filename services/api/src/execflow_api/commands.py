@@ -9,6 +9,7 @@ import asyncio
 
 import nats.errors
 from fastapi import HTTPException, status
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from execflow_contracts import (
@@ -16,10 +17,13 @@ from execflow_contracts import (
     REPLY_TO_HEADER,
     Command,
     CommandOutcome,
+    CreateExecution,
     refusal,
 )
 from execflow_platform import command_limit, command_message
+from execflow_telemetry import tracing
 
+from .instruments import COMMANDS_SENT
 from .state import Services
 
 PUBLISH_TIMEOUT_S = 5.0
@@ -53,6 +57,34 @@ async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | Non
 
 
 async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> None:
+    # A command about an execution that exists (a cancel, an answer, a retry) continues
+    # the execution's trace, linked to the request that sent it; a create starts its
+    # trace under the request's span.
+    stored = await execution_trace(svc, command)
+    with tracing.span(
+        f"send {type(command).__name__}",
+        stored,
+        SpanKind.PRODUCER,
+        {"messaging.system": "nats", "execflow.execution_id": str(command.execution_id)},
+        links=[t for t in [tracing.current_traceparent()] if t and stored],
+    ):
+        traced = tracing.headers(tracing.current_traceparent())
+        await _publish_traced(svc, command, headers | traced if traced else headers)
+
+
+async def execution_trace(svc: Services, command: Command) -> str | None:
+    """The trace context the command's execution was created with (tracing on)."""
+    if not tracing.enabled() or isinstance(command, CreateExecution):
+        return None
+    async with svc.pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT traceparent FROM executions WHERE id = %s", (command.execution_id,)
+        )
+        row = await cursor.fetchone()
+    return row[0] if row is not None else None
+
+
+async def _publish_traced(svc: Services, command: Command, headers: dict[str, str]) -> None:
     message = command_message(svc.topology, command)
     limit = command_limit(svc.nc)
     if len(message.payload) > limit:
@@ -71,3 +103,4 @@ async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> 
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the command bus is unavailable: {exc!r}"
         ) from None
+    COMMANDS_SENT.labels(type(command).__name__).inc()

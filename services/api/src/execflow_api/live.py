@@ -4,10 +4,13 @@ import time
 from collections.abc import AsyncIterator
 from uuid import UUID
 
+from opentelemetry.trace import SpanKind
+
 from execflow_contracts import ExecutionNotFound, ExecutionStatus
+from execflow_telemetry import tracing
 
 from . import logs, presenters, queries, sse
-from .event_log import stored_events_after
+from .event_log import StoredEvent, stored_events_after
 from .state import Services
 
 LOG_PAGE = 500
@@ -49,6 +52,7 @@ async def execution_events(
                 events = await stored_events_after(conn, execution_id, after)
             for item in events:
                 yield sse.raw_event(item.type, item.body_json, item.version)
+                delivered(item, execution_id)
                 after = item.version
             if any(is_final(item.to_status) for item in events):
                 return
@@ -96,3 +100,14 @@ async def log_lines(
 async def logs_stream_end(svc: Services) -> int:
     info = await svc.js.stream_info(svc.topology.logs_stream)
     return int(info.state.last_seq)
+
+
+def delivered(item: StoredEvent, execution_id: UUID) -> None:
+    """With tracing on, an `SSE delivered` span in the trace the event was stored with."""
+    if item.traceparent is not None and tracing.enabled():
+        tracing.mark(
+            f"deliver {item.type}",
+            item.traceparent,
+            SpanKind.PRODUCER,
+            {"execflow.execution_id": str(execution_id), "execflow.event.version": item.version},
+        )

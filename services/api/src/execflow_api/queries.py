@@ -13,7 +13,8 @@ EXECUTION_COLUMNS = (
     " created_at, queued_at, started_at, completed_at, updated_at,"
     " workflow_id, name, queue, worker, parent_id, schedule_id,"
     " retry_of, retried_by, parent_step, progress, stopped_steps,"
-    " workflow_version, priority, n_agent_actions, n_screenshots, checkpoints, artifacts"
+    " workflow_version, priority, n_agent_actions, n_screenshots, checkpoints, artifacts,"
+    " split_part(traceparent, '-', 2) AS trace_id"
 )
 STEP_COLUMNS = (
     "step_id AS id, status, needs, queue, attempts, worker, exit_code, error, message,"

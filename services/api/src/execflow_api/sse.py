@@ -16,6 +16,8 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from .instruments import SSE_CLIENTS
+
 KEEPALIVE_S = 15.0
 
 
@@ -42,14 +44,18 @@ async def _with_keepalive(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """Pass events on; a generator that yields b"" (an idle poll) may get a comment
     instead, so that proxies do not close a quiet stream."""
     last = time.monotonic()
-    async for chunk in events:
-        now = time.monotonic()
-        if chunk:
-            last = now
-            yield chunk
-        elif now - last > KEEPALIVE_S:
-            last = now
-            yield format_sse_event(comment="keep-alive")
+    SSE_CLIENTS.inc()
+    try:
+        async for chunk in events:
+            now = time.monotonic()
+            if chunk:
+                last = now
+                yield chunk
+            elif now - last > KEEPALIVE_S:
+                last = now
+                yield format_sse_event(comment="keep-alive")
+    finally:
+        SSE_CLIENTS.dec()
 
 
 def wants_stream(accept: str | None) -> bool:

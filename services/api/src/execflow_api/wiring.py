@@ -15,6 +15,7 @@ from execflow_platform import (
     ensure_streams,
     schema_conninfo,
 )
+from execflow_telemetry import tracing
 
 from . import dialects, errors
 from .agents import AgentControl
@@ -82,11 +83,26 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    instrument(app)
     for router in [*ROUTERS, *dialects.ROUTERS]:
         app.include_router(router)
     document_schemas(app, DEFINITION_SCHEMAS | COMPONENTS)
     install_dashboard(app, settings.dashboard_dir)  # last: its pages catch every other path
     return app
+
+
+def instrument(app: FastAPI) -> None:
+    """With tracing on: a span for every request (its `traceparent` header continued)
+    and for every query. Off, nothing is patched: a request costs what it did."""
+    if not tracing.enabled():
+        return
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    instrumentor = PsycopgInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
 
 
 def document_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:

@@ -15,11 +15,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import psycopg
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import ValidationError
 
 from execflow_platform import (
@@ -32,6 +33,7 @@ from execflow_platform import (
 )
 
 from . import swap_lock, tracking
+from .observing import BatchTimer
 
 log = logging.getLogger(__name__)
 
@@ -120,25 +122,58 @@ class ProjectionConsumer:
         if self._next is not None and first > self._next:
             raise Gap(f"a batch begins at {first}, but {self._next} has not come")
         parsed: list[tuple[int, Any]] = []
+        by_sequence: dict[int, Msg] = {}
         settled: Msg | None = None  # the last message the batch's ack settles
         for message in messages:
             try:
-                parsed.append((message.metadata.sequence.stream, self._parse(message.data)))
+                sequence = message.metadata.sequence.stream
+                parsed.append((sequence, self._parse(message.data)))
+                by_sequence[sequence] = message
                 settled = message
             except ValidationError as exc:
                 await dead_letter(self._js, self._dead_letter_subject, message, str(exc))
+        timer = BatchTimer()
         # Until it applies; when stopping, the failure is raised and the batch left
         # unacknowledged: the next start reads it again from the position.
         async for attempt in retrying(stop=stop):
             with attempt:
-                try:
-                    await self._project(parsed)
-                except Exception:
-                    log.exception("%s: batch of %d failed", self.name, len(parsed))
-                    raise
+                await self._apply_or_isolate(parsed, by_sequence)
+        timer.applied(self.name, messages, [item for _, item in parsed])
         self._next = max(self._next or 0, messages[-1].metadata.sequence.stream + 1)
         if settled is not None:
             await settled.ack()  # acks every message before it too
+
+    async def _apply_or_isolate(
+        self, parsed: Sequence[tuple[int, Any]], messages: dict[int, Msg]
+    ) -> None:
+        """Apply the batch; if the database refuses it (not: cannot be reached), apply
+        its halves apart, down to the one message it refuses, which goes to the dead
+        letters with the reason while the others apply. A poison message holds up no
+        one; a database away holds up everything, and is tried again."""
+        try:
+            await self._project(parsed)
+            return
+        except Exception as exc:
+            if transient(exc) or not parsed:
+                log.exception("%s: batch of %d failed", self.name, len(parsed))
+                raise
+            if len(parsed) == 1:
+                sequence = parsed[0][0]
+                await dead_letter(
+                    self._js, self._dead_letter_subject, messages[sequence], f"{exc!r}"
+                )
+                await self._pass_over(sequence)
+                return
+            log.warning("%s: batch of %d refused (%r): split", self.name, len(parsed), exc)
+        middle = len(parsed) // 2
+        await self._apply_or_isolate(parsed[:middle], messages)
+        await self._apply_or_isolate(parsed[middle:], messages)
+
+    async def _pass_over(self, sequence: int) -> None:
+        """Move the position past a message sent to the dead letters."""
+        async with self._pool.connection() as conn, conn.transaction():
+            if sequence > await tracking.position(conn, self.name):
+                await tracking.advance(conn, self.name, sequence)
 
     async def _project(self, parsed: Sequence[tuple[int, Any]]) -> None:
         if not parsed:
@@ -156,3 +191,12 @@ class ProjectionConsumer:
             for apply in self._appliers:
                 await apply(conn, items)
             await tracking.advance(conn, self.name, max(sequence for sequence, _ in fresh))
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that says nothing of the messages: the database (or the way to it) is
+    away, busy or restarting. Anything else is the data's."""
+    return isinstance(
+        exc,
+        psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout | OSError | TimeoutError,
+    ) or (isinstance(exc, psycopg.Error) and (exc.sqlstate or "").startswith(("08", "53", "57")))

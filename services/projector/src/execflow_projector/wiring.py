@@ -5,6 +5,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_contracts import LogChunk, parse_event
@@ -15,6 +16,7 @@ from execflow_platform import (
     ensure_streams,
     schema_conninfo,
 )
+from execflow_telemetry.metrics import Watched, watch_consumers
 
 from .consumer import BatchApplier, ProjectionConsumer
 from .projections import event_log, executions, logs, notices
@@ -25,6 +27,17 @@ from .storable import storable
 log = logging.getLogger(__name__)
 
 Parser = Callable[[bytes], Any]
+
+
+async def watch_lag(settings: ProjectorSettings, js: JetStreamContext, stop: asyncio.Event) -> None:
+    """The consumers' lag, for /metrics (when it is served)."""
+    if settings.metrics_port is not None:
+        topology = settings.topology
+        watched = [
+            Watched(topology.events_stream, topology.projector_events_consumer),
+            Watched(topology.logs_stream, topology.projector_logs_consumer),
+        ]
+        await watch_consumers(js, watched, stop)
 
 
 async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
@@ -76,7 +89,11 @@ async def serve(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     ]
     log.info("projector ready")
     try:
-        await asyncio.gather(keeper.run(stop), *(c.run(stop) for c in consumers))
+        await asyncio.gather(
+            keeper.run(stop),
+            *(c.run(stop) for c in consumers),
+            watch_lag(settings, js, stop),
+        )
     finally:
         await nc.close()
         await pool.close()

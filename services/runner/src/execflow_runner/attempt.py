@@ -17,6 +17,7 @@ from execflow_contracts import (
     loads_bounded,
 )
 from execflow_platform import StepReporter, Uploader
+from execflow_telemetry import tracing
 
 from .backends import Backend
 from .protocol import Fact, FactReader
@@ -94,6 +95,7 @@ class Attempt:
         # Every line is stored before the finish: a follower's stream ends with them all.
         await self._reporter.logs.drain()
         error = outcome.error
+        tracing.annotate({"process.exit.code": outcome.exit_code, "error.type": outcome.error_kind})
         output = self._reporter.output
         if self.work.output == "stdout-json" and outcome.exit_code == 0 and error is None:
             output, error = stdout_json(self._last_stdout)

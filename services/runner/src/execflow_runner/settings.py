@@ -22,6 +22,8 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     capacity: int = 16
     # A step whose runner stops heartbeating for this long is given to another runner.
     lease_s: float = 30.0
+    # A step's work delivered this often, unfinished, fails its attempt as lost.
+    work_max_deliver: int = 5
     # Each execution gets a workspace folder here, shared by its steps.
     work_dir: Path = Path(".execflow/workspaces")
     # A stopped step gets SIGTERM, then SIGKILL after this long.

@@ -17,17 +17,19 @@ from execflow_platform import (
     StreamKeeper,
     Uploader,
     connect,
-    durable_pull_consumer,
     ensure_registry,
     ensure_streams,
     live_workers,
     pull_subscription,
+    work_consumer,
 )
+from execflow_telemetry.metrics import Watched, watch_consumers
 
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
 from .backends.jobs import JobPolicy
 from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
+from .metrics import SLOTS, WorkHook
 from .reaper import Reaper
 from .settings import RunnerSettings
 from .worker import Subscriber, Worker
@@ -85,9 +87,7 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         background.append(asyncio.create_task(keeper.run(stop)))
 
         def subscriber(queue: str) -> Subscriber:
-            config = durable_pull_consumer(
-                topology.runner_consumer(queue), topology.work(queue), settings.lease_s
-            )
+            config = work_consumer(topology, queue, settings.lease_s, settings.work_max_deliver)
             return lambda: pull_subscription(js, topology.work_stream, config)
 
         subscribers = [subscriber(queue) for queue in settings.queue_names]
@@ -97,6 +97,9 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
             settings.queue_names,
             backends.names,
         )
+        SLOTS.set(settings.capacity)
+        if settings.metrics_port is not None:
+            background.append(asyncio.create_task(watch_work(settings, js, stop)))
         await worker.run(subscribers, stop, keeper)
     finally:
         for task in background:
@@ -108,6 +111,14 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         if docker_client is not None:
             docker_client.close()
         await nc.close()
+
+
+async def watch_work(settings: RunnerSettings, js: JetStreamContext, stop: asyncio.Event) -> None:
+    """Its queues' work waiting and leased, and its consumers' lag, for /metrics."""
+    topology = settings.topology
+    consumers = {topology.runner_consumer(q): q for q in settings.queue_names}
+    watched = [Watched(topology.work_stream, consumer) for consumer in consumers]
+    await watch_consumers(js, watched, stop, on_read=WorkHook(consumers))
 
 
 def container_policy(settings: RunnerSettings) -> ContainerPolicy:

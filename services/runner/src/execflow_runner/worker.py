@@ -21,21 +21,24 @@ from execflow_contracts import (
     InputProvided,
     RunningStep,
     StepStopRequested,
+    StepWork,
     Topology,
 )
 from execflow_platform import (
+    CannotTell,
     LeaseKeeper,
     StepControls,
     StreamKeeper,
     Uploader,
-    attempt_over,
     fetch_work,
-    maybe_run_before,
+    reason_not_to_run,
     work_to_start,
 )
 
 from .attempt import Attempt
 from .backends import AttemptKey, Backend
+from .metrics import SLOTS_USED
+from .observing import observed_run
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +122,14 @@ class Worker:
     def _start(self, message: Msg) -> None:
         task = asyncio.get_running_loop().create_task(self._run_one(message))
         self._tasks.add(task)
+        SLOTS_USED.set(len(self._tasks))
         if len(self._tasks) >= self._capacity:
             self._slot_free.clear()
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        SLOTS_USED.set(len(self._tasks))
         self._slot_free.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("step task failed", exc_info=task.exception())
@@ -133,14 +138,17 @@ class Worker:
         work = await work_to_start(self._js, self._topology, self._controls, message)
         if work is None:
             return
+        with observed_run(message, work, self.worker_id):
+            await self._run_work(message, work)
+
+    async def _run_work(self, message: Msg, work: StepWork) -> None:
         key = AttemptKey.of(work)
-        stopped = None
-        if key in self._done or key in self._attempts:
-            # Its work came again while (or after) this runner ran it: the bus restarted
-            # and forgot the delivery. The run here reports; this copy is dropped.
-            stopped = "this runner runs or has run it"
-        if stopped is None and maybe_run_before(message):
-            stopped = await attempt_over(self._js, self._topology, work)
+        try:
+            ran_here = key in self._done or key in self._attempts
+            stopped = await reason_not_to_run(self._js, self._topology, message, work, ran_here)
+        except CannotTell as exc:
+            log.warning("%s: cannot tell whether it ran already (%s)", key, exc)
+            return
         if stopped is not None:
             log.info("not starting %s: %s", key, stopped)
             await message.ack()

@@ -5,7 +5,9 @@ parent) are applied together and saved in the same transaction.
 """
 
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,9 +37,10 @@ from execflow_contracts import (
     RetryExecution,
     WorkflowSpec,
 )
+from execflow_telemetry import tracing
 
 from .domain import Execution, events
-from .eventsourcing_internals import BinaryInsertRecorder, evict, fenced
+from .eventsourcing_internals import BinaryInsertRecorder, evict, fenced, stamp_trace
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +83,15 @@ class Batch:
     # Loaded since the last `react`: only these can have new events to react to, so a
     # batch of hundreds of commands does not rescan every execution after each one.
     fresh: dict[UUID, None] = field(default_factory=dict)
+    # Loaded since the last `stamp`, and how many of each one's events are stamped.
+    unstamped: dict[UUID, None] = field(default_factory=dict)
+    stamped: dict[UUID, int] = field(default_factory=dict)
 
     def load(self, execution_id: UUID) -> Execution:
         if execution_id not in self.touched:
             self.touched[execution_id] = self.app.get(execution_id)
         self.fresh[execution_id] = None
+        self.unstamped[execution_id] = None
         return self.touched[execution_id]
 
     def exists(self, execution_id: UUID) -> bool:
@@ -97,6 +104,19 @@ class Batch:
     def add(self, execution: Execution) -> None:
         self.touched[execution.id] = execution
         self.fresh[execution.id] = None
+        self.unstamped[execution.id] = None
+
+    def stamp(self, traceparent: str | None) -> None:
+        """Store the trace of the command just applied with the events it caused (in any
+        execution: a child it created, a parent it moved)."""
+        touched, self.unstamped = self.unstamped, {}
+        if traceparent is None:
+            return
+        for execution_id in touched:
+            events = self.touched[execution_id].pending_events
+            for event in events[self.stamped.get(execution_id, 0) :]:
+                stamp_trace(event, traceparent)
+            self.stamped[execution_id] = len(events)
 
     def react(self) -> None:
         """Apply what new events mean for other executions, until nothing new happens."""
@@ -138,13 +158,14 @@ class ExecutionsApplication(Application[UUID]):
         return execution
 
     def handle(
-        self, commands: Sequence[AnyCommand]
+        self, commands: Sequence[AnyCommand], traces: Sequence[str | None] | None = None
     ) -> tuple[list[Recording[UUID]], list[CommandOutcome]]:
         """Apply and save the whole batch in one transaction; if any command is refused
         or another writer got there first, fall back to one command per transaction so
-        that a refusal discards only that command's effects."""
+        that a refusal discards only that command's effects. `traces`: the trace context
+        of each command's span, stored with the events it causes (None: tracing is off)."""
         try:
-            return self._apply_and_save(commands), [ACCEPTED] * len(commands)
+            return self._apply_and_save(commands, traces=traces), [ACCEPTED] * len(commands)
         except (ExecflowError, IntegrityError) as exc:
             log.info("batch of %d fell back to one by one: %s", len(commands), exc)
         except Exception as exc:
@@ -153,15 +174,16 @@ class ExecutionsApplication(Application[UUID]):
             log.warning("batch of %d fell back to one by one: %r", len(commands), exc)
         recordings: list[Recording[UUID]] = []
         outcomes: list[CommandOutcome] = []
-        for command in commands:
+        for i, command in enumerate(commands):
+            trace = [traces[i]] if traces is not None else None
             try:
-                recordings += self._apply_and_save([command], careful=True)
+                recordings += self._apply_and_save([command], careful=True, traces=trace)
             except ExecflowError as exc:
                 log.info("refused %s for %s: %s", command.type, command.execution_id, exc)
                 outcomes.append(CommandOutcome(accepted=False, code=exc.code, reason=str(exc)))
                 continue
             except IntegrityError:
-                recordings += self._apply_and_save([command], careful=True)  # reloaded
+                recordings += self._apply_and_save([command], careful=True, traces=trace)
             except Exception as exc:
                 if unavailable(exc):
                     raise
@@ -174,14 +196,20 @@ class ExecutionsApplication(Application[UUID]):
         return recordings, outcomes
 
     def _apply_and_save(
-        self, commands: Sequence[AnyCommand], careful: bool = False
+        self,
+        commands: Sequence[AnyCommand],
+        careful: bool = False,
+        traces: Sequence[str | None] | None = None,
     ) -> list[Recording[UUID]]:
         batch = Batch(self, self.clock(), careful)
         try:
-            for command in commands:
+            for i, command in enumerate(commands):
                 HANDLERS[type(command)](batch, command)
                 batch.react()
-            recordings = self.save(*batch.touched.values())
+                if traces is not None:
+                    batch.stamp(traces[i])
+            with stored_span(traces):
+                recordings = self.save(*batch.touched.values())
         except Exception:
             # Cached aggregates may hold events that were never saved.
             for execution_id in batch.touched:
@@ -197,6 +225,26 @@ class ExecutionsApplication(Application[UUID]):
 
     def _evict(self, execution_id: UUID) -> None:
         evict(self.repository, execution_id)
+
+
+@contextmanager
+def stored_span(traces: Sequence[str | None] | None) -> Iterator[None]:
+    """With tracing on, an `events stored` span for each trace of the batch's commands:
+    one save, seen from each trace that rode in it."""
+    if traces is None:
+        yield
+        return
+    started = time.time_ns()
+    yield
+    ended = time.time_ns()
+    for parent in dict.fromkeys(t for t in traces if t is not None):
+        tracing.record(
+            "events stored",
+            parent,
+            started,
+            ended,
+            attributes={"db.system.name": "postgresql", "execflow.batch.commands": len(traces)},
+        )
 
 
 # -- command handlers ---------------------------------------------------------------

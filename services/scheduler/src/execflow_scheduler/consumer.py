@@ -27,6 +27,7 @@ from execflow_contracts import (
 from execflow_platform import StreamKeeper, consume, dead_letter, fetch
 
 from .application import ExecutionsApplication, WriterFenced
+from .observing import BatchObserved
 from .relay import Relay
 
 log = logging.getLogger(__name__)
@@ -95,21 +96,27 @@ class CommandConsumer:
             await self._parse(later, commands, accepted)
         if not commands:
             return
+        observed = BatchObserved(accepted, commands)
         self._relay.prepare()
         try:
-            recordings, outcomes = await asyncio.to_thread(self._app.handle, commands)
+            recordings, outcomes = await asyncio.to_thread(
+                self._app.handle, commands, observed.traces
+            )
         except WriterFenced:
             log.error("another scheduler has taken over writing: this one stops")
+            observed.failed("fenced: another scheduler writes")
             self._stop.set()
             await self._give_back(accepted)
             return
-        except Exception:
+        except Exception as exc:
+            observed.failed(repr(exc))
             await self._give_back(accepted)
             return
+        observed.stored(recordings)
         # This batch is published and acknowledged while the next one is fetched and
         # applied; batches still go out in order, each acked after its own events.
         self._publishing = asyncio.create_task(
-            self._publish_then_ack(self._publishing, recordings, accepted, outcomes)
+            self._publish_then_ack(self._publishing, recordings, accepted, outcomes, observed)
         )
 
     async def _parse(
@@ -142,6 +149,7 @@ class CommandConsumer:
         recordings: list[Recording[UUID]],
         accepted: list[Msg],
         outcomes: list[CommandOutcome],
+        observed: BatchObserved,
     ) -> None:
         # Batches go out in order; one that failed (its events are in the store: the
         # relay publishes them from there) does not hold back those after it.
@@ -149,13 +157,15 @@ class CommandConsumer:
             await previous
         try:
             await self._relay.publish(recordings)
-        except Exception:
+        except Exception as exc:
+            observed.failed(repr(exc))
             await self._give_back(accepted)
             return
         try:
             await self._settle(accepted, outcomes)
         except Exception:  # the bus went away: unacked, the commands come back (idempotent)
             log.exception("acknowledging a batch of %d commands failed", len(accepted))
+        observed.done(outcomes)
 
     async def _settle(self, accepted: list[Msg], outcomes: list[CommandOutcome]) -> None:
         for message, outcome in zip(accepted, outcomes, strict=True):

@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -37,6 +38,7 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import Outgoing, locks, publish_all
+from execflow_telemetry import tracing
 
 from .publishing import work_message
 
@@ -161,10 +163,7 @@ class Dispatcher:
                 released = await self._choose(conn)
                 if not released:
                     return
-                await publish_all(
-                    self._js,
-                    [Outgoing(r["subject"], bytes(r["payload"]), r["msg_id"]) for r in released],
-                )
+                await publish_all(self._js, [held_work(r) for r in released])
                 await self._mark_released(conn, released)
 
     async def _choose(self, conn: AsyncConnection) -> list[dict[str, Any]]:
@@ -217,8 +216,8 @@ class Dispatcher:
         work = work_message(event, self._topology)
         await self._connection().execute(
             "INSERT INTO work_slots (execution_id, step_id, attempt, queue, priority, gates,"
-            " subject, payload, msg_id, released) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
+            " subject, payload, msg_id, released, traceparent)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
             (
                 event.execution_id,
                 event.step_id,
@@ -230,6 +229,7 @@ class Dispatcher:
                 work.payload,
                 work.msg_id,
                 released,
+                event.traceparent,
             ),
         )
 
@@ -283,3 +283,22 @@ class Dispatcher:
     def _connection(self) -> AsyncConnection:
         assert self._conn is not None, "start() opens the connection"
         return self._conn
+
+
+def held_work(row: dict[str, Any]) -> Outgoing:
+    """Held work as it goes out, in the trace of the dispatch that recorded it."""
+    headers = tracing.headers(
+        tracing.mark(
+            f"dispatch {row['step_id']}",
+            row["traceparent"],
+            SpanKind.PRODUCER,
+            {
+                "messaging.system": "nats",
+                "execflow.execution_id": str(row["execution_id"]),
+                "execflow.step_id": row["step_id"],
+                "execflow.attempt": row["attempt"],
+                "execflow.queue": row["queue"],
+            },
+        )
+    )
+    return Outgoing(row["subject"], bytes(row["payload"]), row["msg_id"], headers)

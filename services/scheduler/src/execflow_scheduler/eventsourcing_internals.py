@@ -85,6 +85,24 @@ def fenced(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.Error) and exc.sqlstate == FENCED
 
 
+# Where a stored event keeps the trace context of the command that caused it.
+TRACE_ATTRIBUTE = "traceparent"
+
+
+def stamp_trace(event: object, traceparent: str) -> None:
+    """Store `traceparent` with a new (not yet saved) domain event. The library saves an
+    event's whole `__dict__` as its state and loads it back the same way, so an
+    attribute set here is stored and read with the event, though its class does not
+    declare it (events are frozen dataclasses: set as their own `__init__` sets fields).
+    Events stored without one read as None (`trace_of`): no upcasting needed."""
+    object.__setattr__(event, TRACE_ATTRIBUTE, traceparent)
+
+
+def trace_of(event: object) -> str | None:
+    value = vars(event).get(TRACE_ATTRIBUTE)
+    return value if isinstance(value, str) else None
+
+
 def evict(repository: Repository[UUID], aggregate_id: UUID) -> None:
     """Drop an aggregate from the repository's cache (if it is there)."""
     cache = repository.cache

@@ -10,6 +10,24 @@ from execflow_contracts import ExecutionEvent, ExecutionNotFound, StepDispatched
 from .application import ExecutionsApplication
 
 
+def running_attempts(
+    app: ExecutionsApplication, events: Iterable[ExecutionEvent]
+) -> dict[tuple[str, str, int], StepDispatched]:
+    """The dispatches among `events` whose attempt runs now, by (execution, step,
+    attempt) (blocking: it may load aggregates from the store)."""
+    running: dict[tuple[str, str, int], StepDispatched] = {}
+    for event in events:
+        if not isinstance(event, StepDispatched):
+            continue
+        try:
+            state = app.get(event.execution_id).steps.get(event.step_id)
+        except ExecutionNotFound:
+            continue
+        if state and state.attempt == event.attempt and state.status is StepStatus.RUNNING:
+            running[(str(event.execution_id), event.step_id, event.attempt)] = event
+    return running
+
+
 def live_dispatches(app: ExecutionsApplication, events: Iterable[ExecutionEvent]) -> set[str]:
     """The dedupe ids of the dispatches among `events` whose attempt still waits in its
     queue (blocking: it may load aggregates from the store)."""

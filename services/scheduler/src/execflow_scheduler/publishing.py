@@ -6,6 +6,7 @@ from collections.abc import Container, Sequence
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
+from opentelemetry.trace import SpanKind
 
 from execflow_contracts import (
     EVENT_TYPES,
@@ -15,6 +16,7 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import Outgoing
+from execflow_telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ def outgoing(
     after (dispatch p50 ~0.3 ms lower at idle). Each stream still gets its messages in
     the order of the events."""
     work = [
-        work_message(e, topology)
+        work_message(e, topology, dispatched(e))
         for e in events
         if isinstance(e, StepDispatched) and e.dedupe_id in direct
     ]
@@ -72,6 +74,7 @@ def event_message(
         subject=topology.event(event.execution_id, type(event).__name__),
         payload=bus_payload(event, max_bytes),
         msg_id=event.dedupe_id,
+        headers=tracing.headers(event.traceparent),
     )
 
 
@@ -107,7 +110,29 @@ def bus_payload(event: ExecutionEvent, max_bytes: int) -> bytes:
     raise EventTooLarge(f"{type(event).__name__} of {event.execution_id}: {len(payload)} bytes")
 
 
-def work_message(event: StepDispatched, topology: Topology) -> Outgoing:
+def dispatched(event: StepDispatched, parent: str | None = None) -> dict[str, str] | None:
+    """With tracing on, a `dispatch` span under the trace stored with the event (or with
+    held work, `parent`), and the headers that carry it to the step's runner."""
+    return tracing.headers(
+        tracing.mark(
+            f"dispatch {event.step_id}",
+            parent or event.traceparent,
+            SpanKind.PRODUCER,
+            {
+                "messaging.system": "nats",
+                "messaging.operation.type": "send",
+                "execflow.execution_id": str(event.execution_id),
+                "execflow.step_id": event.step_id,
+                "execflow.attempt": event.attempt,
+                "execflow.queue": event.queue,
+            },
+        )
+    )
+
+
+def work_message(
+    event: StepDispatched, topology: Topology, headers: dict[str, str] | None = None
+) -> Outgoing:
     work = StepWork(
         execution_id=event.execution_id,
         step_id=event.step_id,
@@ -117,9 +142,11 @@ def work_message(event: StepDispatched, topology: Topology) -> Outgoing:
         dispatched_at=event.at,
         priority=event.priority,
         output=event.output,
+        workflow_id=event.workflow_id,
     )
     return Outgoing(
         subject=work.subject(topology),
         payload=work.model_dump_json().encode(),
         msg_id=work.dedupe_id,
+        headers=headers,
     )

@@ -7,7 +7,6 @@ position, and `Nats-Msg-Id` (the event's identity) makes re-publishing harmless.
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -19,13 +18,14 @@ from eventsourcing.persistence import Recording
 from nats.js import JetStreamContext
 from psycopg_pool import ConnectionPool
 
-from execflow_contracts import REDISPATCHED_HEADER, StepDispatched, Topology
+from execflow_contracts import Topology
 from execflow_platform import StreamKeeper, publish_all
 
 from .application import ExecutionsApplication
 from .dispatch import Dispatcher
 from .liveness import live_dispatches
-from .publishing import outgoing, to_contract, work_message
+from .publishing import outgoing, to_contract
+from .refill import Refill
 from .timers import TimerLoop, timers_of
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,12 @@ class Relay:
         dispatcher: Dispatcher,
         max_event_bytes: int,
         keeper: StreamKeeper,
+        refill: Refill,
         save_every_s: float = 1.0,
     ) -> None:
         self._keeper = keeper
+        self._refill = refill
+        self._background: set[asyncio.Task[None]] = set()
         self._timers = timers
         self._dispatcher = dispatcher
         self._app = app
@@ -107,6 +110,8 @@ class Relay:
             await self._maybe_save_position(force=True)
 
     async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
         async with self._lock:
             await self._maybe_save_position(force=True)
 
@@ -130,10 +135,15 @@ class Relay:
         published again from the first event (the catch-up that follows does it); WORK
         made anew gets the work still waiting, and the dispatcher's slots again."""
         known = await asyncio.to_thread(self._stream_makings)
-        events, work = self._topology.events_stream, self._topology.work_stream
+        topology = self._topology
+        events, work, commands = (
+            topology.events_stream,
+            topology.work_stream,
+            topology.commands_stream,
+        )
         remade = {
             stream
-            for stream in (events, work)
+            for stream in (events, work, commands)
             if stream in known and known[stream] != self._keeper.created(stream)
         }
         if events in remade:
@@ -142,33 +152,17 @@ class Relay:
         if work in remade:
             log.warning("WORK was made anew: dispatching the waiting work again")
             await self._dispatcher.release_again()
-            await self._redispatch_waiting_work()
+            await self._refill.waiting_work()
+        if remade & {work, commands}:
+            # Work held when it was lost, or a finish report lost with COMMANDS, leaves an
+            # attempt running for ever: once runners have registered again, it is sent again.
+            task = asyncio.create_task(self._refill.orphaned_runs())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         await asyncio.to_thread(
-            self._record_makings, {s: self._keeper.created(s) for s in (events, work)}
+            self._record_makings,
+            {s: self._keeper.created(s) for s in (events, work, commands)},
         )
-
-    async def _redispatch_waiting_work(self) -> None:
-        after = 0
-        while page := await asyncio.to_thread(
-            self._app.recorder.select_notifications, after + 1, PAGE
-        ):
-            after = page[-1].id
-            events = [to_contract(self._app.mapper.to_domain_event(n)) for n in page]
-            dispatched = [e for e in events if isinstance(e, StepDispatched)]
-            if not dispatched:
-                continue
-            live = await asyncio.to_thread(live_dispatches, self._app, dispatched)
-            direct = self._dispatcher.unlimited(dispatched)
-            await publish_all(
-                self._js,
-                [
-                    dataclasses.replace(
-                        work_message(e, self._topology), headers=((REDISPATCHED_HEADER, "1"),)
-                    )
-                    for e in dispatched
-                    if e.dedupe_id in live and e.dedupe_id in direct
-                ],
-            )
 
     async def _send(
         self, events: Sequence[DomainEventProtocol[UUID]], last_id: int, live_only: bool = False

@@ -13,6 +13,8 @@ class SchedulerSettings(ServiceSettings):
     # A serving scheduler silent this long (frozen, paused) loses the writer lock to a
     # standby, and the writes it attempts when it wakes are refused.
     writer_takeover_s: float = 15.0
+    # The runners' registration TTL (as theirs): how long one takes to register again.
+    worker_ttl_s: float = 15.0
     # A schedule's fire due longer ago than this was missed (execflow was down): its
     # `catchup` policy decides whether it runs.
     schedule_grace_s: float = 5.0

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 from psycopg_pool import ConnectionPool
 
 from execflow_contracts import (
@@ -26,10 +27,14 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import command_message, publish_all
+from execflow_telemetry import tracing
+
+from .metrics import TIMERS_FIRED
 
 log = logging.getLogger(__name__)
 
-Timer = tuple[UUID, str, datetime]
+# (execution, name, due at, the trace context of the event that set it)
+Timer = tuple[UUID, str, datetime, str | None]
 
 
 def timers_of(event: ExecutionEvent) -> list[Timer]:
@@ -45,7 +50,7 @@ def timers_of(event: ExecutionEvent) -> list[Timer]:
         due.append(("cancel", event.force_at))
     if isinstance(event, StatusChanged):
         due.append(("ttl", event.expires_at))
-    return [(event.execution_id, name, at) for name, at in due if at is not None]
+    return [(event.execution_id, name, at, event.traceparent) for name, at in due if at is not None]
 
 
 class TimerStore:
@@ -57,26 +62,34 @@ class TimerStore:
     def schedule(self, timers: Sequence[Timer]) -> None:
         with self._pool.connection() as conn, conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO timers (execution_id, name, due_at) VALUES (%s, %s, %s)"
-                " ON CONFLICT (execution_id, name) DO UPDATE SET due_at = EXCLUDED.due_at",
+                "INSERT INTO timers (execution_id, name, due_at, traceparent)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (execution_id, name)"
+                " DO UPDATE SET due_at = EXCLUDED.due_at, traceparent = EXCLUDED.traceparent",
                 timers,
             )
 
     def due(self, now: datetime, limit: int = 500) -> list[Timer]:
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT execution_id, name, due_at FROM timers WHERE due_at <= %s"
+                "SELECT execution_id, name, due_at, traceparent FROM timers WHERE due_at <= %s"
                 " ORDER BY due_at LIMIT %s",
                 (now, limit),
             ).fetchall()
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def remove(self, timers: Sequence[Timer]) -> None:
         with self._pool.connection() as conn, conn.cursor() as cur:
             cur.executemany(
                 "DELETE FROM timers WHERE execution_id = %s AND name = %s AND due_at = %s",
-                timers,
+                [timer[:3] for timer in timers],
             )
+
+
+def fired(execution_id: UUID, name: str, traceparent: str | None) -> dict[str, str] | None:
+    """With tracing on, a `timer fired` span in the trace of the event that set the timer,
+    and the headers that carry it on its command."""
+    attributes = {"execflow.execution_id": str(execution_id), "execflow.timer": name}
+    return tracing.headers(tracing.mark(f"fire {name}", traceparent, SpanKind.PRODUCER, attributes))
 
 
 class TimerLoop:
@@ -110,10 +123,15 @@ class TimerLoop:
             due = await asyncio.to_thread(self._store.due, datetime.now(UTC))
         if not due:
             return
-        commands = [
-            FireTimer(execution_id=execution_id, timer=name, due_at=at, actor="timer")
-            for execution_id, name, at in due
+        messages = [
+            command_message(
+                self._topology,
+                FireTimer(execution_id=execution_id, timer=name, due_at=at, actor="timer"),
+                fired(execution_id, name, traceparent),
+            )
+            for execution_id, name, at, traceparent in due
         ]
-        await publish_all(self._js, [command_message(self._topology, c) for c in commands])
+        await publish_all(self._js, messages)
+        TIMERS_FIRED.inc(len(messages))
         async with self._lock:
             await asyncio.to_thread(self._store.remove, due)

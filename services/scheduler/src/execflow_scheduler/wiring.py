@@ -18,12 +18,15 @@ from execflow_platform import (
     pull_subscription,
     schema_conninfo,
 )
+from execflow_telemetry.metrics import Watched, watch_consumers
 
 from .application import ExecutionsApplication
 from .consumer import CommandConsumer
 from .dispatch import Dispatcher
 from .eventsourcing_internals import BinaryInsertRecorder
 from .firing import ScheduleLoop
+from .lost_work import LostWork
+from .refill import Refill
 from .relay import Relay
 from .resolving import WorkflowResolver
 from .settings import SchedulerSettings
@@ -31,6 +34,14 @@ from .timers import TimerLoop, TimerStore
 from .writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
+
+
+async def watch_lag(settings: SchedulerSettings, js: JetStreamContext, stop: asyncio.Event) -> None:
+    """The command consumer's lag, for /metrics (when it is served)."""
+    if settings.metrics_port is not None:
+        topology = settings.topology
+        watched = [Watched(topology.commands_stream, topology.scheduler_consumer)]
+        await watch_consumers(js, watched, stop)
 
 
 def build_application(
@@ -89,7 +100,8 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
     schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s, command_limit(nc))
-    relay = Relay(app, js, topology, pool, timers, dispatcher, message_limit(nc), keeper)
+    refill = Refill(app, js, topology, dispatcher, orphan_grace_s=2 * settings.worker_ttl_s)
+    relay = Relay(app, js, topology, pool, timers, dispatcher, message_limit(nc), keeper, refill)
     await relay.start()
 
     async def subscribe() -> JetStreamContext.PullSubscription:
@@ -101,6 +113,18 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
             ),
         )
 
+    async def subscribe_advisories() -> JetStreamContext.PullSubscription:
+        return await pull_subscription(
+            js,
+            topology.advisories_stream,
+            durable_pull_consumer(
+                topology.scheduler_advisories_consumer,
+                topology.work_max_deliveries,
+                settings.command_ack_wait_s,
+            ),
+        )
+
+    lost_work = LostWork(js, topology, subscribe_advisories, keeper)
     resolver = WorkflowResolver(conninfo)
     consumer = CommandConsumer(
         await subscribe(),
@@ -124,6 +148,8 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
             schedules.run(stop),
             keeper.run(stop),
             relay.follow_streams(stop),
+            lost_work.run(stop),
+            watch_lag(settings, js, stop),
         )
         await holding  # raises WriterLockLost if that is why it stopped
     finally:

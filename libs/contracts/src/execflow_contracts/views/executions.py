@@ -177,6 +177,8 @@ class ExecutionView(View):
     n_screenshots: int
     checkpoints: list[Checkpoint]
     artifacts: list[ArtifactView]
+    # The trace of the execution's journey across the services, when tracing was on.
+    trace_id: str | None = None
     steps: list[StepView]
     attempts: list[AttemptView]
     children: list[UUID]

@@ -47,10 +47,11 @@ from execflow_platform import (
     StreamKeeper,
     attempt_over,
     dead_letter,
-    durable_pull_consumer,
     fetch,
     pull_subscription,
+    work_consumer,
 )
+from execflow_telemetry import steps, tracing
 
 from .leases import Lease, Leases
 from .registry import AgentRegistry
@@ -212,6 +213,8 @@ class AgentControl:
             )
         )
         await reporter.drain()
+        if lease.span is not None:
+            lease.span.set_attribute("process.exit.code", report.exit_code or 0)
         self.leases.release(job_id)
         await lease.message.ack()  # only now: the finish report is stored
         await self.registry.seen(lease.agent, changed=True)
@@ -254,8 +257,10 @@ class AgentControl:
                 await message.ack()
                 return None
             delivery = message.metadata.num_delivered
-            reporter = StepReporter(self._js, self._topology, work, delivery, agent)
-            lease = self.leases.grant(agent, work, delivery, message, reporter)
+            span = steps.start_run(message, work, agent, agent=True)
+            with tracing.current(span):  # the reports continue the step's trace
+                reporter = StepReporter(self._js, self._topology, work, delivery, agent)
+            lease = self.leases.grant(agent, work, delivery, message, reporter, span)
             await message.in_progress()
             # An agent starts the step as it claims it: taken and started in one report.
             reporter.claimed(lease.started_at, hold_s=CLAIM_HOLD_S)
@@ -277,11 +282,7 @@ class AgentControl:
             self._subscriptions.clear()
         if queue not in self._subscriptions:
             self._locks.setdefault(queue, asyncio.Lock())
-            config = durable_pull_consumer(
-                self._topology.runner_consumer(queue),
-                self._topology.work(queue),
-                self.leases.lease_s,
-            )
+            config = work_consumer(self._topology, queue, self.leases.lease_s)
             self._subscriptions[queue] = await pull_subscription(
                 self._js, self._topology.work_stream, config
             )

@@ -16,9 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
+from opentelemetry.trace import Span
 
 from execflow_contracts import JobNotFound, JobSignals, LeaseLost, StepWork
 from execflow_platform import StepReporter
+from execflow_telemetry import tracing
+
+from ..instruments import AGENT_LEASES
 
 REMEMBERED_LAPSES = 10_000
 
@@ -39,6 +43,15 @@ class Lease:
     # What the agent must act on; `signalled` wakes its long poll.
     signals: JobSignals = field(default_factory=JobSignals)
     signalled: asyncio.Event = field(default_factory=asyncio.Event)
+    # The step's run, in the execution's trace (tracing on): ends with the lease.
+    span: Span | None = None
+
+    def end(self, lapsed: bool) -> None:
+        AGENT_LEASES.dec()
+        if self.span is not None:
+            if lapsed:
+                tracing.fail(self.span, "the lease lapsed")
+            self.span.end()
 
     def extend(self, lease_s: float) -> None:
         # Set before the bus is told, so this deadline never outlives the bus's ack wait.
@@ -62,7 +75,13 @@ class Leases:
         self._lapsed: OrderedDict[str, datetime] = OrderedDict()
 
     def grant(
-        self, agent: str, work: StepWork, delivery: int, message: Msg, reporter: StepReporter
+        self,
+        agent: str,
+        work: StepWork,
+        delivery: int,
+        message: Msg,
+        reporter: StepReporter,
+        span: Span | None = None,
     ) -> Lease:
         self._forget_expired()
         now = datetime.now(UTC)
@@ -77,9 +96,11 @@ class Leases:
             deadline=0.0,
             expires_at=now,
             reporter=reporter,
+            span=span,
         )
         lease.extend(self.lease_s)
         self._held[lease.job_id] = lease
+        AGENT_LEASES.inc()
         return lease
 
     def check(self, job_id: str, token: str) -> Lease:
@@ -100,7 +121,9 @@ class Leases:
         return lease
 
     def release(self, job_id: str) -> None:
-        self._held.pop(job_id, None)
+        lease = self._held.pop(job_id, None)
+        if lease is not None:
+            lease.end(lapsed=False)
 
     def held(self) -> list[Lease]:
         return list(self._held.values())
@@ -111,7 +134,8 @@ class Leases:
             self._lapse(lease)
 
     def _lapse(self, lease: Lease) -> None:
-        self._held.pop(lease.job_id, None)
+        if self._held.pop(lease.job_id, None) is not None:
+            lease.end(lapsed=True)
         self._lapsed[lease.job_id] = lease.expires_at
         while len(self._lapsed) > REMEMBERED_LAPSES:
             self._lapsed.popitem(last=False)

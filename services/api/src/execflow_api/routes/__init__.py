@@ -19,6 +19,7 @@ from . import (
     metrics,
     queues,
     schedules,
+    scrape,
     workers,
     workflows,
 )
@@ -44,6 +45,7 @@ ROUTERS = [
     queues.router,
     health.router,
     asyncapi.router,
+    scrape.router,
 ]
 
 __all__ = ["ROUTERS"]

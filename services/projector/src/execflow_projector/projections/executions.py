@@ -90,6 +90,7 @@ INSERT_EXECUTIONS = RowsInsert(
         ("priority", "integer"),
         ("name", "text"),
         ("schedule_id", "text"),
+        ("traceparent", "text"),
     ],
 )
 INSERT_STEPS = RowsInsert(
@@ -157,6 +158,7 @@ def execution_values(event: ExecutionCreated) -> tuple[Any, ...]:
         event.priority if event.priority is not None else event.workflow.priority,
         listing.columns(event)["name"],
         listing.schedule_id(event),
+        event.traceparent,
     )
 
 

@@ -111,13 +111,19 @@ class StepDispatched(Aggregate.Event):
     priority: int
     output: str
     gates: list[dict[str, Any]]
+    workflow_id: str | None
 
-    # Version 1, stored before workflows had priorities and output modes, is upcast.
-    class_version = 2
+    # Version 1, stored before workflows had priorities and output modes, and version 2,
+    # before the work named its workflow (for metrics by workflow), are upcast.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state.update(priority=0, output="report", gates=[])
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["workflow_id"] = None
 
     def apply(self, aggregate: "Execution") -> None:
         aggregate.steps[self.step_id] = StepState(after(self), self.attempt)

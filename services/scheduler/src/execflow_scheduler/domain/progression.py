@@ -122,6 +122,7 @@ def dispatch(x: "Execution", step: StepSpec, attempt: int) -> None:
             priority=x.priority,
             output=step.output,
             gates=step_rules.gates(x.workflow_id),
+            workflow_id=x.workflow_id,
         )
 
 
