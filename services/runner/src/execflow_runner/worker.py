@@ -8,10 +8,12 @@ answers to questions arrive as events.
 
 import asyncio
 import logging
+import shutil
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import nats.errors
 from nats.aio.client import Client
@@ -21,7 +23,9 @@ from pydantic import ValidationError
 
 from execflow_contracts import (
     REDISPATCHED_HEADER,
+    ExecutionExpired,
     InputProvided,
+    ReportStepFinished,
     RunningStep,
     StepStopRequested,
     StepWork,
@@ -29,12 +33,14 @@ from execflow_contracts import (
 )
 from execflow_platform import (
     StepControls,
+    StepReporter,
     StreamKeeper,
     attempt_over,
     dead_letter,
     fetch,
     retrying,
 )
+from execflow_platform.log_shipping import STEP_LOG_MAX_BYTES
 
 from .artifacts import Uploader
 from .attempt import Attempt, LeaseKeeper
@@ -64,7 +70,9 @@ class Worker:
         stop_grace_s: float,
         work_dir: Path,
         uploader: Uploader,
+        log_max_bytes: int = STEP_LOG_MAX_BYTES,
     ) -> None:
+        self._log_max_bytes = log_max_bytes
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
         self._topology = topology
@@ -78,10 +86,11 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._attempts: dict[AttemptKey, Attempt] = {}
         self._steps: dict[AttemptKey, RunningStep] = {}  # for the registry
-        self._controls = StepControls(self._stop, self._answer)
+        self._controls = StepControls(self._stop, self._answer, self._expired)
         self._slot_free = asyncio.Event()
         self._slot_free.set()
         self._fetching = asyncio.Lock()
+        self._forgetting: set[asyncio.Task[None]] = set()
         # The attempts this runner has run to their end, the latest ones.
         self._done: OrderedDict[AttemptKey, None] = OrderedDict()
 
@@ -171,16 +180,21 @@ class Worker:
             await message.ack()
             return
         workspace = self._work_dir / str(work.execution_id)
-        attempt = Attempt(
-            self._js,
-            self._topology,
-            self._backend,
-            self.worker_id,
-            work,
-            message.metadata.num_delivered,
-            workspace,
-            self._uploader,
-        )
+        try:
+            attempt = Attempt(
+                self._js,
+                self._topology,
+                self._backend,
+                self.worker_id,
+                work,
+                message.metadata.num_delivered,
+                workspace,
+                self._uploader,
+                log_max_bytes=self._log_max_bytes,
+            )
+        except OSError as exc:  # its workspace cannot be made: it would fail every time
+            await self._fail_to_start(message, work, f"cannot make its workspace: {exc}")
+            return
         self._attempts[key] = attempt
         self._steps[key] = RunningStep(
             execution_id=work.execution_id,
@@ -210,6 +224,25 @@ class Worker:
         while len(self._done) > REMEMBERED_ATTEMPTS:
             self._done.popitem(last=False)
 
+    async def _fail_to_start(self, message: Msg, work: StepWork, reason: str) -> None:
+        log.error("%s/%s: %s", work.execution_id, work.step_id, reason)
+        reporter = StepReporter(
+            self._js, self._topology, work, message.metadata.num_delivered, self.worker_id
+        )
+        now = datetime.now(UTC)
+        reporter.send(
+            ReportStepFinished(
+                started_at=now,
+                finished_at=now,
+                exit_code=None,
+                error=reason,
+                error_kind="start",
+                **reporter.identity(),
+            )
+        )
+        await reporter.drain()
+        await message.ack()
+
     def _maybe_run_before(self, message: Msg) -> bool:
         """Work delivered again, or published a while ago (a restarted bus may deliver
         again as if for the first time): the runner before may have run it already."""
@@ -225,6 +258,22 @@ class Worker:
         if key in self._attempts:
             log.info("stopping %s: %s", key, event.reason)
             asyncio.get_running_loop().create_task(self._backend.stop(key, self._stop_grace_s))
+
+    def _expired(self, event: ExecutionExpired) -> None:
+        """The execution's time to live is over: its workspace here, and its artifacts,
+        go (a retention that really deletes)."""
+        task = asyncio.get_running_loop().create_task(self._forget(event.execution_id))
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
+
+    async def _forget(self, execution_id: UUID) -> None:
+        workspace = self._work_dir / str(execution_id)
+        try:
+            await asyncio.to_thread(shutil.rmtree, workspace, ignore_errors=True)
+            await asyncio.to_thread(self._uploader.store.forget, execution_id)
+            log.info("execution %s expired: its workspace and artifacts are deleted", execution_id)
+        except OSError as exc:
+            log.warning("execution %s expired; deleting its files failed: %r", execution_id, exc)
 
     def _answer(self, event: InputProvided) -> None:
         for key, attempt in self._attempts.items():
