@@ -15,6 +15,11 @@ from execflow_ops.provision import provision
 from execflow_platform.locks import SCHEDULER_WRITER
 
 # Docker: the engine, the test image, cleaning up a test's containers.
+# Each test declares a deployment's streams on the shared server, and JetStream reserves
+# their byte limits: modest ones (the services the tests start inherit it), on a server
+# told it may reserve more than its disk holds (the tests write little).
+os.environ.setdefault("EXECFLOW_STREAM_BUDGET_BYTES", str(64 * 1024 * 1024))
+
 from .docker_fixtures import busybox_image, deployment_cleanup, docker_client  # noqa: F401
 
 
@@ -23,7 +28,7 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url := os.environ.get("EXECFLOW_NATS_URL"):
         yield url
         return
-    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
+    server = NatsServer(tmp_path_factory.mktemp("nats"), max_file_store="10TB").start()
     yield server.url
     server.stop()
 

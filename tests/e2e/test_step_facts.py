@@ -15,6 +15,7 @@ from .conftest import (
     running_stack,
     sh,
     wait_finished,
+    wait_for,
     wait_status,
     wait_until,
 )
@@ -157,3 +158,20 @@ def test_many_facts_from_a_step_are_reported_in_batches_that_fit(api: httpx.Clie
     assert wait_finished(api, execution_id)["status"] == "completed"
     settled = wait_until(api, execution_id, lambda b: b["n_agent_actions"] == 1000, 20)
     assert settled["n_agent_actions"] == 1000
+
+
+def test_an_expired_executions_workspace_and_artifacts_are_deleted(
+    api: httpx.Client, stack: Stack
+) -> None:
+    script = "mkdir -p out; echo kept > out/file.txt; " + fact(
+        '{"type":"artifact","name":"file","path":"out/file.txt","kind":"file"}'
+    )
+    execution_id = create(
+        api, {"workflow": {"steps": [sh("a", script)], "ttl": {"delete_after": "1s"}}}
+    )
+    assert wait_finished(api, execution_id)["status"] == "completed"
+    workspace = stack.config.work_dir / execution_id
+    artifacts = Path(stack.config.env()["EXECFLOW_ARTIFACTS_URL"]) / execution_id
+    assert (workspace / "out" / "file.txt").exists()
+    assert any(artifacts.rglob("file"))
+    wait_for(lambda: not workspace.exists() and not artifacts.exists(), 20, "the files to go")

@@ -45,3 +45,9 @@ class ArtifactStore:
     def open(self, key: str) -> IO[bytes]:
         handle: IO[bytes] = self._fs.open(f"{self._root}/{key}", "rb")
         return handle
+
+    def forget(self, execution_id: UUID) -> None:
+        """Delete every artifact of the execution (its time to live is over)."""
+        folder = f"{self._root}/{execution_id}"
+        if self._fs.exists(folder):
+            self._fs.rm(folder, recursive=True)

@@ -14,7 +14,7 @@ from .store import ArtifactStore
 
 class Uploader:
     def __init__(self, store: ArtifactStore, max_bytes: int) -> None:
-        self._store = store
+        self.store = store
         self._max_bytes = max_bytes
 
     async def upload(self, work: StepWork, workspace: Path, declared: StepFact) -> StepFact:
@@ -22,8 +22,8 @@ class Uploader:
         screenshot comes back as an artifact of kind `screenshot` (it is counted once)."""
         try:
             local = self._check(workspace, declared.path or "")
-            key = self._store.key(work.execution_id, work.step_id, work.attempt, declared.name)
-            await asyncio.to_thread(self._store.put, local, key)
+            key = self.store.key(work.execution_id, work.step_id, work.attempt, declared.name)
+            await asyncio.to_thread(self.store.put, local, key)
         except (ArtifactRefused, OSError) as exc:
             return declared.model_copy(
                 update={

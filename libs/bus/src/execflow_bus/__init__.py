@@ -4,6 +4,8 @@ answers, the worker registry). A user's service that runs a worker installs this
 the services' PostgreSQL runtime (`execflow_platform`)."""
 
 from .bus import (
+    DEFAULT_STREAM_BUDGET,
+    STREAM_BUDGET_VARIABLE,
     Outgoing,
     command_limit,
     command_message,
@@ -23,6 +25,7 @@ from .bus import (
 from .controls import StepControls
 from .delivery import Publisher
 from .leases import LeaseKeeper
+from .log_shipping import STEP_LOG_MAX_BYTES, LogShipper
 from .pulling import fetch
 from .registration import Registration
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
@@ -33,8 +36,12 @@ from .stream_keeper import StreamKeeper
 from .taking import CannotTell, fetch_work, maybe_run_before, reason_not_to_run, work_to_start
 
 __all__ = [
+    "DEFAULT_STREAM_BUDGET",
+    "STEP_LOG_MAX_BYTES",
+    "STREAM_BUDGET_VARIABLE",
     "CannotTell",
     "LeaseKeeper",
+    "LogShipper",
     "Outgoing",
     "Publisher",
     "Registration",

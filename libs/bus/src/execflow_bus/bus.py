@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
     DeliverPolicy,
+    DiscardPolicy,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -23,6 +25,7 @@ from nats.js.errors import BadRequestError
 
 from execflow_contracts import (
     DLQ_REASON_HEADER,
+    DLQ_SOURCE_HEADER,
     MSG_ID_HEADER,
     TRACEPARENT_HEADER,
     Command,
@@ -36,15 +39,40 @@ from .retrying import retrying
 log = logging.getLogger(__name__)
 
 DAY = 24 * 3600
+GIB = 1024**3
 DUPLICATE_WINDOW_S = 10 * 60
 
 
-def stream_configs(topology: Topology) -> list[StreamConfig]:
+# The disk the streams of one deployment may take in all (JetStream reserves it when a
+# stream is made), and each stream's share of it.
+STREAM_BUDGET_VARIABLE = "EXECFLOW_STREAM_BUDGET_BYTES"
+DEFAULT_STREAM_BUDGET = 8 * GIB
+SHARES = {"events": 0.4, "logs": 0.4, "commands": 0.08, "work": 0.08, "dlq": 0.03, "adv": 0.01}
+
+
+def stream_budget() -> int:
+    """EXECFLOW_STREAM_BUDGET_BYTES, read when streams are declared: every process of a
+    deployment (and `execflow up`, and the tests) must declare them alike."""
+    return int(os.environ.get(STREAM_BUDGET_VARIABLE, DEFAULT_STREAM_BUDGET))
+
+
+def stream_configs(topology: Topology, budget: int | None = None) -> list[StreamConfig]:
     """The streams execflow uses. The event store, not EVENTS, is the source of truth."""
+    total = budget or stream_budget()
+
+    def share(name: str) -> int:
+        return max(1024 * 1024, int(total * SHARES[name]))
 
     def stream(
-        name: str, subject: str, retention: RetentionPolicy, max_age: float | None = None
+        name: str,
+        subject: str,
+        retention: RetentionPolicy,
+        max_bytes: int,
+        max_age: float | None = None,
     ) -> StreamConfig:
+        # Every stream is bounded on disk. A queue that is full refuses what comes (its
+        # sender is told and tries again later) rather than drop what waits; a stream
+        # kept for readers drops its oldest (the event store keeps every event).
         return StreamConfig(
             name=name,
             subjects=[subject],
@@ -52,16 +80,18 @@ def stream_configs(topology: Topology) -> list[StreamConfig]:
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW_S,
             max_age=max_age,
+            max_bytes=max_bytes,
+            discard=DiscardPolicy.NEW if retention is work else DiscardPolicy.OLD,
         )
 
     work, kept = RetentionPolicy.WORK_QUEUE, RetentionPolicy.LIMITS
     return [
-        stream(topology.commands_stream, topology.all_commands, work),
-        stream(topology.events_stream, topology.all_events, kept, max_age=30 * DAY),
-        stream(topology.work_stream, topology.all_work, work),
-        stream(topology.logs_stream, topology.all_logs, kept, max_age=30 * DAY),
-        stream(topology.dlq_stream, topology.all_dead_letters, kept, max_age=30 * DAY),
-        stream(topology.advisories_stream, topology.work_max_deliveries, kept, max_age=7 * DAY),
+        stream(topology.commands_stream, topology.all_commands, work, share("commands")),
+        stream(topology.events_stream, topology.all_events, kept, share("events"), 30 * DAY),
+        stream(topology.work_stream, topology.all_work, work, share("work")),
+        stream(topology.logs_stream, topology.all_logs, kept, share("logs"), 30 * DAY),
+        stream(topology.dlq_stream, topology.all_dead_letters, kept, share("dlq"), 30 * DAY),
+        stream(topology.advisories_stream, topology.work_max_deliveries, kept, share("adv"), DAY),
     ]
 
 
@@ -69,9 +99,11 @@ async def connect(url: str, name: str) -> Client:
     return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
 
 
-async def ensure_streams(js: JetStreamContext, topology: Topology) -> None:
+async def ensure_streams(
+    js: JetStreamContext, topology: Topology, budget: int | None = None
+) -> None:
     """Create or update every stream; safe to call from several processes at once."""
-    for config in stream_configs(topology):
+    for config in stream_configs(topology, budget):
         try:
             await js.add_stream(config)
         except BadRequestError:
@@ -225,7 +257,7 @@ async def dead_letter(js: JetStreamContext, subject: str, message: Msg, reason: 
         message.data,
         headers={
             DLQ_REASON_HEADER: reason[:1000].replace("\n", " "),
-            "Source": message.subject,
+            DLQ_SOURCE_HEADER: message.subject,
             **traced,
         },
     )

@@ -19,7 +19,13 @@ from nats.aio.subscription import Subscription
 from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
-from execflow_contracts import InputProvided, StepStopRequested, Topology, parse_event
+from execflow_contracts import (
+    ExecutionExpired,
+    InputProvided,
+    StepStopRequested,
+    Topology,
+    parse_event,
+)
 
 from .stream_keeper import StreamKeeper
 
@@ -34,9 +40,12 @@ class StepControls:
         self,
         on_stop: Callable[[StepStopRequested], None],
         on_answer: Callable[[InputProvided], None],
+        on_expired: Callable[[ExecutionExpired], None] | None = None,
     ) -> None:
         self._on_stop = on_stop
         self._on_answer = on_answer
+        # Where a step's workspace is kept: the execution's time to live is over.
+        self._on_expired = on_expired
         self._stopped: OrderedDict[tuple[UUID, str, int], str] = OrderedDict()
         self._subscriptions: list[Subscription] = []
 
@@ -51,8 +60,12 @@ class StepControls:
                 deliver_policy=DeliverPolicy.NEW,
                 idle_heartbeat=HEARTBEAT_S,
             )
-            for name in ("StepStopRequested", "InputProvided")
+            for name in self._followed()
         ]
+
+    def _followed(self) -> tuple[str, ...]:
+        expiry = ("ExecutionExpired",) if self._on_expired is not None else ()
+        return ("StepStopRequested", "InputProvided", *expiry)
 
     async def keep_following(
         self, nc: Client, topology: Topology, keeper: StreamKeeper, stop: asyncio.Event
@@ -94,3 +107,5 @@ class StepControls:
             self._on_stop(event)
         elif isinstance(event, InputProvided):
             self._on_answer(event)
+        elif isinstance(event, ExecutionExpired) and self._on_expired is not None:
+            self._on_expired(event)

@@ -12,6 +12,9 @@ from .bus import Outgoing
 from .delivery import Publisher
 
 FLUSH_AFTER_S = 0.05
+# A step's log may take this much text in all (per delivery); what comes after is
+# dropped, and one line at its end says how much (a runaway step fills no disk).
+STEP_LOG_MAX_BYTES = 64 * 1024 * 1024
 
 
 class LogShipper:
@@ -27,8 +30,13 @@ class LogShipper:
         work: StepWork,
         delivery: int,
         headers: dict[str, str] | None = None,
+        max_bytes: int = STEP_LOG_MAX_BYTES,
     ) -> None:
         self._headers = headers  # the trace context of the step's run
+        self._max_bytes = max_bytes
+        self._shipped_bytes = 0
+        self._dropped_lines = 0
+        self._dropped_bytes = 0
         self._delivery = delivery
         self._work = work
         self._subject = topology.log(work.execution_id, work.step_id)
@@ -38,7 +46,30 @@ class LogShipper:
         self._seq = 0
         self._timer: asyncio.TimerHandle | None = None
 
-    def add(self, stream: str, text: str) -> None:
+    def add(self, stream: str, text: str) -> bool:
+        """Ship the line; False if the step's log is over its cap (it was dropped)."""
+        size = len(text.encode(errors="replace"))
+        if self._shipped_bytes + size > self._max_bytes:
+            self._dropped_lines += 1
+            self._dropped_bytes += size
+            return False
+        self._shipped_bytes += size
+        self._ship(stream, text)
+        return True
+
+    async def close(self) -> None:
+        """The step is over: say what was dropped, if anything, and drain."""
+        if self._dropped_lines:
+            self._ship(
+                "stderr",
+                f"execflow: {self._dropped_lines} more lines ({self._dropped_bytes} bytes)"
+                f" dropped: a step's log is capped at {self._max_bytes} bytes"
+                " (EXECFLOW_STEP_LOG_MAX_BYTES)",
+            )
+            self._dropped_lines = self._dropped_bytes = 0
+        await self.drain()
+
+    def _ship(self, stream: str, text: str) -> None:
         now = datetime.now(UTC)
         for piece in line_pieces(text):
             self._seq += 1

@@ -34,7 +34,7 @@ from execflow_telemetry import tracing
 from .bus import command_message
 from .delivery import Publisher
 from .fact_batching import FactBatcher
-from .log_shipping import LogShipper
+from .log_shipping import STEP_LOG_MAX_BYTES, LogShipper
 
 
 class StepReporter:
@@ -49,12 +49,13 @@ class StepReporter:
         delivery: int,
         worker: str,
         facts_interval_s: float = 0.25,
+        log_max_bytes: int = STEP_LOG_MAX_BYTES,
     ) -> None:
         self.work = work
         self.delivery = delivery
         self.worker = worker
         self._headers = tracing.headers(tracing.current_traceparent())
-        self.logs = LogShipper(js, topology, work, delivery, self._headers)
+        self.logs = LogShipper(js, topology, work, delivery, self._headers, log_max_bytes)
         # The value of the step's last `output` fact, if it reported one.
         self.output: Any = None
         self._topology = topology

@@ -172,6 +172,7 @@ from .statuses import (
 from .step_reports import progress_report, question_report
 from .subjects import (
     DLQ_REASON_HEADER,
+    DLQ_SOURCE_HEADER,
     MSG_ID_HEADER,
     REDISPATCHED_HEADER,
     REPLY_TO_HEADER,
@@ -242,6 +243,7 @@ __all__ = [
     "DEFAULT_QUEUE",
     "DEPLOYMENT_LABEL",
     "DLQ_REASON_HEADER",
+    "DLQ_SOURCE_HEADER",
     "DURATION_BOUNDS_MS",
     "ERRORS_BY_CODE",
     "EVENT_CLASSES",

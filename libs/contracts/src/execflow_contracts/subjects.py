@@ -9,6 +9,8 @@ from uuid import UUID
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Execflow-Dlq-Reason"
+# On a dead letter: the subject it came from (where a replay sends it again).
+DLQ_SOURCE_HEADER = "Source"
 # Where the scheduler answers a command whose sender waits for the outcome.
 REPLY_TO_HEADER = "Execflow-Reply-To"
 # On work sent again from the event store (its stream was lost): its attempt may have

@@ -17,8 +17,17 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
-    def __init__(self, store_dir: Path, port: int | None = None, log_file: Path | None = None):
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        log_file: Path | None = None,
+        max_file_store: str | None = None,
+    ):
         self.store_dir = store_dir
+        # JetStream reserves each stream's byte limit against this (default: most of the
+        # free disk); a server for many tests' deployments may say more than it has.
+        self._max_file_store = max_file_store
         if port is not None and not is_free(port):
             raise RuntimeError(
                 f"port {port} is taken (is execflow already running?); "
@@ -40,9 +49,15 @@ class NatsServer:
     def start(self) -> "NatsServer":
         self.store_dir.mkdir(parents=True, exist_ok=True)
         out = self._log_file.open("ab") if self._log_file else subprocess.DEVNULL
+        limits: list[str] = []
+        if self._max_file_store is not None:
+            config = self.store_dir / "limits.conf"
+            config.write_text(f"jetstream {{ max_file_store: {self._max_file_store} }}\n")
+            limits = ["-c", str(config)]
         self._process = subprocess.Popen(
             [
                 nats_server_binary(),
+                *limits,
                 "-js",
                 "-sd",
                 str(self.store_dir),

@@ -14,10 +14,12 @@ from execflow_scheduler.settings import SchedulerSettings
 from execflow_scheduler.wiring import build_application
 
 
-async def provision_streams(nats_url: str, topology: Topology) -> None:
+async def provision_streams(
+    nats_url: str, topology: Topology, stream_budget: int | None = None
+) -> None:
     nc = await connect(nats_url, "execflow-provision")
     try:
-        await ensure_streams(nc.jetstream(), topology)
+        await ensure_streams(nc.jetstream(), topology, stream_budget)
     finally:
         await nc.close()
 
@@ -30,6 +32,12 @@ def migrate_all(database_url: str, schema: str) -> list[str]:
     return migrate(database_url, schema, SCHEDULER, READ_MODELS, CATALOGUE, API)
 
 
-def provision(nats_url: str, database_url: str, schema: str, prefix: str) -> None:
-    asyncio.run(provision_streams(nats_url, Topology(prefix)))
+def provision(
+    nats_url: str,
+    database_url: str,
+    schema: str,
+    prefix: str,
+    stream_budget: int | None = None,
+) -> None:
+    asyncio.run(provision_streams(nats_url, Topology(prefix), stream_budget))
     migrate_all(database_url, schema)

@@ -23,6 +23,8 @@ class UpSettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     work_dir: Path | None = None  # default: DATA_DIR/workspaces
+    # The disk the streams may take (default: 8 GiB, or a quarter of the free disk).
+    stream_budget_bytes: int | None = None
     # The scheduler serves its metrics on this port, the runner on the next one, the
     # projector on the one after (the api on its own port); unset: none of them.
     metrics_port: int | None = 9464

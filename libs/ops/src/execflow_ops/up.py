@@ -1,10 +1,12 @@
 """`execflow up`: the embedded stack, from a data folder that survives restarts."""
 
+import shutil
 import signal
 import threading
 import time
 
 from execflow_devstack import EmbeddedPostgres, NatsServer, Stack, StackConfig, ensure_database
+from execflow_platform import DEFAULT_STREAM_BUDGET, STREAM_BUDGET_VARIABLE
 
 from .provision import provision
 from .settings import UpSettings
@@ -26,6 +28,10 @@ def up(settings: UpSettings | None = None) -> None:
     if not database_url:
         postgres = EmbeddedPostgres(data_dir / "postgres").start()
         database_url = ensure_database(postgres.url(), "execflow")
+    # JetStream reserves the streams' byte limits: on a small disk, a small budget.
+    budget = settings.stream_budget_bytes or min(
+        DEFAULT_STREAM_BUDGET, shutil.disk_usage(data_dir).free // 4
+    )
     config = StackConfig(
         nats_url=nats_url,
         database_url=database_url,
@@ -35,10 +41,11 @@ def up(settings: UpSettings | None = None) -> None:
         api_port=settings.api_port,
         work_dir=settings.workspaces,
         service_env=settings.service_env(),
+        extra_env={STREAM_BUDGET_VARIABLE: str(budget)},
     )
     stack: Stack | None = None
     try:
-        provision(nats_url, database_url, config.db_schema, config.bus_prefix)
+        provision(nats_url, database_url, config.db_schema, config.bus_prefix, budget)
         stack = Stack(config).start()
         stack.wait_ready()
         print(f"execflow is up: API {config.api_url}  (OpenAPI docs: {config.api_url}/docs)")

@@ -4,8 +4,12 @@
 import execflow_telemetry as telemetry
 from execflow_artifacts import ArtifactSettings, ArtifactStore, Uploader
 from execflow_bus import (
+    DEFAULT_STREAM_BUDGET,
+    STEP_LOG_MAX_BYTES,
+    STREAM_BUDGET_VARIABLE,
     CannotTell,
     LeaseKeeper,
+    LogShipper,
     Outgoing,
     Registration,
     StepControls,
@@ -51,11 +55,15 @@ from .lifecycle import (
 from .settings import ServiceSettings
 
 __all__ = [
+    "DEFAULT_STREAM_BUDGET",
+    "STEP_LOG_MAX_BYTES",
+    "STREAM_BUDGET_VARIABLE",
     "ArtifactSettings",
     "ArtifactStore",
     "CannotTell",
     "ChangeFeed",
     "LeaseKeeper",
+    "LogShipper",
     "Outgoing",
     "Registration",
     "ServiceSettings",

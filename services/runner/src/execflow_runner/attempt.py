@@ -16,7 +16,7 @@ from execflow_contracts import (
     Topology,
     loads_bounded,
 )
-from execflow_platform import StepReporter, Uploader
+from execflow_platform import STEP_LOG_MAX_BYTES, StepReporter, Uploader
 from execflow_telemetry import tracing
 
 from .backends import Backend
@@ -43,6 +43,7 @@ class Attempt:
         workspace: Path,
         uploader: Uploader,
         start_report_delay_s: float = START_REPORT_DELAY_S,
+        log_max_bytes: int = STEP_LOG_MAX_BYTES,
     ) -> None:
         self._backend = backend
         self.work = work
@@ -56,7 +57,9 @@ class Attempt:
         self.log_path = control / f"{name}.log"
         # Opened with the first line: a silent step writes no file.
         self._log_file: TextIO | None = None
-        self._reporter = StepReporter(js, topology, work, delivery, worker_id)
+        self._reporter = StepReporter(
+            js, topology, work, delivery, worker_id, log_max_bytes=log_max_bytes
+        )
         self._declared: dict[str, StepFact] = {}
         self._start_report_delay_s = start_report_delay_s
         # Set when the lease is lost: the step is stopped and reports nothing more (the
@@ -93,7 +96,7 @@ class Attempt:
         self._reporter.flush_facts()
         await self._store_artifacts()
         # Every line is stored before the finish: a follower's stream ends with them all.
-        await self._reporter.logs.drain()
+        await self._reporter.logs.close()
         error = outcome.error
         tracing.annotate({"process.exit.code": outcome.exit_code, "error.type": outcome.error_kind})
         output = self._reporter.output
@@ -121,7 +124,8 @@ class Attempt:
     def _on_line(self, stream: str, text: str) -> None:
         if stream == "stdout":
             self._last_stdout = text
-        self._reporter.logs.add(stream, text)
+        if not self._reporter.logs.add(stream, text):
+            return  # over the step's log cap: not kept in its log file either
         if self._log_file is None:
             self._log_file = self.log_path.open("a", encoding="utf-8")
         self._log_file.write(f"{stream}: {text}\n")

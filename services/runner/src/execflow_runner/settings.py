@@ -22,6 +22,8 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     capacity: int = 16
     # A step whose runner stops heartbeating for this long is given to another runner.
     lease_s: float = 30.0
+    # A step's log beyond this many bytes is dropped, with a line that says how much.
+    step_log_max_bytes: int = 64 * 1024 * 1024
     # A step's work delivered this often, unfinished, fails its attempt as lost.
     work_max_deliver: int = 5
     # Each execution gets a workspace folder here, shared by its steps.

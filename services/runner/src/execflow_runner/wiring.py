@@ -61,6 +61,7 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         settings.stop_grace_s,
         settings.work_dir.resolve(),
         Uploader(ArtifactStore(settings.artifact_store_url), settings.artifact_max_bytes),
+        log_max_bytes=settings.step_log_max_bytes,
     )
     registration = Registration(
         kv,

@@ -8,26 +8,32 @@ answers to questions arrive as events.
 
 import asyncio
 import logging
+import shutil
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from execflow_contracts import (
+    ExecutionExpired,
     InputProvided,
+    ReportStepFinished,
     RunningStep,
     StepStopRequested,
     StepWork,
     Topology,
 )
 from execflow_platform import (
+    STEP_LOG_MAX_BYTES,
     CannotTell,
     LeaseKeeper,
     StepControls,
+    StepReporter,
     StreamKeeper,
     Uploader,
     fetch_work,
@@ -60,7 +66,9 @@ class Worker:
         stop_grace_s: float,
         work_dir: Path,
         uploader: Uploader,
+        log_max_bytes: int = STEP_LOG_MAX_BYTES,
     ) -> None:
+        self._log_max_bytes = log_max_bytes
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
         self._topology = topology
@@ -74,10 +82,11 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._attempts: dict[AttemptKey, Attempt] = {}
         self._steps: dict[AttemptKey, RunningStep] = {}  # for the registry
-        self._controls = StepControls(self._stop, self._answer)
+        self._controls = StepControls(self._stop, self._answer, self._expired)
         self._slot_free = asyncio.Event()
         self._slot_free.set()
         self._fetching = asyncio.Lock()
+        self._forgetting: set[asyncio.Task[None]] = set()
         # The attempts this runner has run to their end, the latest ones.
         self._done: OrderedDict[AttemptKey, None] = OrderedDict()
 
@@ -154,16 +163,21 @@ class Worker:
             await message.ack()
             return
         workspace = self._work_dir / str(work.execution_id)
-        attempt = Attempt(
-            self._js,
-            self._topology,
-            self._backend,
-            self.worker_id,
-            work,
-            message.metadata.num_delivered,
-            workspace,
-            self._uploader,
-        )
+        try:
+            attempt = Attempt(
+                self._js,
+                self._topology,
+                self._backend,
+                self.worker_id,
+                work,
+                message.metadata.num_delivered,
+                workspace,
+                self._uploader,
+                log_max_bytes=self._log_max_bytes,
+            )
+        except OSError as exc:  # its workspace cannot be made: it would fail every time
+            await self._fail_to_start(message, work, f"cannot make its workspace: {exc}")
+            return
         self._attempts[key] = attempt
         self._steps[key] = RunningStep(
             execution_id=work.execution_id,
@@ -193,11 +207,46 @@ class Worker:
         while len(self._done) > REMEMBERED_ATTEMPTS:
             self._done.popitem(last=False)
 
+    async def _fail_to_start(self, message: Msg, work: StepWork, reason: str) -> None:
+        log.error("%s/%s: %s", work.execution_id, work.step_id, reason)
+        reporter = StepReporter(
+            self._js, self._topology, work, message.metadata.num_delivered, self.worker_id
+        )
+        now = datetime.now(UTC)
+        reporter.send(
+            ReportStepFinished(
+                started_at=now,
+                finished_at=now,
+                exit_code=None,
+                error=reason,
+                error_kind="start",
+                **reporter.identity(),
+            )
+        )
+        await reporter.drain()
+        await message.ack()
+
     def _stop(self, event: StepStopRequested) -> None:
         key = AttemptKey.make(event.execution_id, event.step_id, event.attempt)
         if key in self._attempts:
             log.info("stopping %s: %s", key, event.reason)
             asyncio.get_running_loop().create_task(self._backend.stop(key, self._stop_grace_s))
+
+    def _expired(self, event: ExecutionExpired) -> None:
+        """The execution's time to live is over: its workspace here, and its artifacts,
+        go (a retention that really deletes)."""
+        task = asyncio.get_running_loop().create_task(self._forget(event.execution_id))
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
+
+    async def _forget(self, execution_id: UUID) -> None:
+        workspace = self._work_dir / str(execution_id)
+        try:
+            await asyncio.to_thread(shutil.rmtree, workspace, ignore_errors=True)
+            await asyncio.to_thread(self._uploader.store.forget, execution_id)
+            log.info("execution %s expired: its workspace and artifacts are deleted", execution_id)
+        except OSError as exc:
+            log.warning("execution %s expired; deleting its files failed: %r", execution_id, exc)
 
     def _answer(self, event: InputProvided) -> None:
         for key, attempt in self._attempts.items():

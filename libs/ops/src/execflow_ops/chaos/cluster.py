@@ -27,6 +27,7 @@ from ..provision import provision
 
 SCHEMA = PREFIX = "chaos"
 RESTART_DELAY_S = 1.0
+STREAM_BUDGET = 2 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Timings:
             "EXECFLOW_STOP_GRACE_S": str(self.stop_grace_s),
             "EXECFLOW_COMMAND_ACK_WAIT_S": "5",
             "EXECFLOW_WORKER_TTL_S": "6",
+            # Its own server: room for every event of the run, none dropped.
+            "EXECFLOW_STREAM_BUDGET_BYTES": str(STREAM_BUDGET),
         }
 
 
@@ -66,7 +69,7 @@ class Cluster:
         self.nats.start()
         self.postgres.start()
         database_url = ensure_database(self.postgres.url(), "chaos")
-        provision(self.nats.url, database_url, SCHEMA, PREFIX)
+        provision(self.nats.url, database_url, SCHEMA, PREFIX, STREAM_BUDGET)
         config = StackConfig(
             nats_url=self.nats.url,
             database_url=database_url,

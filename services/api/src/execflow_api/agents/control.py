@@ -201,6 +201,7 @@ class AgentControl:
             error_kind = "signal"
             error = error or f"killed by {_signal_name(-report.exit_code)}"
         reporter = lease.reporter
+        await reporter.logs.close()  # says what its cap dropped, if anything
         reporter.send(
             ReportStepFinished(
                 started_at=lease.started_at,
