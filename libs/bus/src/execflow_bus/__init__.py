@@ -33,7 +33,14 @@ from .reporting import StepReporter
 from .retrying import log_retries, retrying
 from .settled import attempt_over
 from .stream_keeper import StreamKeeper
-from .taking import CannotTell, fetch_work, maybe_run_before, reason_not_to_run, work_to_start
+from .taking import (
+    CannotTell,
+    fetch_work,
+    may_start,
+    maybe_run_before,
+    reason_not_to_run,
+    work_to_start,
+)
 
 __all__ = [
     "DEFAULT_STREAM_BUDGET",
@@ -62,6 +69,7 @@ __all__ = [
     "fetch_work",
     "live_workers",
     "log_retries",
+    "may_start",
     "maybe_run_before",
     "message_limit",
     "open_registry",

@@ -71,6 +71,24 @@ async def reason_not_to_run(
         raise CannotTell(repr(exc)) from None
 
 
+async def may_start(
+    js: JetStreamContext, topology: Topology, message: Msg, work: StepWork, ran_here: bool
+) -> bool:
+    """Whether this delivery runs. One that must not is acknowledged (it never runs); one
+    of which it cannot be told now is left unacknowledged (it comes again)."""
+    where = f"{work.execution_id}/{work.step_id}/{work.attempt}"
+    try:
+        stopped = await reason_not_to_run(js, topology, message, work, ran_here)
+    except CannotTell as exc:
+        log.warning("%s: cannot tell whether it ran already (%s)", where, exc)
+        return False
+    if stopped is not None:
+        log.info("not starting %s: %s", where, stopped)
+        await message.ack()
+        return False
+    return True
+
+
 async def work_to_start(
     js: JetStreamContext, topology: Topology, controls: StepControls, message: Msg
 ) -> StepWork | None:

@@ -30,7 +30,6 @@ from nats.js import JetStreamContext
 
 from execflow_artifacts import ArtifactStore, Uploader
 from execflow_bus import (
-    CannotTell,
     LeaseKeeper,
     Registration,
     StepControls,
@@ -39,8 +38,8 @@ from execflow_bus import (
     durable_pull_consumer,
     ensure_registry,
     ensure_streams,
+    may_start,
     pull_subscription,
-    reason_not_to_run,
     work_to_start,
 )
 from execflow_contracts import InputProvided, RunningStep, StepStopRequested, StepWork, WorkerInfo
@@ -258,15 +257,8 @@ class Serving:
         # Its subject is its function's: a consumer of this worker's took it.
         function = self._functions[work.run.function or ""]
         key: Key = (str(work.execution_id), work.step_id, work.attempt)
-        try:
-            ran_here = key in self._done or key in self._attempts
-            stopped = await reason_not_to_run(self._js, self._topology, message, work, ran_here)
-        except CannotTell as exc:
-            log.warning("%s: cannot tell whether it ran already (%s)", key, exc)
-            return
-        if stopped is not None:
-            log.info("not starting %s: %s", key, stopped)
-            await message.ack()
+        ran_here = key in self._done or key in self._attempts
+        if not await may_start(self._js, self._topology, message, work, ran_here):
             return
         attempt = FunctionAttempt(
             self._js,

@@ -30,14 +30,13 @@ from execflow_contracts import (
 )
 from execflow_platform import (
     STEP_LOG_MAX_BYTES,
-    CannotTell,
     LeaseKeeper,
     StepControls,
     StepReporter,
     StreamKeeper,
     Uploader,
     fetch_work,
-    reason_not_to_run,
+    may_start,
     work_to_start,
 )
 
@@ -152,15 +151,8 @@ class Worker:
 
     async def _run_work(self, message: Msg, work: StepWork) -> None:
         key = AttemptKey.of(work)
-        try:
-            ran_here = key in self._done or key in self._attempts
-            stopped = await reason_not_to_run(self._js, self._topology, message, work, ran_here)
-        except CannotTell as exc:
-            log.warning("%s: cannot tell whether it ran already (%s)", key, exc)
-            return
-        if stopped is not None:
-            log.info("not starting %s: %s", key, stopped)
-            await message.ack()
+        ran_here = key in self._done or key in self._attempts
+        if not await may_start(self._js, self._topology, message, work, ran_here):
             return
         workspace = self._work_dir / str(work.execution_id)
         try:
