@@ -37,8 +37,8 @@ def kubectl_binary() -> str:
 
 
 class Kubectl:
-    def __init__(self, binary: str, server: str, home: Path) -> None:
-        self.argv = [binary, f"--server={server}"]
+    def __init__(self, binary: str, server: str, home: Path, token: str | None) -> None:
+        self.argv = [binary, f"--server={server}", *([f"--token={token}"] if token else [])]
         self.env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}  # its discovery cache
 
     def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +60,7 @@ class Kubectl:
 
 @pytest.fixture
 def kubectl(kubectl_binary: str, stack: Stack, tmp_path: Path) -> Kubectl:
-    return Kubectl(kubectl_binary, stack.config.api_url, tmp_path)
+    return Kubectl(kubectl_binary, stack.config.api_url, tmp_path, stack.config.api_key)
 
 
 def register(api: httpx.Client, *steps: dict[str, Any], **extra: Any) -> str:
@@ -229,7 +229,12 @@ def test_execute_interactive_list_and_show(stack: Stack, api: httpx.Client) -> N
         capture_output=True,
         text=True,
         timeout=60,
-        env={"EXECFLOW_API_URL": stack.config.api_url, "COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={
+            "EXECFLOW_API_URL": stack.config.api_url,
+            "COLUMNS": "200",
+            "PATH": "/usr/bin:/bin",
+            **stack.config.env_for_clients(),
+        },
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -240,6 +245,7 @@ def test_execute_interactive_list_and_show(stack: Stack, api: httpx.Client) -> N
 
     listed = subprocess.run(
         [EXECFLOW, "list", "--workflow", function, "--json", "--api", stack.config.api_url],
+        env=os.environ | stack.config.env_for_clients(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -250,6 +256,7 @@ def test_execute_interactive_list_and_show(stack: Stack, api: httpx.Client) -> N
     name = create(api, function)
     shown = subprocess.run(
         [EXECFLOW, "show", name, "--json", "--api", stack.config.api_url],
+        env=os.environ | stack.config.env_for_clients(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -258,6 +265,7 @@ def test_execute_interactive_list_and_show(stack: Stack, api: httpx.Client) -> N
     assert json.loads(shown.stdout)["metadata"]["kontinue.name"] == name
     unknown = subprocess.run(
         [EXECFLOW, "show", "nobody", "--api", stack.config.api_url],
+        env=os.environ | stack.config.env_for_clients(),
         capture_output=True,
         text=True,
         timeout=60,

@@ -63,6 +63,8 @@ class ExecutionCreated(ExecutionEvent):
     workflow_id: str | None = None
     workflow_version: int | None = None
     priority: int | None = None
+    # Whose execution it is (None: made before namespaces, `default`'s).
+    namespace: str | None = None
 
 
 class StatusChanged(ExecutionEvent):

@@ -1,5 +1,6 @@
 """Read models as the API returns them (`base` says what every view shares)."""
 
+from .access import KeyCreated, KeyList, KeyView, NamespaceList, NamespaceView, WhoAmI
 from .base import DocumentedAs, IsoTime, Number, View
 from .board import Board, BoardCard, BoardColumn, Signal
 from .catalogue import (
@@ -76,11 +77,16 @@ __all__ = [
     "HistoryEvent",
     "HistoryList",
     "IsoTime",
+    "KeyCreated",
+    "KeyList",
+    "KeyView",
     "LogLineView",
     "LogPage",
     "LogsEnd",
     "MetricsBucket",
     "MetricsReport",
+    "NamespaceList",
+    "NamespaceView",
     "Number",
     "Progress",
     "QueueDepth",
@@ -96,6 +102,7 @@ __all__ = [
     "TransitionView",
     "View",
     "WaitStats",
+    "WhoAmI",
     "WorkerList",
     "WorkerUtilisation",
     "WorkflowList",

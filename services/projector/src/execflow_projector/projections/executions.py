@@ -21,6 +21,7 @@ from execflow_contracts import (
     ExecutionStatus,
     StepFactsRecorded,
     StepStatus,
+    namespace_of,
 )
 
 from . import facts, listing, rollup, steps
@@ -91,6 +92,7 @@ INSERT_EXECUTIONS = RowsInsert(
         ("name", "text"),
         ("schedule_id", "text"),
         ("traceparent", "text"),
+        ("namespace", "text"),
     ],
 )
 INSERT_STEPS = RowsInsert(
@@ -159,6 +161,7 @@ def execution_values(event: ExecutionCreated) -> tuple[Any, ...]:
         listing.columns(event)["name"],
         listing.schedule_id(event),
         event.traceparent,
+        namespace_of(event.namespace),
     )
 
 

@@ -1,0 +1,44 @@
+"""API keys and namespaces, as the API shows them (a key's secret only once)."""
+
+from datetime import datetime
+
+from .base import View
+
+
+class KeyView(View):
+    id: str
+    namespace: str
+    role: str
+    name: str = ""
+    queues: list[str] | None = None
+    created_at: datetime
+    created_by: str | None = None
+    revoked_at: datetime | None = None
+
+
+class KeyCreated(KeyView):
+    # The whole key, to send as `Authorization: Bearer <key>`: shown here only.
+    key: str
+
+
+class KeyList(View):
+    items: list[KeyView]
+
+
+class NamespaceView(View):
+    name: str
+    retention_s: float | None = None
+    created_at: datetime
+
+
+class NamespaceList(View):
+    items: list[NamespaceView]
+
+
+class WhoAmI(View):
+    """`GET /api/v1/whoami`: the key that asks, its namespace and role."""
+
+    key_id: str | None
+    namespace: str
+    role: str
+    auth: str
