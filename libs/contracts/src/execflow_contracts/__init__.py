@@ -2,6 +2,7 @@
 
 from .access import (
     DEFAULT_NAMESPACE,
+    HoldRequest,
     KeyRequest,
     NamespaceName,
     NamespaceRequest,
@@ -211,6 +212,8 @@ from .views import (
     Health,
     HistoryEvent,
     HistoryList,
+    HoldsMade,
+    HoldView,
     IsoTime,
     KeyCreated,
     KeyList,
@@ -355,6 +358,9 @@ __all__ = [
     "Health",
     "HistoryEvent",
     "HistoryList",
+    "HoldRequest",
+    "HoldView",
+    "HoldsMade",
     "IdempotencyConflict",
     "IllegalTransition",
     "InputProvided",

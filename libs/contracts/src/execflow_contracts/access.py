@@ -56,3 +56,12 @@ class NamespaceRequest(BaseModel):
     # Finished executions of the namespace are deleted this long after they end, unless
     # their workflow's `ttl.delete_after` says otherwise (None: kept).
     retention_s: Annotated[float, Field(gt=0, le=100 * 365 * 86400)] | None = None
+
+
+class HoldRequest(BaseModel):
+    """`POST /api/v1/executions/{id}/hold` (or `/api/v1/holds?<filters>`): keep it past
+    its time to live until the hold is released."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(max_length=1000)] = ""

@@ -23,6 +23,7 @@ from execflow_contracts import (
 from execflow_platform import command_limit, command_message
 from execflow_platform.telemetry import tracing
 
+from .auth.retention import with_retention
 from .instruments import COMMANDS_SENT
 from .state import Services
 
@@ -64,6 +65,8 @@ async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> 
     if caller.key_id is not None:
         stamp["actor"] = caller.actor
     command = command.model_copy(update=stamp)
+    if isinstance(command, CreateExecution):
+        command = await with_retention(svc.pool, command, caller.namespace)
     # A command about an execution that exists (a cancel, an answer, a retry) continues
     # the execution's trace, linked to the request that sent it; a create starts its
     # trace under the request's span.

@@ -1,6 +1,15 @@
 """Read models as the API returns them (`base` says what every view shares)."""
 
-from .access import KeyCreated, KeyList, KeyView, NamespaceList, NamespaceView, WhoAmI
+from .access import (
+    HoldsMade,
+    HoldView,
+    KeyCreated,
+    KeyList,
+    KeyView,
+    NamespaceList,
+    NamespaceView,
+    WhoAmI,
+)
 from .base import DocumentedAs, IsoTime, Number, View
 from .board import Board, BoardCard, BoardColumn, Signal
 from .catalogue import (
@@ -76,6 +85,8 @@ __all__ = [
     "Health",
     "HistoryEvent",
     "HistoryList",
+    "HoldView",
+    "HoldsMade",
     "IsoTime",
     "KeyCreated",
     "KeyList",

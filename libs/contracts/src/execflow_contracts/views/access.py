@@ -35,6 +35,22 @@ class NamespaceList(View):
     items: list[NamespaceView]
 
 
+class HoldView(View):
+    """A legal hold: the execution is kept past its time to live until released."""
+
+    execution_id: str
+    reason: str = ""
+    held_by: str | None = None
+    held_at: datetime
+
+
+class HoldsMade(View):
+    """`POST /api/v1/holds`: how many executions the filters matched, and were held."""
+
+    matched: int
+    held: int
+
+
 class WhoAmI(View):
     """`GET /api/v1/whoami`: the key that asks, its namespace and role."""
 

@@ -12,6 +12,7 @@ EVERY = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 # (path prefix, methods, role): the first that matches decides.
 RULES: tuple[tuple[str, frozenset[str], Role], ...] = (
     ("/api/v1/keys", EVERY, Role.ADMIN),
+    ("/api/v1/holds", EVERY, Role.ADMIN),
     ("/api/v1/namespaces", EVERY, Role.ADMIN),
     ("/api/v1/queues", WRITES, Role.ADMIN),
     ("/api/v1/environments", WRITES, Role.ADMIN),
@@ -39,6 +40,8 @@ GRANTS: dict[Role, frozenset[Role]] = {
 
 
 def required_role(method: str, path: str) -> Role:
+    if path.startswith("/api/v1/executions/") and path.endswith("/hold"):
+        return Role.ADMIN  # a legal hold, or its release
     for prefix, methods, role in RULES:
         if method in methods and (path == prefix or path.startswith(prefix + "/")):
             return role

@@ -30,7 +30,7 @@ from .bulk import RowsInsert
 from .rows import ExecutionRow, update_statement
 
 # What an expired execution is removed from, besides its row in `executions`.
-READ_MODEL_TABLES = ("steps", "attempts", "transitions", "log_lines")
+READ_MODEL_TABLES = ("steps", "attempts", "transitions", "log_lines", "event_log")
 
 
 async def apply_batch(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None:
