@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,23 @@ import pytest
 
 from execflow_devstack import Stack
 
-from ..conftest import wait_for
+from ..conftest import running_stack, wait_for
 
 EXECFLOW = str(Path(sys.executable).parent / "execflow")
 COLLECTION = "/apis/kontinue.cloud/v1alpha1/namespaces/default/executions"
+
+
+@pytest.fixture(scope="module")
+def stack(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A stack of its own, with auth off: kubectl (client-go) sends no bearer token over
+    plain HTTP, and these tests serve HTTP. Behind HTTPS (EXECFLOW_API_TLS_CERT) kubectl
+    sends its token and kontinue's routes take it as any route does (test_access checks
+    that they ask for one)."""
+    home = tmp_path_factory.mktemp("kontinue")
+    with running_stack(nats_url, database_url, home, {"EXECFLOW_AUTH": "off"}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
