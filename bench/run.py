@@ -59,6 +59,7 @@ from execflow_devstack import (
     ensure_database,
     free_port,
 )
+from execflow_ops.access import make_key
 from execflow_ops.provision import provision
 from execflow_platform import connect, schema_conninfo
 
@@ -153,10 +154,15 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
+# The API key every request sends (auth is on unless EXECFLOW_AUTH=off), set once in main.
+HEADERS: dict[str, str] = {}
+
+
 def client_session(api: str, connections: int) -> aiohttp.ClientSession:
     # aiohttp: its C parser keeps the load generator's own CPU small beside execflow's.
     return aiohttp.ClientSession(
         base_url=api,
+        headers=HEADERS,
         connector=aiohttp.TCPConnector(limit=connections),
         timeout=aiohttp.ClientTimeout(total=60),
     )
@@ -506,7 +512,9 @@ def main() -> None:
         work_dir=home / "workspaces",
         log_dir=home / "logs",
         extra_env={"EXECFLOW_LOG_LEVEL": "WARNING"},
+        api_key=make_key(db_url, SCHEMA, name="bench"),
     )
+    HEADERS.update(config.api_headers)
     stack = Stack(config).start()
     extra = [
         ServiceProcess("runner", config, {"EXECFLOW_WORKER_ID": f"runner-{i}"}).start()

@@ -49,7 +49,9 @@ def client(stack: Stack) -> Any:
 @pytest.fixture(scope="module")
 def finished(stack: Stack) -> str:
     """An execution that reported facts, stored an artifact, logged, and failed."""
-    with httpx.Client(base_url=stack.config.api_url, timeout=10) as api:
+    with httpx.Client(
+        base_url=stack.config.api_url, timeout=10, headers=stack.config.api_headers
+    ) as api:
         steps = [sh("facts", FACTS), sh("boom", "echo oops >&2; exit 3", "facts")]
         execution_id = create(
             api, {"workflow": {"steps": steps}, "input": {"n": 1.5}, "metadata": {"t": "views"}}

@@ -22,6 +22,10 @@ class Command(BaseModel):
     schema_version: int = 1
     execution_id: UUID
     actor: str = "system"
+    # The namespace of the API key that sent it: a create makes the execution there;
+    # any other command is refused as "not found" by an execution of another namespace.
+    # None: a service's own command (a runner's report, a timer), not checked.
+    namespace: str | None = None
 
     @property
     def dedupe_id(self) -> str:

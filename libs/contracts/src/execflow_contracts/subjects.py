@@ -76,6 +76,14 @@ class Topology:
     def all_events(self) -> str:
         return f"{self.prefix}.evt.>"
 
+    def events_of(self, execution_id: UUID) -> str:
+        """Every event of one execution (what retention purges)."""
+        return f"{self.prefix}.evt.{execution_id}.*"
+
+    def logs_of(self, execution_id: UUID) -> str:
+        """Every log chunk of one execution's steps."""
+        return f"{self.prefix}.log.{execution_id}.*"
+
     def events_of_type(self, name: str) -> str:
         return f"{self.prefix}.evt.*.{name}"
 

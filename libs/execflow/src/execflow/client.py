@@ -25,9 +25,14 @@ from execflow_contracts import (
     FunctionCall,
     HistoryEvent,
     HistoryList,
+    KeyCreated,
+    KeyList,
+    KeyView,
     LogLineView,
     LogPage,
     MetricsReport,
+    NamespaceList,
+    NamespaceView,
     QueueLimitList,
     QueueLimitView,
     ResumeRequest,
@@ -36,6 +41,7 @@ from execflow_contracts import (
     ScheduleView,
     TransitionList,
     TransitionView,
+    WhoAmI,
     WorkerInfo,
     WorkerList,
     WorkflowList,
@@ -56,6 +62,7 @@ from .calls import (
     UnexpectedAnswer,
     reason_of,
 )
+from .credentials import saved_key
 from .sse import EventSource, ServerEvent
 
 __all__ = ["ApiError", "ApiUnavailable", "Client", "ClientError", "UnexpectedAnswer", "dump"]
@@ -72,9 +79,16 @@ V = TypeVar("V", bound=BaseModel)
 
 
 class Client:
-    def __init__(self, base_url: str = DEFAULT_API_URL, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str = DEFAULT_API_URL, timeout_s: float = 10.0, api_key: str | None = None
+    ) -> None:
+        """`api_key`: sent as `Authorization: Bearer`; None: the one saved for this URL
+        (see `credentials`), if any."""
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        key = api_key or saved_key(self.base_url)
+        self.api_key = key
+        headers = {"Authorization": f"Bearer {key}"} if key else None
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, headers=headers)
 
     def close(self) -> None:
         self._http.close()
@@ -200,6 +214,26 @@ class Client:
 
     def delete_schedule(self, schedule_id: str) -> None:
         self._request("DELETE", f"{API}/schedules/{schedule_id}")
+
+    # -- access ------------------------------------------------------------
+
+    def whoami(self) -> WhoAmI:
+        return self._read(WhoAmI, "GET", f"{API}/whoami")
+
+    def create_key(self, body: dict[str, Any]) -> KeyCreated:
+        return self._read(KeyCreated, "POST", f"{API}/keys", json=body)
+
+    def keys(self) -> list[KeyView]:
+        return self._read(KeyList, "GET", f"{API}/keys").items
+
+    def revoke_key(self, key_id: str) -> None:
+        self._request("DELETE", f"{API}/keys/{key_id}")
+
+    def create_namespace(self, body: dict[str, Any]) -> NamespaceView:
+        return self._read(NamespaceView, "POST", f"{API}/namespaces", json=body)
+
+    def namespaces(self) -> list[NamespaceView]:
+        return self._read(NamespaceList, "GET", f"{API}/namespaces").items
 
     # -- streams -----------------------------------------------------------
 

@@ -17,9 +17,17 @@ ACTIVE = (ExecutionStatus.STARTING, ExecutionStatus.RUNNING, ExecutionStatus.CAN
 
 async def snapshot(svc: Services) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        cur = await conn.execute("SELECT status, count(*) FROM executions GROUP BY status")
+        namespace = svc.caller.namespace
+        cur = await conn.execute(
+            "SELECT status, count(*) FROM executions WHERE namespace = %s GROUP BY status",
+            (namespace,),
+        )
         counts = {s.value: 0 for s in ExecutionStatus} | dict(await cur.fetchall())
-        cur = await conn.execute("SELECT count(*) FROM steps WHERE status = 'running'")
+        cur = await conn.execute(
+            "SELECT count(*) FROM steps s JOIN executions e ON e.id = s.execution_id"
+            " WHERE s.status = 'running' AND e.namespace = %s",
+            (namespace,),
+        )
         running_steps = (await cur.fetchone() or (0,))[0]
     workers = await live_workers(svc.js, svc.topology)
     return {

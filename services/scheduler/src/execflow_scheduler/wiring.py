@@ -25,6 +25,7 @@ from .consumer import CommandConsumer
 from .dispatch import Dispatcher
 from .eventsourcing_internals import BinaryInsertRecorder
 from .firing import ScheduleLoop
+from .forgetting import Forgetter
 from .lost_work import LostWork
 from .refill import Refill
 from .relay import Relay
@@ -96,7 +97,10 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     )
     await asyncio.to_thread(pool.open, True)
     timer_store = await asyncio.to_thread(TimerStore, pool)
-    timers = TimerLoop(timer_store, js, topology)
+    recorder = app.recorder
+    assert isinstance(recorder, BinaryInsertRecorder)
+    forgetter = Forgetter(pool, recorder.events_table_name, js, topology)
+    timers = TimerLoop(timer_store, js, topology, forgetter=forgetter)
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
     schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s, command_limit(nc))

@@ -1,5 +1,15 @@
 """Read models as the API returns them (`base` says what every view shares)."""
 
+from .access import (
+    HoldsMade,
+    HoldView,
+    KeyCreated,
+    KeyList,
+    KeyView,
+    NamespaceList,
+    NamespaceView,
+    WhoAmI,
+)
 from .base import DocumentedAs, IsoTime, Number, View
 from .board import Board, BoardCard, BoardColumn, Signal
 from .catalogue import (
@@ -81,12 +91,19 @@ __all__ = [
     "Health",
     "HistoryEvent",
     "HistoryList",
+    "HoldView",
+    "HoldsMade",
     "IsoTime",
+    "KeyCreated",
+    "KeyList",
+    "KeyView",
     "LogLineView",
     "LogPage",
     "LogsEnd",
     "MetricsBucket",
     "MetricsReport",
+    "NamespaceList",
+    "NamespaceView",
     "Number",
     "Progress",
     "QueueDepth",
@@ -102,6 +119,7 @@ __all__ = [
     "TransitionView",
     "View",
     "WaitStats",
+    "WhoAmI",
     "WorkerList",
     "WorkerUtilisation",
     "WorkflowList",

@@ -147,3 +147,6 @@ class Readiness(View):
     checks: dict[str, str]
     live_streams: str
     platform: dict[str, Any] | None = None
+    # `on`: every route but health and docs asks for an API key; `off`: anyone may do
+    # anything. Without a key, `checks` is empty and `live_streams` blank.
+    auth: str | None = None
