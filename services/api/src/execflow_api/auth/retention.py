@@ -30,10 +30,11 @@ async def retention_of(pool: AsyncConnectionPool, namespace: str) -> float | Non
 async def with_retention(
     pool: AsyncConnectionPool, command: CreateExecution, namespace: str
 ) -> CreateExecution:
-    if command.workflow.ttl.delete_after is not None:
+    # The API resolves a registered workflow before it sends the command: the spec is here.
+    if command.spec.ttl.delete_after is not None:
         return command
     retention = await retention_of(pool, namespace)
     if retention is None:
         return command
-    workflow = command.workflow.model_copy(update={"ttl": Ttl(delete_after=retention)})
+    workflow = command.spec.model_copy(update={"ttl": Ttl(delete_after=retention)})
     return command.model_copy(update={"workflow": workflow})
