@@ -381,6 +381,7 @@ def test_an_event_that_would_move_a_step_against_the_step_machine_is_refused() -
             output="report",
             gates=[],
             workflow_id=None,
+            namespace=None,
         )
 
 

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 
-from execflow_contracts import LogChunk, LogLine, StepWork, Topology, chunk_full, line_pieces
+from execflow_contracts import (
+    LogChunk,
+    LogLine,
+    SecretMask,
+    StepWork,
+    Topology,
+    chunk_full,
+    line_pieces,
+)
 
 from .bus import Outgoing
 from .delivery import Publisher
@@ -45,9 +53,13 @@ class LogShipper:
         self._buffered_text = 0
         self._seq = 0
         self._timer: asyncio.TimerHandle | None = None
+        # The values of the step's secrets, masked in every line before it is shipped.
+        self.mask = SecretMask()
 
     def add(self, stream: str, text: str) -> bool:
-        """Ship the line; False if the step's log is over its cap (it was dropped)."""
+        """Ship the line, its secrets masked; False if the step's log is over its cap (it
+        was dropped)."""
+        text = self.mask.text(text)
         size = len(text.encode(errors="replace"))
         if self._shipped_bytes + size > self._max_bytes:
             self._dropped_lines += 1

@@ -21,6 +21,7 @@ from execflow_contracts import (
     ReportStepFacts,
     ReportStepFinished,
     ReportStepStarted,
+    SecretMask,
     StepFact,
     StepWork,
     Topology,
@@ -67,6 +68,15 @@ class StepReporter:
         self._claimed_at: datetime | None = None  # until a report has said it
         self._claim_timer: asyncio.TimerHandle | None = None
 
+    @property
+    def mask(self) -> SecretMask:
+        return self.logs.mask
+
+    def masking(self, values: list[str]) -> None:
+        """The step's secrets: their values are `***` in its log lines, facts, output and
+        error from now on."""
+        self.logs.mask = SecretMask.of(values)
+
     def identity(self) -> dict[str, Any]:
         """The fields that say which delivery of which attempt a report is about."""
         return {
@@ -106,6 +116,13 @@ class StepReporter:
     def send(self, command: Command) -> None:
         """Report now; reports are stored in the order they are sent (see `drain`)."""
         if isinstance(command, ReportStepFinished):
+            if self.mask:
+                command = command.model_copy(
+                    update={
+                        "output": self.mask.json(command.output),
+                        "error": self.mask.json(command.error),
+                    }
+                )
             # The finish report carries the start not sent yet, and the claim it held.
             held = self._held_start
             claimed_at = held.claimed_at if held is not None else self._take_claim()
@@ -121,6 +138,7 @@ class StepReporter:
         output is kept for the finish report, the rest is batched. Returns a fact that
         declares a file (for its holder to store); ValueError, KeyError or TypeError for
         a malformed one."""
+        raw = self.mask.json(raw)
         kind = raw["type"]
         if len(json.dumps(raw, ensure_ascii=False).encode()) > MAX_FACT_BYTES:
             raise ValueError(f"larger than {MAX_FACT_BYTES} bytes")

@@ -1,10 +1,11 @@
-"""The catalogue: registered workflow definitions, schedules and queue limits, in
+"""The catalogue: registered workflow definitions, schedules, queue limits and secrets, in
 PostgreSQL beside the event store. The API writes it; the scheduler reads it to fire
-schedules and to hold back work. Its tables come from its migrations (`migrate`)."""
+schedules and to hold back work, runners read the secrets a step names. Its tables
+come from its migrations (`migrate`)."""
 
 from execflow_platform.migrations import migrations_of
 
-from . import catalog, holds, queues, schedules
+from . import catalog, holds, queues, schedules, secrets
 from .catalog import Registered
 
 
@@ -17,4 +18,13 @@ def migrate(database_url: str, schema: str) -> list[str]:
 
 MIGRATIONS = migrations_of(__name__)
 
-__all__ = ["MIGRATIONS", "Registered", "catalog", "holds", "migrate", "queues", "schedules"]
+__all__ = [
+    "MIGRATIONS",
+    "Registered",
+    "catalog",
+    "holds",
+    "migrate",
+    "queues",
+    "schedules",
+    "secrets",
+]

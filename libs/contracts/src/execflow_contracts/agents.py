@@ -49,6 +49,9 @@ class Claim(BaseModel):
     lease_expires_at: datetime
     lease_s: float
     step: StepWork
+    # Variable → value of the secrets the step's env names (`{secret: NAME}`): for its
+    # environment only, sent in this answer alone. What the agent reports is masked.
+    secrets: dict[str, str] = Field(default_factory=dict)
 
 
 class LeaseRequest(AgentRequest):

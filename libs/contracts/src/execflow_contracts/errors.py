@@ -22,6 +22,8 @@ class ErrorCode(StrEnum):
     PROFILE_NOT_FOUND = "profile_not_found"
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
+    SECRET_NOT_FOUND = "secret_not_found"
+    SECRETS_UNAVAILABLE = "secrets_unavailable"
 
 
 class ExecflowError(Exception):
@@ -123,6 +125,19 @@ class Forbidden(ExecflowError):
     """A valid key whose role (or namespace, or queues) does not allow the request."""
 
     code = ErrorCode.FORBIDDEN
+
+
+class SecretNotFound(ExecflowError):
+    """A secret the namespace does not hold (a step that names one fails to start)."""
+
+    code = ErrorCode.SECRET_NOT_FOUND
+
+
+class SecretsUnavailable(ExecflowError):
+    """No secrets key is configured (EXECFLOW_SECRETS_KEY), or a stored secret does
+    not open with the one that is."""
+
+    code = ErrorCode.SECRETS_UNAVAILABLE
 
 
 # Every condition above, by its code: how a refusal travels as data and back.

@@ -160,6 +160,8 @@ class StepDispatched(ExecutionEvent):
     gates: list[Gate] = Field(default_factory=list)
     # The registered workflow the execution runs, if it runs one.
     workflow_id: str | None = None
+    # Whose execution it is (None: `default`'s): its step's secrets are that namespace's.
+    namespace: str | None = None
 
 
 class StepStarted(ExecutionEvent):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .durations import Duration
 from .json_values import STORED, BoundedJson, BoundedJsonObject
+from .secrets import SecretRef
 
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -24,6 +25,10 @@ MemorySize = (
 # Where a step runs: a process; a container, on Docker or (a runner configured for it) as
 # a Kubernetes Job; or a function, in a function worker's process.
 BackendName = Literal["process", "docker", "kubernetes", "function"]
+
+# A variable of a step's environment: a string (a template), or a secret by name, whose
+# value the runner puts there when the step starts (never in an event or a message).
+EnvValue = str | SecretRef
 
 # Why an attempt failed, for `no_retry_errors`. A function raised (`exception`), or was
 # given arguments its input model refuses (`input`: never retried, it would fail again).
@@ -52,7 +57,7 @@ class RunSpec(Spec):
     """
 
     command: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, EnvValue] = Field(default_factory=dict)
     workdir: str | None = None
     image: str | None = Field(default=None, min_length=1)
     resources: Resources | None = None
@@ -88,6 +93,18 @@ class RunSpec(Spec):
         if self.image is None and (self.resources is not None or self.network):
             raise ValueError("`resources` and `network` apply to container steps: set `image`")
         return self
+
+    @property
+    def literal_env(self) -> dict[str, str]:
+        """The variables given as they are (rendered); secrets are the runner's to add."""
+        return {name: value for name, value in self.env.items() if isinstance(value, str)}
+
+    @property
+    def secret_env(self) -> dict[str, str]:
+        """Variable → the name of the secret whose value it takes."""
+        return {
+            name: value.secret for name, value in self.env.items() if isinstance(value, SecretRef)
+        }
 
     @property
     def backend(self) -> BackendName:
@@ -143,7 +160,7 @@ class Defaults(Spec):
     timeout: StepTimeout = Field(default_factory=StepTimeout)
     queue: QueueName = DEFAULT_QUEUE
     # Environment every run step gets; a step's own `env` wins.
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, EnvValue] = Field(default_factory=dict)
 
 
 # Where a step's output comes from: what it reports through the step protocol, or its

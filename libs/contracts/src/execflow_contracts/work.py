@@ -27,6 +27,9 @@ class StepWork(BaseModel):
     output: OutputMode = "report"
     # The registered workflow the execution runs, if any (metrics by workflow).
     workflow_id: str | None = None
+    # Whose execution it is (None: `default`'s): the secrets its `env` names are that
+    # namespace's.
+    namespace: str | None = None
 
     @property
     def dedupe_id(self) -> str:

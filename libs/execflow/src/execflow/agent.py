@@ -65,7 +65,8 @@ class Job:
         run = self.claim.step.run
         env = (
             {k: v for k, v in os.environ.items() if k in PASSED_ENV}
-            | dict(run.env)
+            | run.literal_env
+            | self.claim.secrets
             | {
                 "EXECFLOW_EXECUTION_ID": str(self.claim.step.execution_id),
                 "EXECFLOW_STEP_ID": self.claim.step.step_id,

@@ -34,6 +34,7 @@ app.add_typer(cli_history.app, name="history")
 app.add_typer(cli_schedules.app, name="schedule")
 app.add_typer(cli_access.keys, name="keys")
 app.add_typer(cli_access.namespaces, name="namespaces")
+app.add_typer(cli_access.secrets, name="secrets")
 workers_app = typer.Typer(help="The runners and agents that take work.", no_args_is_help=True)
 app.add_typer(workers_app, name="worker")
 # kontinue's words: `execute NAME`, `list`, `show NAME`.

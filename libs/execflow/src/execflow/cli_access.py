@@ -1,5 +1,7 @@
-"""`execflow keys …` and `execflow namespaces …`: who may do what (admin keys)."""
+"""`execflow keys …`, `execflow namespaces …` and `execflow secrets …`: who may do what,
+and what their steps may be given (admin keys)."""
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -8,6 +10,11 @@ from .cli_common import Json, client, echo_json, handled
 
 keys = typer.Typer(help="API keys: each with a namespace and a role.", no_args_is_help=True)
 namespaces = typer.Typer(help="Namespaces: whose executions are whose.", no_args_is_help=True)
+secrets = typer.Typer(
+    help="Secrets of your namespace: stored encrypted, given to steps that name them"
+    " (`env: {TOKEN: {secret: NAME}}`), masked in their logs.",
+    no_args_is_help=True,
+)
 
 
 @keys.command("create")
@@ -96,3 +103,51 @@ def list_namespaces(ctx: typer.Context, as_json: Json = False) -> None:
     for item in found:
         kept = f"kept {item.retention_s:g} s" if item.retention_s else "kept"
         typer.echo(f"{item.name:<24} {kept}")
+
+
+@secrets.command("set")
+@handled
+def set_secret(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the name steps give as `{secret: NAME}`")],
+    value: Annotated[
+        str | None,
+        typer.Option(
+            help="the value (default: read from stdin, which keeps it out of the shell's"
+            " history and the process list)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Set or replace a secret (an admin key); its value is never shown again."""
+    if value is None:
+        value = sys.stdin.read()
+        # `echo … |` and a file end with a newline that is not part of the secret.
+        value = value[:-1] if value.endswith("\n") else value
+        value = value[:-1] if value.endswith("\r") else value
+    if not value:
+        raise typer.BadParameter("the value is empty", param_hint="--value or stdin")
+    made = client(ctx).set_secret(name, value)
+    typer.echo(f"secret {made.name} set in namespace {made.namespace}")
+
+
+@secrets.command("list")
+@handled
+def list_secrets(ctx: typer.Context, as_json: Json = False) -> None:
+    """Your namespace's secrets: names and dates (values are never shown)."""
+    found = client(ctx).secrets()
+    if as_json:
+        echo_json(found)
+        return
+    for item in found:
+        typer.echo(f"{item.name:<32} updated {item.updated_at:%Y-%m-%d %H:%M:%S}")
+
+
+@secrets.command("delete")
+@handled
+def delete_secret(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="the secret's name")]
+) -> None:
+    """Delete a secret: steps that name it fail to start from now on."""
+    client(ctx).delete_secret(name)
+    typer.echo(f"secret {name} deleted")

@@ -39,6 +39,8 @@ from execflow_contracts import (
     RetryRequest,
     ScheduleList,
     ScheduleView,
+    SecretList,
+    SecretView,
     TransitionList,
     TransitionView,
     WhoAmI,
@@ -234,6 +236,17 @@ class Client:
 
     def namespaces(self) -> list[NamespaceView]:
         return self._read(NamespaceList, "GET", f"{API}/namespaces").items
+
+    def set_secret(self, name: str, value: str) -> SecretView:
+        """Set or replace the secret of your namespace (an admin key)."""
+        return self._read(SecretView, "PUT", f"{API}/secrets/{name}", json={"value": value})
+
+    def secrets(self) -> list[SecretView]:
+        """Your namespace's secrets: names and dates, never values."""
+        return self._read(SecretList, "GET", f"{API}/secrets").items
+
+    def delete_secret(self, name: str) -> None:
+        self._request("DELETE", f"{API}/secrets/{name}")
 
     # -- streams -----------------------------------------------------------
 

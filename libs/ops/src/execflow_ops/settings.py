@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_NATS_PORT = 4222
@@ -32,6 +33,8 @@ class UpSettings(BaseSettings):
     # `off`: the API lets anyone do anything (said at start and in /readyz); `on`: the
     # first start makes an admin key and saves it where the CLI finds it.
     auth: Literal["on", "off"] = "on"
+    # Seals the secrets steps name; unset, one is made in DATA_DIR/secrets.key (0600).
+    secrets_key: SecretStr | None = None
 
     def service_env(self) -> dict[str, dict[str, str]]:
         if self.metrics_port is None:

@@ -11,6 +11,8 @@ from execflow_platform import DEFAULT_STREAM_BUDGET, STREAM_BUDGET_VARIABLE
 
 from .access import make_key, works
 from .provision import provision
+from .secrets_key import VARIABLE as SECRETS_KEY_VARIABLE
+from .secrets_key import secrets_key
 from .settings import UpSettings
 
 RESTART_DELAY_S = 1.0
@@ -43,7 +45,11 @@ def up(settings: UpSettings | None = None) -> None:
         api_port=settings.api_port,
         work_dir=settings.workspaces,
         service_env=settings.service_env(),
-        extra_env={STREAM_BUDGET_VARIABLE: str(budget)},
+        extra_env={
+            STREAM_BUDGET_VARIABLE: str(budget),
+            # The API seals secrets with it, the runners open them: one key for both.
+            SECRETS_KEY_VARIABLE: secrets_key(data_dir, configured_key(settings)),
+        },
     )
     stack: Stack | None = None
     try:
@@ -90,6 +96,10 @@ def admin_key(settings: UpSettings, config: StackConfig) -> str:
         f"  curl -H 'Authorization: Bearer {key}' {config.api_url}/api/v1/executions\n"
         f"More keys: execflow keys create --role reader|operator|admin|agent"
     )
+
+
+def configured_key(settings: UpSettings) -> str | None:
+    return settings.secrets_key.get_secret_value() if settings.secrets_key else None
 
 
 def credentials_path() -> str:

@@ -78,7 +78,7 @@ def _expressions(step: StepSpec) -> list[tuple[str, str, str]]:
     found = [("when", "condition", step.when)] if step.when else []
     if step.run is not None:
         found += [(f"run.command[{i}]", "template", c) for i, c in enumerate(step.run.command)]
-        found += [(f"run.env.{k}", "template", v) for k, v in step.run.env.items()]
+        found += [(f"run.env.{k}", "template", v) for k, v in step.run.literal_env.items()]
         if step.run.workdir:
             found.append(("run.workdir", "template", step.run.workdir))
         found += [("run.args", "template", s) for s in templates.strings_in(step.run.args)]

@@ -28,6 +28,9 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.UNAPPLICABLE_COMMAND: status.HTTP_500_INTERNAL_SERVER_ERROR,
     ErrorCode.UNAUTHENTICATED: status.HTTP_401_UNAUTHORIZED,
     ErrorCode.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    ErrorCode.SECRET_NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    # No key configured: the deployment cannot do it as it stands (not a server fault).
+    ErrorCode.SECRETS_UNAVAILABLE: status.HTTP_409_CONFLICT,
 }
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from execflow_platform import ArtifactSettings, ServiceSettings
 
@@ -42,3 +42,7 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     auth: Literal["on", "off"] = "on"
     # A key once checked (argon2, slow by design) is taken without a check this long.
     auth_cache_s: float = Field(default=30.0, ge=0.0)
+    # Seals secrets (`PUT /api/v1/secrets/{name}`) and opens them for remote agents: 32
+    # bytes, url-safe base64; the runners need the same. Unset, secrets cannot be set and a
+    # step that names one fails to start, saying so. `execflow up` makes one.
+    secrets_key: SecretStr | None = None

@@ -1,13 +1,16 @@
 """The one place where the API is wired."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from execflow_catalogue import secrets
+from execflow_catalogue.secrets import SecretsKey, load_key
+from execflow_contracts import StepWork
 from execflow_platform import (
     ArtifactStore,
     ChangeFeed,
@@ -58,6 +61,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             log.warning(
                 "auth is OFF (EXECFLOW_AUTH=off): anyone who reaches this API may do anything"
             )
+        key = load_key(settings.secrets_key.get_secret_value() if settings.secrets_key else None)
         docker = DockerEngine(settings.docker_host)
         artifacts = ArtifactStore(settings.artifact_store_url)
         agents = AgentControl(
@@ -67,6 +71,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             artifacts,
             settings.artifact_max_bytes,
             settings.worker_ttl_s,
+            secrets_opener(pool, key),
         )
         await agents.start()
         changes = ChangeFeed(
@@ -82,6 +87,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             artifacts=artifacts,
             agents=agents,
             changes=changes,
+            secrets_key=key,
         )
         try:
             yield
@@ -108,6 +114,21 @@ def create_app(settings: ApiSettings) -> FastAPI:
     document_schemas(app, DEFINITION_SCHEMAS | COMPONENTS)
     install_dashboard(app, settings.dashboard_dir)  # last: its pages catch every other path
     return app
+
+
+def secrets_opener(
+    pool: AsyncConnectionPool, key: SecretsKey | None
+) -> Callable[[StepWork], Awaitable[dict[str, str]]]:
+    """Opens the secrets of a step a remote agent claims (a runner opens its own)."""
+
+    async def open_secrets(work: StepWork) -> dict[str, str]:
+        wanted = work.run.secret_env
+        if not wanted:
+            return {}
+        async with pool.connection() as conn:
+            return await secrets.values(conn, key, work.namespace, wanted)
+
+    return open_secrets
 
 
 def instrument(app: FastAPI) -> None:

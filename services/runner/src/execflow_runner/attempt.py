@@ -44,8 +44,12 @@ class Attempt:
         uploader: Uploader,
         start_report_delay_s: float = START_REPORT_DELAY_S,
         log_max_bytes: int = STEP_LOG_MAX_BYTES,
+        secrets: dict[str, str] | None = None,
     ) -> None:
         self._backend = backend
+        # Variable → value of the secrets its env names: in its environment, and masked
+        # in whatever it writes.
+        self._secrets = secrets or {}
         self.work = work
         self._workspace = workspace
         self._uploader = uploader
@@ -60,6 +64,7 @@ class Attempt:
         self._reporter = StepReporter(
             js, topology, work, delivery, worker_id, log_max_bytes=log_max_bytes
         )
+        self._reporter.masking(list(self._secrets.values()))
         self._declared: dict[str, StepFact] = {}
         self._start_report_delay_s = start_report_delay_s
         # Set when the lease is lost: the step is stopped and reports nothing more (the
@@ -81,7 +86,10 @@ class Attempt:
             self._reporter.started(started_at, self._start_report_delay_s)
             reader.start()  # facts are read only from now on: none is reported before the start
 
-        env = {"EXECFLOW_EVENTS": str(self.events_path), "EXECFLOW_ANSWER": str(self.answer_path)}
+        env = self._secrets | {
+            "EXECFLOW_EVENTS": str(self.events_path),
+            "EXECFLOW_ANSWER": str(self.answer_path),
+        }
         try:
             outcome = await self._backend.run(
                 self.work, self._workspace, self._on_line, on_started, env
@@ -122,6 +130,7 @@ class Attempt:
         partial.rename(self.answer_path)  # atomic: the step never reads half an answer
 
     def _on_line(self, stream: str, text: str) -> None:
+        text = self._reporter.mask.text(text)  # the log file is an artifact too
         if stream == "stdout":
             self._last_stdout = text
         if not self._reporter.logs.add(stream, text):

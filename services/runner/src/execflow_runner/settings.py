@@ -5,7 +5,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from execflow_contracts import MemorySize, WorkerId
 from execflow_platform import ArtifactSettings, ServiceSettings
@@ -36,6 +36,9 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     # The registry forgets a runner this long after its last heartbeat (one every third
     # of it). It is the bucket's TTL, so every runner of a deployment should agree.
     worker_ttl_s: float = Field(default=15.0, ge=1.0)
+    # Opens the secrets steps name (`env: {X: {secret: NAME}}`): the API's key (32 bytes,
+    # url-safe base64). Unset, a step that names a secret fails to start, saying so.
+    secrets_key: SecretStr | None = None
 
     # Docker: "auto" uses the engine if it answers at start, "on" insists, "off" never.
     docker: Literal["auto", "on", "off"] = "auto"

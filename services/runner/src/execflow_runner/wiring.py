@@ -10,6 +10,7 @@ from docker import DockerClient
 from lightkube import AsyncClient
 from nats.js import JetStreamContext
 
+from execflow_catalogue.secrets import load_key
 from execflow_contracts import BackendName, Topology, WorkerInfo
 from execflow_platform import (
     ArtifactStore,
@@ -21,6 +22,7 @@ from execflow_platform import (
     ensure_streams,
     live_workers,
     pull_subscription,
+    schema_conninfo,
     work_consumer,
 )
 from execflow_telemetry.metrics import Watched, watch_consumers
@@ -31,6 +33,7 @@ from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
 from .metrics import SLOTS, WorkHook
 from .reaper import Reaper
+from .secrets import StepSecrets
 from .settings import RunnerSettings
 from .worker import Subscriber, Worker
 
@@ -51,6 +54,10 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
     if settings.kubernetes == "on":
         available["kubernetes"] = kubernetes_backend(settings)
     backends = Backends(available)
+    key = settings.secrets_key.get_secret_value() if settings.secrets_key else None
+    step_secrets = StepSecrets(
+        schema_conninfo(settings.database_url, settings.db_schema), load_key(key)
+    )
     worker = Worker(
         nc,
         topology,
@@ -62,6 +69,7 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         settings.work_dir.resolve(),
         Uploader(ArtifactStore(settings.artifact_store_url), settings.artifact_max_bytes),
         log_max_bytes=settings.step_log_max_bytes,
+        secrets=step_secrets,
     )
     registration = Registration(
         kv,
@@ -111,6 +119,7 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
             docker.close()
         if docker_client is not None:
             docker_client.close()
+        await step_secrets.close()
         await nc.close()
 
 

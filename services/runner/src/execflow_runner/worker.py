@@ -24,6 +24,8 @@ from execflow_contracts import (
     InputProvided,
     ReportStepFinished,
     RunningStep,
+    SecretNotFound,
+    SecretsUnavailable,
     StepStopRequested,
     StepWork,
     Topology,
@@ -44,6 +46,7 @@ from .attempt import Attempt
 from .backends import AttemptKey, Backend
 from .metrics import SLOTS_USED
 from .observing import observed_run
+from .secrets import StepSecrets
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +69,10 @@ class Worker:
         work_dir: Path,
         uploader: Uploader,
         log_max_bytes: int = STEP_LOG_MAX_BYTES,
+        secrets: StepSecrets | None = None,
     ) -> None:
         self._log_max_bytes = log_max_bytes
+        self._secrets = secrets or StepSecrets()
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
         self._topology = topology
@@ -154,6 +159,12 @@ class Worker:
         ran_here = key in self._done or key in self._attempts
         if not await may_start(self._js, self._topology, message, work, ran_here):
             return
+        try:
+            # Only now, as it starts: a step that waited in the queue got no value early.
+            secrets = await self._secrets.resolve(work)
+        except (SecretNotFound, SecretsUnavailable) as exc:
+            await self._fail_to_start(message, work, str(exc))
+            return
         workspace = self._work_dir / str(work.execution_id)
         try:
             attempt = Attempt(
@@ -166,6 +177,7 @@ class Worker:
                 workspace,
                 self._uploader,
                 log_max_bytes=self._log_max_bytes,
+                secrets=secrets,
             )
         except OSError as exc:  # its workspace cannot be made: it would fail every time
             await self._fail_to_start(message, work, f"cannot make its workspace: {exc}")

@@ -143,6 +143,7 @@ def work_message(
         priority=event.priority,
         output=event.output,
         workflow_id=event.workflow_id,
+        namespace=event.namespace,
     )
     return Outgoing(
         subject=work.subject(topology),

@@ -8,6 +8,8 @@ from .access import (
     KeyView,
     NamespaceList,
     NamespaceView,
+    SecretList,
+    SecretView,
     WhoAmI,
 )
 from .base import DocumentedAs, IsoTime, Number, View
@@ -113,6 +115,8 @@ __all__ = [
     "RunningNow",
     "ScheduleList",
     "ScheduleView",
+    "SecretList",
+    "SecretView",
     "Signal",
     "StepView",
     "TransitionList",

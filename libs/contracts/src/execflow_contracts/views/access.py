@@ -58,3 +58,17 @@ class WhoAmI(View):
     namespace: str
     role: str
     auth: str
+
+
+class SecretView(View):
+    """A secret as anyone sees it: its name and dates, never its value."""
+
+    name: str
+    namespace: str
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str | None = None
+
+
+class SecretList(View):
+    items: list[SecretView]

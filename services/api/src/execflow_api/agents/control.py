@@ -17,13 +17,14 @@ import logging
 import signal
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
@@ -35,6 +36,8 @@ from execflow_contracts import (
     JobSignals,
     ReportStepFinished,
     RunningStep,
+    SecretNotFound,
+    SecretsUnavailable,
     StepFact,
     StepStopRequested,
     StepWork,
@@ -61,6 +64,15 @@ log = logging.getLogger(__name__)
 CLAIM_HOLD_S = 1.0
 POLL_S = 0.5
 
+# The values of the secrets a step's env names (variable → value), opened as it is claimed.
+SecretsOf = Callable[[StepWork], Awaitable[dict[str, str]]]
+
+
+async def no_secrets(work: StepWork) -> dict[str, str]:
+    if work.run.secret_env:
+        raise SecretsUnavailable("this API cannot open secrets")
+    return {}
+
 
 class AgentControl:
     def __init__(
@@ -71,8 +83,10 @@ class AgentControl:
         artifacts: ArtifactStore,
         artifact_max_bytes: int,
         worker_ttl_s: float,
+        secrets_of: SecretsOf = no_secrets,
     ) -> None:
         self._nc = nc
+        self._secrets_of = secrets_of
         self._artifacts = artifacts
         self._artifact_max_bytes = artifact_max_bytes
         self._js = nc.jetstream()
@@ -258,10 +272,17 @@ class AgentControl:
                 await message.ack()
                 return None
             delivery = message.metadata.num_delivered
+            try:
+                values = await self._secrets_of(work)  # as it starts, as on a runner
+            except (SecretNotFound, SecretsUnavailable) as exc:
+                await self._fail_to_start(message, work, delivery, agent, str(exc))
+                return None
             span = steps.start_run(message, work, agent, agent=True)
             with tracing.current(span):  # the reports continue the step's trace
                 reporter = StepReporter(self._js, self._topology, work, delivery, agent)
+            reporter.masking(list(values.values()))
             lease = self.leases.grant(agent, work, delivery, message, reporter, span)
+            lease.secrets = values
             await message.in_progress()
             # An agent starts the step as it claims it: taken and started in one report.
             reporter.claimed(lease.started_at, hold_s=CLAIM_HOLD_S)
@@ -276,6 +297,26 @@ class AgentControl:
             )
             return lease
         return None
+
+    async def _fail_to_start(
+        self, message: Msg, work: StepWork, delivery: int, agent: str, reason: str
+    ) -> None:
+        """The step cannot start (a secret it names is missing): it fails, as on a runner."""
+        log.warning("%s/%s cannot start: %s", work.execution_id, work.step_id, reason)
+        reporter = StepReporter(self._js, self._topology, work, delivery, agent)
+        now = datetime.now(UTC)
+        reporter.send(
+            ReportStepFinished(
+                started_at=now,
+                finished_at=now,
+                exit_code=None,
+                error=reason,
+                error_kind="start",
+                **reporter.identity(),
+            )
+        )
+        await reporter.drain()
+        await message.ack()
 
     async def _subscription(self, queue: str) -> JetStreamContext.PullSubscription:
         if self._moved_on():

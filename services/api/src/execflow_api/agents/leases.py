@@ -45,6 +45,9 @@ class Lease:
     signalled: asyncio.Event = field(default_factory=asyncio.Event)
     # The step's run, in the execution's trace (tracing on): ends with the lease.
     span: Span | None = None
+    # Variable → value of the secrets the step's env names: handed to the agent with the
+    # claim, masked in what it reports.
+    secrets: dict[str, str] = field(default_factory=dict)
 
     def end(self, lapsed: bool) -> None:
         AGENT_LEASES.dec()

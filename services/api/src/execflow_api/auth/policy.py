@@ -12,6 +12,10 @@ EVERY = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 # (path prefix, methods, role): the first that matches decides.
 RULES: tuple[tuple[str, frozenset[str], Role], ...] = (
     ("/api/v1/keys", EVERY, Role.ADMIN),
+    # Secrets: an admin sets and deletes them; an operator, who runs the workflows that
+    # name them, may list their names (never their values: no route shows one).
+    ("/api/v1/secrets", WRITES, Role.ADMIN),
+    ("/api/v1/secrets", EVERY, Role.OPERATOR),
     ("/api/v1/holds", EVERY, Role.ADMIN),
     ("/api/v1/namespaces", EVERY, Role.ADMIN),
     ("/api/v1/queues", WRITES, Role.ADMIN),

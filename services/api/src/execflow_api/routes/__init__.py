@@ -21,6 +21,7 @@ from . import (
     queues,
     schedules,
     scrape,
+    secrets,
     workers,
     workflows,
 )
@@ -45,6 +46,7 @@ ROUTERS = [
     functions.router,
     schedules.router,
     queues.router,
+    secrets.router,
     health.router,
     asyncapi.router,
     scrape.router,

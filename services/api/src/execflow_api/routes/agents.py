@@ -83,6 +83,7 @@ async def claim_next(request: ClaimRequest, svc: Deps, http: Request) -> Any:
         lease_expires_at=lease.expires_at,
         lease_s=svc.agents.leases.lease_s,
         step=lease.work,
+        secrets=lease.secrets,
     )
 
 

@@ -69,7 +69,7 @@ def container_options(
     return {
         "image": run.image,
         "command": run.command,
-        "environment": step_variables(work, WORKSPACE) | (env or {}) | run.env,
+        "environment": step_variables(work, WORKSPACE) | (env or {}) | run.literal_env,
         "working_dir": posixpath.join(WORKSPACE, run.workdir) if run.workdir else WORKSPACE,
         "volumes": {str(workspace): {"bind": WORKSPACE, "mode": "rw"}},
         "labels": policy.labels(work),

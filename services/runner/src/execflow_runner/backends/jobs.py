@@ -77,7 +77,7 @@ def job_manifest(
     }
     labels = {key: label_value(value) for key, value in labels.items()}
     inside = {k: v.replace(str(workspace), WORKSPACE) for k, v in (env or {}).items()}
-    variables = step_variables(work, WORKSPACE) | inside | run.env
+    variables = step_variables(work, WORKSPACE) | inside | run.literal_env
     resources = run.resources
     cpus = resources.cpus if resources and resources.cpus else policy.containers.default_cpus
     limits = {

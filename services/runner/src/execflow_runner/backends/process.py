@@ -32,7 +32,7 @@ STARTING_THREADS = 8
 
 def step_environment(work: StepWork, workspace: Path, extra: dict[str, str]) -> dict[str, str]:
     inherited = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
-    return inherited | step_variables(work, str(workspace)) | extra | work.run.env
+    return inherited | step_variables(work, str(workspace)) | extra | work.run.literal_env
 
 
 @dataclass

@@ -112,10 +112,12 @@ class StepDispatched(Aggregate.Event):
     output: str
     gates: list[dict[str, Any]]
     workflow_id: str | None
+    namespace: str | None
 
-    # Version 1, stored before workflows had priorities and output modes, and version 2,
-    # before the work named its workflow (for metrics by workflow), are upcast.
-    class_version = 3
+    # Version 1, stored before workflows had priorities and output modes, version 2,
+    # before the work named its workflow (for metrics by workflow), and version 3, before
+    # it named its namespace (whose secrets the step may have), are upcast.
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -124,6 +126,10 @@ class StepDispatched(Aggregate.Event):
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state["workflow_id"] = None
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        state["namespace"] = None  # made before namespaces: `default`'s
 
     def apply(self, aggregate: "Execution") -> None:
         aggregate.steps[self.step_id] = StepState(after(self), self.attempt)

@@ -123,6 +123,7 @@ def dispatch(x: "Execution", step: StepSpec, attempt: int) -> None:
             output=step.output,
             gates=step_rules.gates(x.workflow_id),
             workflow_id=x.workflow_id,
+            namespace=x.namespace,
         )
 
 

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any, Protocol
 from uuid import UUID
 
-from execflow_contracts import StepSpec, StepStatus, WorkflowSpec
+from execflow_contracts import EnvValue, StepSpec, StepStatus, WorkflowSpec
 from execflow_workflows import ExpressionError, conditions, templates
 
 __all__ = ["ExpressionError", "WorkflowRules"]
@@ -71,7 +71,7 @@ class WorkflowRules:
         else:
             rendered |= {
                 "command": self._render(step.run.command),
-                "env": self._render(self.spec.defaults.env | step.run.env),
+                "env": self._env(self.spec.defaults.env | step.run.env),
                 "workdir": self._render(step.run.workdir),
             }
         size = len(json.dumps(rendered, ensure_ascii=False).encode())
@@ -82,6 +82,14 @@ class WorkflowRules:
                 f" at most {MAX_RUN_BYTES} fit in the step's work message"
             )
         return rendered
+
+    def _env(self, env: Mapping[str, EnvValue]) -> dict[str, Any]:
+        """Strings rendered; a secret stays its name (`{secret: NAME}`), never rendered:
+        the runner puts its value in when the step starts."""
+        return {
+            name: self._render(value) if isinstance(value, str) else value.model_dump()
+            for name, value in env.items()
+        }
 
     def child_input(self, step: StepSpec) -> Any:
         return self._render(step.input)
