@@ -12,6 +12,7 @@ import docker
 import httpx
 import pytest
 
+from execflow_catalogue.secrets import SecretsKey
 from execflow_contracts import DEPLOYMENT_LABEL, EXECUTION_LABEL
 from execflow_devstack import ServiceProcess, Stack
 
@@ -33,6 +34,7 @@ def stack(
         "EXECFLOW_DOCKER": "on",  # no engine: the runner fails at start, loudly
         "EXECFLOW_DOCKER_PULL": "false",
         "EXECFLOW_WORKER_TTL_S": str(TTL_S),
+        "EXECFLOW_SECRETS_KEY": SecretsKey.generate(),
     }
     with running_stack(nats_url, database_url, tmp_path_factory.mktemp("dstack"), env) as s:
         try:
@@ -299,3 +301,20 @@ def test_a_container_step_is_starting_while_its_container_is_made(
     starting = datetime.fromisoformat(starts["starting"]["at"])
     running = datetime.fromisoformat(starts["running"]["at"])
     assert (running - starting).total_seconds() >= 0.01
+
+
+def test_a_container_step_gets_its_secret_and_its_log_shows_the_mask(
+    stack: Stack, api: httpx.Client, busybox_image: str
+) -> None:
+    value = f"s3cr3t-{uuid.uuid4().hex}"
+    assert api.put("/api/v1/secrets/registry", json={"value": value}).status_code == 200
+    step = container_step(
+        "boxed",
+        busybox_image,
+        'echo "token=$TOKEN"; printf %s "$TOKEN" > seen.txt',
+        run={"env": {"TOKEN": {"secret": "registry"}}},
+    )
+    execution_id = create(api, step)
+    assert wait_finished(api, execution_id)["status"] == "completed"
+    assert (stack.config.work_dir / execution_id / "seen.txt").read_text() == value
+    assert logs_until(api, execution_id, bool)[0]["line"] == "token=***"

@@ -5,6 +5,7 @@ step's log file, the services' logs. Every search is checked against the secret'
 which must be found: a search that could find nothing proves nothing."""
 
 import asyncio
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from execflow_devstack import Stack
 
 from .conftest import create, logs_until, running_stack, sh, wait_finished
 from .test_access import client, key, namespace
+from .test_remote_agents import agents, start_agent  # noqa: F401 (a fixture)
 from .test_retention import in_database, in_files, in_streams
 
 pytestmark = pytest.mark.e2e
@@ -53,10 +55,11 @@ def cli(stack: Stack, *args: str, stdin: str | None = None) -> str:
     return result.output
 
 
-def leaking(name: str, **extra: object) -> dict[str, object]:
-    step = sh("leak", LEAK)
-    step["run"]["env"] = {"TOKEN": {"secret": name}, "PLAIN": "visible"}  # type: ignore[index]
-    return {"workflow": {"steps": [step]}, **extra}
+def leaking(name: str, **step: object) -> dict[str, object]:
+    """An execution whose step names the secret `name` and writes its value everywhere."""
+    leak = sh("leak", LEAK, **step)
+    leak["run"]["env"] = {"TOKEN": {"secret": name}, "PLAIN": "visible"}
+    return {"workflow": {"steps": [leak]}}
 
 
 def test_a_step_gets_its_secret_and_nothing_keeps_it_in_clear(
@@ -145,12 +148,37 @@ def test_without_a_key_secrets_cannot_be_set_and_a_step_that_names_one_says_why(
     nats_url: str, database_url: str, tmp_path: Path
 ) -> None:
     unset = {"EXECFLOW_SECRETS_KEY": ""}
-    with running_stack(nats_url, database_url, tmp_path, extra_env=unset) as bare, httpx.Client(
-        base_url=bare.config.api_url, timeout=10, headers=bare.config.api_headers
-    ) as api:
+    with (
+        running_stack(nats_url, database_url, tmp_path, extra_env=unset) as bare,
+        httpx.Client(
+            base_url=bare.config.api_url, timeout=10, headers=bare.config.api_headers
+        ) as api,
+    ):
         refused = api.put("/api/v1/secrets/x", json={"value": "v"})
         assert refused.status_code == 409, refused.text
         assert "EXECFLOW_SECRETS_KEY" in refused.json()["reason"]
         failed = wait_finished(api, create(api, leaking("x")))
         assert failed["status"] == "failed"
         assert "no secrets key is configured" in failed["steps"][0]["error"]
+
+
+def test_a_remote_agents_step_gets_its_secret_and_reports_it_masked(
+    stack: Stack,
+    api: httpx.Client,
+    agents: list[subprocess.Popen[bytes]],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # The API opens it as the agent claims the step, and masks what the agent reports.
+    name, value = f"agent-token-{uuid.uuid4().hex[:6]}", f"s3cr3t-{uuid.uuid4().hex}"
+    assert api.put(f"/api/v1/secrets/{name}", json={"value": value}).status_code == 200
+    queue = f"remote-{uuid.uuid4().hex[:8]}"
+    execution_id = create(api, leaking(name, queue=queue))
+    agents.append(start_agent(stack, queue, "secret-agent", tmp_path))
+    finished = wait_finished(api, execution_id, timeout_s=30)
+    assert finished["status"] == "completed", finished
+    assert finished["steps"][0]["worker"] == "secret-agent"
+    assert (tmp_path / execution_id / "seen.txt").read_text() == value
+    lines = logs_until(api, execution_id, lambda ls: len(ls) >= 2)
+    assert [line["line"] for line in lines][:2] == ["token=***", "***"]
+    assert finished["steps"][0]["output"] == {"token": "***"}
+    assert asyncio.run(in_streams(stack, value)) == []
