@@ -18,6 +18,7 @@ from execflow_contracts import (
     StepWork,
     WorkflowSpec,
 )
+from execflow_ops.secrets_key import secrets_key
 from execflow_runner.backends import ContainerPolicy
 from execflow_runner.backends.containers import container_options
 from execflow_runner.backends.jobs import JobPolicy, job_manifest
@@ -136,3 +137,14 @@ def test_a_kubernetes_job_gets_them_in_its_environment() -> None:
     variables = manifest["spec"]["template"]["spec"]["containers"][0]["env"]
     found = {v["name"]: v["value"] for v in variables}
     assert found["TOKEN"] == "s3cr3t" and found["EXECFLOW_EVENTS"] == "/workspace/.execflow/e.jsonl"
+
+
+def test_execflow_up_makes_a_key_once_keeps_it_private_and_takes_a_configured_one(
+    tmp_path: Path,
+) -> None:
+    made = secrets_key(tmp_path)
+    assert load_key(made) is not None
+    assert (tmp_path / "secrets.key").stat().st_mode & 0o777 == 0o600
+    assert secrets_key(tmp_path) == made  # kept across restarts
+    configured = SecretsKey.generate()
+    assert secrets_key(tmp_path, configured) == configured
