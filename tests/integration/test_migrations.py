@@ -37,6 +37,11 @@ OWNED = {
         "platform_suites",
         "platform_profiles",
         "platform_settings",
+        "namespaces",
+        "api_keys",
+        # The catalogue's (the api migrates it): holds the api writes, secrets it seals.
+        "legal_holds",
+        "secrets",
     },
     "runner": set(),
 }

@@ -34,6 +34,7 @@ from execflow_contracts import (
 
 from . import calls
 from .calls import ATTEMPTS, RETRY_TIMEOUT_S, ApiError, ApiUnavailable, Call, reason_of
+from .credentials import saved_key
 
 V = TypeVar("V", bound=BaseModel)
 # A stream that drops is resumed after its last event; this many failures in a row give up.
@@ -46,11 +47,18 @@ class AsyncClient:
         base_url: str = "http://127.0.0.1:8080",
         timeout_s: float = 10.0,
         limits: httpx.Limits | None = None,
+        api_key: str | None = None,
     ) -> None:
-        """`limits`: httpx's connection pool (default: up to 100 connections, 20 kept)."""
+        """`limits`: httpx's connection pool (default: up to 100 connections, 20 kept).
+        `api_key`: sent as `Authorization: Bearer`; None: the one saved for this URL (see
+        `credentials`), if any — as the blocking client does."""
         self.base_url = base_url.rstrip("/")
+        key = api_key or saved_key(self.base_url)
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout_s, limits=limits or httpx.Limits()
+            base_url=self.base_url,
+            timeout=timeout_s,
+            limits=limits or httpx.Limits(),
+            headers={"Authorization": f"Bearer {key}"} if key else None,
         )
 
     async def __aenter__(self) -> "AsyncClient":

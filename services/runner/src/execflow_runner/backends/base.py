@@ -55,7 +55,8 @@ class Backend(Protocol):
         env: dict[str, str] | None = None,
     ) -> Outcome:
         """Run the attempt in `workspace`; `env` adds variables (the step protocol's
-        paths, as seen on the runner's file system)."""
+        paths, as seen on the runner's file system, and the values of the secrets the
+        step names); the step's own literal `env` (`run.literal_env`) is added last."""
         ...
 
     async def stop(self, key: AttemptKey, grace_s: float) -> bool:
