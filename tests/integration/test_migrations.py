@@ -37,11 +37,10 @@ OWNED = {
         "platform_suites",
         "platform_profiles",
         "platform_settings",
-        "namespaces",
         "api_keys",
-        # The catalogue's (the api migrates it): holds the api writes, secrets it seals.
+        "namespaces",
         "legal_holds",
-        "secrets",
+        "secrets",  # the catalogue's: the api seals them, the runners open them
     },
     "runner": set(),
 }
