@@ -11,13 +11,19 @@ from typing import Any
 import httpx
 import pytest
 
+from execflow_catalogue.secrets import SecretsKey
 from execflow_devstack import Stack, StackConfig, free_port
 from execflow_ops.access import make_key
 from execflow_ops.provision import provision
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
-# Short enough for tests to see a stop escalate to SIGKILL and a lost runner's lease lapse.
-STACK_ENV = {"EXECFLOW_STOP_GRACE_S": "1", "EXECFLOW_LEASE_S": "3"}
+# Short enough for tests to see a stop escalate to SIGKILL and a lost runner's lease lapse;
+# a secrets key, as `execflow up` gives its stack one.
+STACK_ENV = {
+    "EXECFLOW_STOP_GRACE_S": "1",
+    "EXECFLOW_LEASE_S": "3",
+    "EXECFLOW_SECRETS_KEY": SecretsKey.generate(),
+}
 
 
 @contextlib.contextmanager

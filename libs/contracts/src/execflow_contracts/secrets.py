@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # A name as it appears in a URL path and a CLI argument: no slashes, no spaces.
 SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
@@ -36,6 +36,14 @@ class SecretRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Annotated[str, Field(min_length=1, max_length=MAX_SECRET_BYTES)]
+
+    @field_validator("value")
+    @classmethod
+    def _bytes(cls, value: str) -> str:
+        # `max_length` counts characters; an environment variable's limit is in bytes.
+        if len(value.encode()) > MAX_SECRET_BYTES:
+            raise ValueError(f"at most {MAX_SECRET_BYTES} bytes")
+        return value
 
 
 @dataclass(frozen=True)
