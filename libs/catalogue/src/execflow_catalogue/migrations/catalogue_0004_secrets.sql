@@ -1,4 +1,4 @@
--- depends: catalogue_0002_legal_holds
+-- depends: catalogue_0003_namespaces
 -- Secrets, one namespace's each: the value sealed with AES-GCM (nonce and ciphertext),
 -- the namespace and name bound to it; `key_id` names the key that sealed it (a
 -- fingerprint, never the key). The API writes them; runners read them as a step starts.
