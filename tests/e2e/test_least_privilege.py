@@ -24,12 +24,15 @@ from execflow_ops.privileges import (
     admin_nats_url,
     nats_authorization,
     passwords_in,
+    worker_nats_url,
 )
 from execflow_ops.provision import provision
 from execflow_ops.up import least_privilege
 from execflow_platform import connect, schema_conninfo
+from execflow_worker import Context, Worker
 
 from .conftest import STACK_ENV, create, logs_until, sh, wait_finished
+from .test_function_workers import Numbers, Total, fn, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -144,6 +147,36 @@ def test_a_workflow_runs_end_to_end_with_each_part_on_its_own_credentials(
     cancelled = create(api, {"workflow": {"steps": [sh("long", "sleep 30")]}})
     assert api.post(f"/api/v1/executions/{cancelled}/cancel", json={}).status_code == 202
     assert wait_finished(api, cancelled)["status"] == "cancelled"
+
+
+def test_a_function_worker_serves_its_functions_as_the_worker_user(
+    secured: tuple[Stack, Passwords], api: httpx.Client
+) -> None:
+    stack, passwords = secured
+    worker = Worker(
+        nats_url=worker_nats_url(stack.config.nats_url, passwords),
+        bus_prefix=stack.config.bus_prefix,
+        worker_id=f"w-{uuid.uuid4().hex[:8]}",
+        stop_grace_s=1.0,
+        lease_s=5.0,
+    )
+    queue = f"q{uuid.uuid4().hex[:8]}"
+
+    @worker.function("add")
+    async def add(args: Numbers, ctx: Context) -> Total:
+        ctx.progress(1, 1, "adding")
+        ctx.logger.info("adding %d and %d", args.a, args.b)
+        return Total(total=args.a + args.b)
+
+    with serving(worker, queue):
+        execution_id = create(
+            api, {"workflow": {"steps": [fn("f", "add", queue, args={"a": 1, "b": 2})]}}
+        )
+        body = wait_finished(api, execution_id)
+    assert body["status"] == "completed", body
+    assert body["output"] == {"f": {"total": 3}}
+    lines = logs_until(api, execution_id, lambda lines: len(lines) >= 1)
+    assert any("adding 1 and 2" in line["line"] for line in lines)
 
 
 def test_a_step_finds_no_credential_in_its_environment(

@@ -111,7 +111,7 @@ def _registry(topology: Topology) -> list[str]:
 
 def _reports(topology: Topology) -> list[str]:
     """A step's reports: the only commands its holder sends."""
-    return [f"{topology.prefix}.cmd.*.{report.__name__}" for report in _subclasses(StepReport)]
+    return [topology.commands_of_type(report.__name__) for report in _subclasses(StepReport)]
 
 
 def _subclasses(cls: type[StepReport]) -> Iterable[type[StepReport]]:
