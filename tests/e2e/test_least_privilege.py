@@ -196,6 +196,19 @@ def test_a_step_finds_no_credential_in_its_environment(
     assert stack.config.api_key not in seen
 
 
+def test_each_service_holds_its_own_credentials_only(
+    secured: tuple[Stack, Passwords],
+) -> None:
+    stack, passwords = secured
+    mine = {"runner": {"nats:runner"}, "api": {"nats:api", f"postgres:{SCHEMA}_api"}}
+    for service, own_secrets in mine.items():
+        pid = stack.services[service].pid
+        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+        for name, secret in passwords.known().items():
+            assert (secret in environ) == (name in own_secrets), (service, name)
+        assert "EXECFLOW_API_KEY" not in environ and stack.config.api_key not in environ
+
+
 def test_a_runner_cannot_publish_an_event_nor_the_api_work(stack: Stack) -> None:
     topology = Topology(PREFIX)
     event = topology.event(uuid.uuid4(), "ExecutionCompleted")
