@@ -75,7 +75,7 @@ def up(settings: UpSettings | None = None) -> None:
         stack.wait_ready()
         print(f"execflow is up: API {config.api_url}  (OpenAPI docs: {config.api_url}/docs)")
         print(key_note)
-        for name, env in config.service_env.items():
+        for name, env in settings.service_env().items():
             print(f"  {name} metrics: http://127.0.0.1:{env['EXECFLOW_METRICS_PORT']}/metrics")
         print(f"operator tools (execflow dead-letters|repair|migrate): . {admin_env}")
         where = nats.url if nats else nats_url
