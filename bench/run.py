@@ -515,6 +515,8 @@ def main() -> None:
         api_key=make_key(db_url, SCHEMA, name="bench"),
     )
     HEADERS.update(config.api_headers)
+    # The user-load clients (execflow.AsyncClient) find it as a user's service would.
+    os.environ["EXECFLOW_API_KEY"] = config.api_key or ""
     stack = Stack(config).start()
     extra = [
         ServiceProcess("runner", config, {"EXECFLOW_WORKER_ID": f"runner-{i}"}).start()

@@ -41,7 +41,7 @@ def undeclared(view: Any, where: str = "") -> list[str]:
 
 @pytest.fixture(scope="module")
 def client(stack: Stack) -> Any:
-    api = Client(stack.config.api_url)
+    api = Client(stack.config.api_url, api_key=stack.config.api_key)
     yield api
     api.close()
 
@@ -133,7 +133,9 @@ def test_the_catalogue_and_engine_views(client: Client, api: httpx.Client) -> No
 
 
 def test_json_output_is_what_the_api_sent(stack: Stack, api: httpx.Client, finished: str) -> None:
-    runner = CliRunner(env={"EXECFLOW_API_URL": stack.config.api_url})
+    runner = CliRunner(
+        env={"EXECFLOW_API_URL": stack.config.api_url} | stack.config.env_for_clients()
+    )
     shown = runner.invoke(app, ["execution", "get", finished, "--json"])
     assert shown.exit_code == 0, shown.output
     assert (

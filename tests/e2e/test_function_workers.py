@@ -361,7 +361,10 @@ def test_execflow_execute_calls_a_function_with_its_arguments(stack: Stack) -> N
     def add(args: Numbers) -> Total:
         return Total(total=args.a + args.b)
 
-    runner = CliRunner(env={"EXECFLOW_API_URL": stack.config.api_url, "COLUMNS": "200"})
+    runner = CliRunner(
+        env={"EXECFLOW_API_URL": stack.config.api_url, "COLUMNS": "200"}
+        | stack.config.env_for_clients()
+    )
     with serving(worker, queue):
         done = runner.invoke(
             app,
@@ -393,7 +396,7 @@ def test_the_async_client_executes_waits_watches_and_reads_logs_typed(stack: Sta
         return seen
 
     async def scenario() -> tuple[Any, ...]:
-        async with AsyncClient(stack.config.api_url) as client:
+        async with AsyncClient(stack.config.api_url, api_key=stack.config.api_key) as client:
             call = FunctionCall(arguments={"a": 1, "b": 2}, queue=queue)
             accepted = await client.execute_function("add", call, idempotency_key=queue)
             again = await client.execute_function("add", call, idempotency_key=queue)

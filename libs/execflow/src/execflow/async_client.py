@@ -34,6 +34,7 @@ from execflow_contracts import (
 
 from . import calls
 from .calls import ATTEMPTS, RETRY_TIMEOUT_S, ApiError, ApiUnavailable, Call, reason_of
+from .credentials import bearer, key_for
 
 V = TypeVar("V", bound=BaseModel)
 # A stream that drops is resumed after its last event; this many failures in a row give up.
@@ -46,11 +47,18 @@ class AsyncClient:
         base_url: str = "http://127.0.0.1:8080",
         timeout_s: float = 10.0,
         limits: httpx.Limits | None = None,
+        api_key: str | None = None,
     ) -> None:
-        """`limits`: httpx's connection pool (default: up to 100 connections, 20 kept)."""
+        """`limits`: httpx's connection pool (default: up to 100 connections, 20 kept).
+        `api_key`: sent as `Authorization: Bearer`; None: EXECFLOW_API_KEY, or the one
+        saved for this URL (see `credentials`), if any."""
         self.base_url = base_url.rstrip("/")
+        self.api_key = key_for(self.base_url, api_key)
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout_s, limits=limits or httpx.Limits()
+            base_url=self.base_url,
+            timeout=timeout_s,
+            limits=limits or httpx.Limits(),
+            headers=bearer(self.api_key),
         )
 
     async def __aenter__(self) -> "AsyncClient":

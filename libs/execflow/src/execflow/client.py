@@ -62,7 +62,7 @@ from .calls import (
     UnexpectedAnswer,
     reason_of,
 )
-from .credentials import saved_key
+from .credentials import bearer, key_for
 from .sse import EventSource, ServerEvent
 
 __all__ = ["ApiError", "ApiUnavailable", "Client", "ClientError", "UnexpectedAnswer", "dump"]
@@ -82,13 +82,13 @@ class Client:
     def __init__(
         self, base_url: str = DEFAULT_API_URL, timeout_s: float = 10.0, api_key: str | None = None
     ) -> None:
-        """`api_key`: sent as `Authorization: Bearer`; None: the one saved for this URL
-        (see `credentials`), if any."""
+        """`api_key`: sent as `Authorization: Bearer`; None: EXECFLOW_API_KEY, or the one
+        saved for this URL (see `credentials`), if any."""
         self.base_url = base_url.rstrip("/")
-        key = api_key or saved_key(self.base_url)
-        self.api_key = key
-        headers = {"Authorization": f"Bearer {key}"} if key else None
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, headers=headers)
+        self.api_key = key_for(self.base_url, api_key)
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout_s, headers=bearer(self.api_key)
+        )
 
     def close(self) -> None:
         self._http.close()

@@ -28,6 +28,16 @@ def saved_key(api_url: str, path: Path | None = None) -> str | None:
     return saved_keys(path).get(api_url.rstrip("/"))
 
 
+def key_for(api_url: str, given: str | None = None) -> str | None:
+    """The key a client sends: the one given, else EXECFLOW_API_KEY, else the one saved
+    for `api_url`; None when there is none (an API with auth off needs none)."""
+    return given or os.environ.get("EXECFLOW_API_KEY") or saved_key(api_url)
+
+
+def bearer(key: str | None) -> dict[str, str] | None:
+    return {"Authorization": f"Bearer {key}"} if key else None
+
+
 def save_key(api_url: str, key: str, path: Path | None = None) -> Path:
     """Keep `key` for `api_url`, readable by this user only (0600, folder 0700)."""
     path = path or credentials_file()
