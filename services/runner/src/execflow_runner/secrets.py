@@ -34,7 +34,10 @@ class StepSecrets:
         async with self._opening:
             if self._pool is None:
                 if self._conninfo is None:
-                    raise SecretsUnavailable("this runner has no database to read secrets from")
+                    raise SecretsUnavailable(
+                        "the step names secrets, but this runner has no database to read"
+                        " them from (its EXECFLOW_DATABASE_URL is empty)"
+                    )
                 pool = AsyncConnectionPool(
                     self._conninfo, min_size=1, max_size=POOL_SIZE, open=False
                 )

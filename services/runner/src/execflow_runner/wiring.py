@@ -55,9 +55,9 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
         available["kubernetes"] = kubernetes_backend(settings)
     backends = Backends(available)
     key = settings.secrets_key.get_secret_value() if settings.secrets_key else None
-    step_secrets = StepSecrets(
-        schema_conninfo(settings.database_url, settings.db_schema), load_key(key)
-    )
+    # No database URL (a runner `execflow up` starts has no role): no secrets, said so.
+    conninfo = schema_conninfo(settings.database_url, settings.db_schema)
+    step_secrets = StepSecrets(conninfo if settings.database_url else None, load_key(key))
     worker = Worker(
         nc,
         topology,
