@@ -16,7 +16,16 @@ from execflow_scheduler.settings import SchedulerSettings
 from execflow_scheduler.wiring import build_application
 
 from ..conftest import terminate_session, writer_lock_holders
-from .conftest import create, logs_until, running_stack, sh, wait_finished, wait_for, wait_status
+from .conftest import (
+    create,
+    logs_until,
+    running_stack,
+    sh,
+    wait_finished,
+    wait_for,
+    wait_status,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +70,9 @@ def test_a_killed_runners_step_runs_again_elsewhere_and_completes(
     )
     pid_file = crash_stack.config.work_dir / execution_id / "work.pid"
     wait_for(pid_file.exists, what="the step to start")
+    # Killed once the scheduler knows runner-a runs it (a loaded machine can hold the
+    # start report back; killed before, the store would rightly know of no first run).
+    wait_until(api, execution_id, lambda b: b["steps"][0]["status"] == "running")
     crash_stack.services["runner"].kill()
     killed_at = time.monotonic()
     other = ServiceProcess("runner", crash_stack.config, {"EXECFLOW_WORKER_ID": "runner-b"})
