@@ -1,6 +1,7 @@
 """The Docker backend against a real Docker engine: containers, limits, output, stop."""
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -246,3 +247,36 @@ async def test_stop_kills_a_step_that_ignores_sigterm_after_the_grace(
     assert containers_of(docker_client, policy) == []
     assert outcome.exit_code == 137  # SIGKILL
     assert "ignoring TERM" in output.text()
+
+
+async def test_a_container_step_is_not_root_and_has_no_capabilities_unless_it_asks(
+    backend: DockerBackend, busybox_image: str, tmp_path: Path
+) -> None:
+    probe = "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; echo mine > made"
+    outcome, output = await run(backend, work(busybox_image, probe), tmp_path / "ws")
+    assert outcome.exit_code == 0, output.lines
+    assert output.text() == ["65534", "CapEff:\t0000000000000000", "NoNewPrivs:\t1"]
+    assert (tmp_path / "ws" / "made").read_text() == "mine\n"  # the workspace is shared
+
+    outcome, output = await run(backend, work(busybox_image, probe, user="0"), tmp_path / "r")
+    assert outcome.exit_code == 0, output.lines
+    assert output.text() == ["0", "CapEff:\t0000000000000000", "NoNewPrivs:\t1"]
+
+
+async def test_an_image_outside_the_allow_list_is_neither_pulled_nor_run(
+    docker_client: docker.DockerClient,
+    policy: ContainerPolicy,
+    busybox_image: str,
+    tmp_path: Path,
+) -> None:
+    listed = dataclasses.replace(policy, images=("registry.example.com/*",))
+    backend = DockerBackend(docker_client, listed, pull=True)
+    try:
+        outcome, _ = await run(backend, work(busybox_image, "echo ran > ran"), tmp_path)
+    finally:
+        backend.close()
+    assert outcome.exit_code is None
+    assert outcome.error_kind == "start"
+    assert f"image {busybox_image!r} is not allowed here" in (outcome.error or "")
+    assert not (tmp_path / "ran").exists()
+    assert containers_of(docker_client, policy) == []

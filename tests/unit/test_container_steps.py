@@ -23,12 +23,17 @@ def test_a_step_with_an_image_runs_on_docker_and_one_without_as_a_process() -> N
     "run",
     [
         {"command": ["true"], "resources": {"memory": "64m"}},
-        {"command": ["true"], "network": True},
+        {"command": ["true"], "user": "root"},
     ],
 )
-def test_limits_and_network_without_an_image_are_refused(run: dict[str, Any]) -> None:
+def test_limits_and_a_user_without_an_image_are_refused(run: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="apply to container steps"):
         RunSpec.model_validate(run)
+
+
+def test_a_process_step_may_ask_for_the_network() -> None:
+    # A sandboxed process has none unless it asks, as a container.
+    assert RunSpec.model_validate({"command": ["true"], "network": True}).network is True
 
 
 @pytest.mark.parametrize(
@@ -91,6 +96,31 @@ def test_the_steps_limits_win_over_the_runners_defaults() -> None:
     assert (own["mem_limit"], own["pids_limit"], own["nano_cpus"]) == (2**26, 10, 1_500_000_000)
     assert own["network_mode"] == "bridge"
     assert own["working_dir"] == "/workspace/src"
+
+
+def test_a_container_has_no_capabilities_no_new_privileges_and_is_not_root() -> None:
+    options = container_options(work(), Path("/ws"), POLICY)
+    assert options["cap_drop"] == ["ALL"]
+    assert options["security_opt"] == ["no-new-privileges"]
+    assert options["user"] == "65534:65534"
+    assert container_options(work(user="root"), Path("/ws"), POLICY)["user"] == "root"
+    with pytest.raises(ValidationError):
+        work(user="root; rm -rf /")
+
+
+@pytest.mark.parametrize("workdir", ["..", "../other", "/etc", "src/../../x"])
+def test_a_workdir_outside_the_workspace_is_refused(workdir: str) -> None:
+    with pytest.raises(ValueError, match="workspace"):
+        container_options(work(workdir=workdir), Path("/ws"), POLICY)
+
+
+def test_the_image_allow_list() -> None:
+    assert ContainerPolicy("w", "d").allows("anything:1")
+    listed = ContainerPolicy("w", "d", images=("python:3.*", "registry.example.com/*"))
+    assert listed.allows("python:3.12-slim")
+    assert listed.allows("registry.example.com/team/tool:2")
+    assert not listed.allows("python:2.7")
+    assert not listed.allows("evil.example.com/registry.example.com/x")
 
 
 def test_lines_are_rebuilt_from_chunks_cut_anywhere() -> None:

@@ -102,12 +102,15 @@ from .events import (
     parse_event,
 )
 from .facts import (
+    ARTIFACT_KEY,
     FACT_KINDS,
     MAX_FACT_BYTES,
     ArtifactStatus,
     FactKind,
     MalformedFact,
     StepFact,
+    artifact_key,
+    artifact_key_of,
     fact_batches,
     parse_fact,
 )
@@ -137,6 +140,7 @@ from .specs import (
     CancelRequest,
     ChangeStatusRequest,
     Concurrency,
+    ContainerUser,
     Defaults,
     ErrorKind,
     ExecutionRequest,
@@ -234,6 +238,7 @@ from .workers import RunningStep, WorkerId, WorkerInfo, WorkerKind
 
 __all__ = [
     "ALL_WORKFLOWS_AND_QUEUES",
+    "ARTIFACT_KEY",
     "ATTEMPT_LABEL",
     "DEFAULT_QUEUE",
     "DEPLOYMENT_LABEL",
@@ -292,6 +297,7 @@ __all__ = [
     "CompleteRequest",
     "CompletionAccepted",
     "Concurrency",
+    "ContainerUser",
     "CreateExecution",
     "Defaults",
     "DocumentedAs",
@@ -435,6 +441,8 @@ __all__ = [
     "WorkflowSpec",
     "WorkflowSummary",
     "WorkflowView",
+    "artifact_key",
+    "artifact_key_of",
     "can_move_step",
     "chunk_full",
     "fact_batches",

@@ -19,6 +19,9 @@ DEFAULT_QUEUE = "default"
 MemorySize = (
     Annotated[str, Field(pattern=r"^[1-9][0-9]*[bkmgBKMG]?$")] | Annotated[int, Field(ge=1)]
 )
+ContainerUser = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$")
+]
 # Where a step runs: a process; a container, on Docker or (a runner configured for it) as
 # a Kubernetes Job.
 BackendName = Literal["process", "docker", "kubernetes"]
@@ -42,8 +45,8 @@ class Resources(Spec):
 class RunSpec(Spec):
     """A command, run without a shell: as a process, or in a container when `image` is set.
 
-    A container gets the execution's workspace at `/workspace` (its working directory)
-    and no network unless `network` is true.
+    A container gets the execution's workspace at `/workspace` (its working directory).
+    Neither a container nor a (sandboxed) process has a network unless `network` is true.
     """
 
     command: list[str] = Field(min_length=1)
@@ -52,12 +55,15 @@ class RunSpec(Spec):
     image: str | None = Field(default=None, min_length=1)
     resources: Resources | None = None
     network: bool = False
+    # The user a container step runs as (`root`, `1000`, `1000:1000`, a name the image
+    # knows); unset, the runner's default, which is not root.
+    user: ContainerUser | None = None
 
     @model_validator(mode="after")
     def _containers_only(self) -> Self:
-        # A process cannot be limited or cut off the network: say so rather than ignore it.
-        if self.image is None and (self.resources is not None or self.network):
-            raise ValueError("`resources` and `network` apply to container steps: set `image`")
+        # A process is not limited, nor run as another user: say so rather than ignore it.
+        if self.image is None and (self.resources is not None or self.user is not None):
+            raise ValueError("`resources` and `user` apply to container steps: set `image`")
         return self
 
     @property

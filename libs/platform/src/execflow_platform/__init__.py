@@ -1,7 +1,7 @@
 """Shared runtime of execflow services: settings, the bus, the database, lifecycle."""
 
 from . import telemetry
-from .artifacts import ArtifactSettings, ArtifactStore
+from .artifacts import ArtifactKeyRefused, ArtifactSettings, ArtifactStore
 from .bus import (
     Outgoing,
     command_limit,
@@ -38,6 +38,7 @@ from .settled import attempt_over
 from .stream_keeper import StreamKeeper
 
 __all__ = [
+    "ArtifactKeyRefused",
     "ArtifactSettings",
     "ArtifactStore",
     "ChangeFeed",
