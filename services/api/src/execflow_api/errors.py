@@ -25,6 +25,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.JOB_NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ErrorCode.LEASE_LOST: status.HTTP_409_CONFLICT,
     ErrorCode.ARTIFACT_TOO_LARGE: 413,
+    ErrorCode.BODY_TOO_LARGE: 413,
     ErrorCode.UNAPPLICABLE_COMMAND: status.HTTP_500_INTERNAL_SERVER_ERROR,
 }
 

@@ -19,10 +19,12 @@ from execflow_platform.telemetry import tracing
 
 from . import dialects, errors
 from .agents import AgentControl
+from .body_limit import BodyLimit
 from .dashboard import install_dashboard
 from .docker_engine import DockerEngine
 from .openapi import COMPONENTS, join_modes
 from .routes import ROUTERS
+from .routes.agents import UPLOADS
 from .routes.workflows import DEFINITION_SCHEMAS
 from .settings import ApiSettings
 from .state import Services
@@ -83,6 +85,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    # Outermost: no body is read past its bound by anything else.
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes, exempt=UPLOADS)
     instrument(app)
     for router in [*ROUTERS, *dialects.ROUTERS]:
         app.include_router(router)
