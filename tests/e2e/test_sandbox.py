@@ -1,6 +1,9 @@
 """Process steps run under bubblewrap: they see and touch only what they are given, and
 they die with their runner."""
 
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -85,32 +88,52 @@ def test_a_workdir_outside_the_workspace_fails_the_step(api: httpx.Client) -> No
         assert "workspace" in body["error"]["message"], body["error"]
 
 
+def processes_with(marker: str) -> list[tuple[int, str]]:
+    """The live processes whose command line holds `marker`, with their command lines."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile
+            continue
+        if marker in command and alive(int(entry.name)):
+            found.append((int(entry.name), command))
+    return found
+
+
+def sleeps(marker: str) -> list[int]:
+    return [pid for pid, command in processes_with(marker) if command.startswith("sleep ")]
+
+
 def test_a_killed_runner_takes_every_process_of_its_steps_with_it(
     api: httpx.Client, stack: Stack
 ) -> None:
-    script = "sleep 300 & sleep 301 & touch up; wait"
+    # Issue 16's orphans: a step that backgrounds a child and waits. The marker (in the
+    # sleeps' arguments, so in every command line of the step, bwrap's included) finds
+    # its processes on the host.
+    marker = f"{secrets.randbelow(10**9):09d}"
+    script = f"sleep 300.{marker} & sleep 301.{marker}; wait"
     execution_id = create(api, {"workflow": {"steps": [sh("orphans", script)]}})
-    started = stack.config.work_dir / execution_id / "up"
-    wait_for(started.exists, what="the step to start")
-    wait_for(lambda: len(step_processes(execution_id)) == 3, what="sh and its two sleeps")
-    processes = list(step_processes(execution_id))
+    wait_for(lambda: len(sleeps(marker)) == 2, what="the step's two sleeps")
+    assert {Path(c.split()[0]).name for _, c in processes_with(marker)} >= {"bwrap", "sh"}
     runner = stack.services["runner"]
     try:
-        assert runner.pid is not None
         # SIGKILL: the runner has no chance to stop anything itself.
         runner.kill()
         wait_for(
-            lambda: not any(alive(pid) for pid in processes),
+            lambda: not processes_with(marker),
             10,
-            f"the step's processes {processes} to die with their runner",
+            f"the step's processes to die with their runner: {processes_with(marker)}",
         )
     finally:
-        started.unlink(missing_ok=True)
         runner.start()
     # Its work comes to the restarted runner once the lease lapses: stopped there.
-    wait_for(started.exists, 20, "the step to run again")
+    wait_for(lambda: len(sleeps(marker)) == 2, 20, "the step to run again")
     assert api.post(f"/api/v1/executions/{execution_id}/cancel").status_code == 202
     assert wait_finished(api, execution_id, timeout_s=30)["status"] == "cancelled"
+    wait_for(lambda: not processes_with(marker), 10, "the cancelled step's processes to end")
 
 
 def test_a_stopped_steps_trap_runs_and_its_exit_code_is_kept(
