@@ -137,7 +137,7 @@ def test_a_step_output_nested_too_deep_fails_the_step_with_the_reason(api: httpx
     steps = {s["id"]: s for s in done["steps"]}
     assert steps["printed"]["status"] == "failed"
     assert "not JSON (nested deeper than 64 levels)" in steps["printed"]["error"]
-    assert steps["after"]["status"] in ("pending", "skipped", "cancelled")
+    assert steps["after"]["status"] == "cancelled"  # the failed execution stopped what waited
     # A fact too deep is ignored with a warning in the log; the step goes on.
     assert steps["declared"]["status"] == "succeeded"
     assert steps["declared"].get("output") is None
