@@ -111,6 +111,10 @@ async def test_a_step_runs_in_a_labelled_limited_container_that_is_removed_after
     assert host["Memory"] == 64 * 2**20
     assert host["PidsLimit"] == 32
     assert host["NetworkMode"] == "none"
+    # Hardened as every container step is: no capabilities, nothing gained by exec, not root.
+    assert host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert container.attrs["Config"]["User"] == "65534:65534"
     assert containers_of(docker_client, policy) == [], "the container was not removed"
 
 
@@ -280,3 +284,20 @@ async def test_an_image_outside_the_allow_list_is_neither_pulled_nor_run(
     assert f"image {busybox_image!r} is not allowed here" in (outcome.error or "")
     assert not (tmp_path / "ran").exists()
     assert containers_of(docker_client, policy) == []
+
+
+async def test_a_step_that_sets_no_limits_gets_the_runners_defaults(
+    docker_client: docker.DockerClient, policy: ContainerPolicy, busybox_image: str, tmp_path: Path
+) -> None:
+    limited = dataclasses.replace(policy, default_cpus=2.0, default_memory="2g")
+    backend = DockerBackend(docker_client, limited, pull=False)
+    try:
+        running = asyncio.create_task(run(backend, work(busybox_image, "sleep 1"), tmp_path))
+        await until(lambda: containers_of(docker_client, policy))
+        container = docker_client.containers.get(containers_of(docker_client, policy)[0]["Id"])
+        outcome, _ = await running
+    finally:
+        backend.close()
+    assert outcome == Outcome(exit_code=0)
+    host = container.attrs["HostConfig"]
+    assert (host["NanoCpus"], host["Memory"], host["PidsLimit"]) == (2 * 10**9, 2 * 2**30, 64)

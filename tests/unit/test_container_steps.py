@@ -1,5 +1,6 @@
 """Container steps: what the spec accepts, and the container a step attempt becomes."""
 
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,8 @@ from execflow_contracts import RunSpec, StepWork
 from execflow_runner.backends import ContainerPolicy
 from execflow_runner.backends.containers import container_options
 from execflow_runner.backends.lines import LineSplitter
+from execflow_runner.settings import RunnerSettings
+from execflow_runner.wiring import container_policy
 
 
 def test_a_step_with_an_image_runs_on_docker_and_one_without_as_a_process() -> None:
@@ -106,6 +109,19 @@ def test_a_container_has_no_capabilities_no_new_privileges_and_is_not_root() -> 
     assert container_options(work(user="root"), Path("/ws"), POLICY)["user"] == "root"
     with pytest.raises(ValidationError):
         work(user="root; rm -rf /")
+
+
+def test_a_runner_limits_container_steps_and_runs_them_as_itself_or_nobody() -> None:
+    policy = container_policy(RunnerSettings(docker_images="python:3.*, busybox"))
+    options = container_options(work(), Path("/ws"), policy)
+    assert (options["nano_cpus"], options["mem_limit"], options["pids_limit"]) == (
+        2_000_000_000,
+        "2g",
+        1024,
+    )
+    expected = "65534:65534" if os.geteuid() == 0 else f"{os.getuid()}:{os.getgid()}"
+    assert options["user"] == expected
+    assert policy.images == ("python:3.*", "busybox")
 
 
 @pytest.mark.parametrize("workdir", ["..", "../other", "/etc", "src/../../x"])

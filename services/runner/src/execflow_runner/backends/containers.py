@@ -46,6 +46,13 @@ class ContainerPolicy:
         """Whether the allow-list lets a step run (or pull) `image`, as the step names it."""
         return not self.images or any(fnmatch.fnmatchcase(image, p) for p in self.images)
 
+    def refusal(self, image: str) -> str | None:
+        """Why a step may not run `image` here; None if it may."""
+        if self.allows(image):
+            return None
+        allowed = ", ".join(self.images)
+        return f"image {image!r} is not allowed here (EXECFLOW_DOCKER_IMAGES: {allowed})"
+
     def owned(self) -> list[str]:
         """Label filters matching every container of this deployment."""
         return [f"{DEPLOYMENT_LABEL}={self.deployment}"]

@@ -64,13 +64,8 @@ class DockerBackend:
         env: dict[str, str] | None = None,
     ) -> Outcome:
         key = AttemptKey.of(work)
-        if not self.policy.allows(work.run.image or ""):
-            return Outcome(
-                None,
-                f"image {work.run.image!r} is not allowed here (EXECFLOW_DOCKER_IMAGES:"
-                f" {', '.join(self.policy.images)})",
-                "start",
-            )
+        if refusal := self.policy.refusal(work.run.image or ""):
+            return Outcome(None, refusal, "start")
         self._active[key] = None
         # Paths in the runner's workspace are under /workspace in the container.
         inside = {k: v.replace(str(workspace), WORKSPACE) for k, v in (env or {}).items()}
