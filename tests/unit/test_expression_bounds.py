@@ -86,7 +86,7 @@ def evaluator() -> Iterator[ExpressionProcess]:
 def test_a_runaway_loop_is_stopped_at_the_deadline(evaluator: ExpressionProcess) -> None:
     with pytest.raises(ExpressionError, match=r"took longer than 0\.5s: stopped"):
         evaluator("template", LOOPS, {})
-    # Another child (the spare) answers the next one.
+    # The evaluator goes on: the next one is answered.
     assert evaluator("template", "{{ n + 1 }}", {"n": 1}) == "2"
 
 
