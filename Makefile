@@ -58,9 +58,9 @@ lint: sync
 	done; echo "deptry: every package declares what it imports"
 
 typecheck: sync
-	$(RUN) mypy libs/contracts/src libs/platform/src services/scheduler/src \
+	$(RUN) mypy libs/contracts/src libs/bus/src libs/telemetry/src libs/artifacts/src libs/platform/src services/scheduler/src \
 		services/projector/src services/runner/src services/api/src libs/devstack/src \
-		libs/execflow/src libs/workflows/src \
+		libs/execflow/src libs/worker/src libs/faststream/src libs/workflows/src \
 		libs/catalogue/src libs/ops/src
 
 unit: sync

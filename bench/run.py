@@ -13,7 +13,13 @@ processes (as `make run` does), then measures, in one run:
 3. fan-out: one execution of 200 parallel `true` steps and a join;
 4. the machine's limits on the same servers: JetStream publish-with-ack (async,
    batched), PostgreSQL single-row commits, `true` processes started and reaped;
-5. peak RSS of every service and server during the throughput run.
+5. peak RSS of every service and server during the throughput run;
+6. as a user's service sees it (`user_load.py`): the same chain as process steps and as
+   function steps (one function worker process), submitted through execflow.AsyncClient,
+   completion seen through the engine overview (throughput) and each execution's stream
+   (latency), with CPU per execution by process, the client's apart.
+
+`--sections user` runs only the last (a quicker comparison of two builds).
 
 Prints a table and writes bench/results/latest.json (and a timestamped copy).
 """
@@ -24,6 +30,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +44,7 @@ from typing import Any
 import aiohttp
 import psutil
 import psycopg
+import user_load
 import uvloop
 from breakdown import breakdown
 from rich.console import Console
@@ -51,6 +59,7 @@ from execflow_devstack import (
     ensure_database,
     free_port,
 )
+from execflow_ops.access import make_key
 from execflow_ops.provision import provision
 from execflow_platform import connect, schema_conninfo
 
@@ -145,10 +154,15 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
+# The API key every request sends (auth is on unless EXECFLOW_AUTH=off), set once in main.
+HEADERS: dict[str, str] = {}
+
+
 def client_session(api: str, connections: int) -> aiohttp.ClientSession:
     # aiohttp: its C parser keeps the load generator's own CPU small beside execflow's.
     return aiohttp.ClientSession(
         base_url=api,
+        headers=HEADERS,
         connector=aiohttp.TCPConnector(limit=connections),
         timeout=aiohttp.ClientTimeout(total=60),
     )
@@ -332,10 +346,38 @@ def machine() -> dict[str, Any]:
     }
 
 
+async def as_a_user(args: argparse.Namespace, api: str, pids: dict[str, int]) -> dict[str, Any]:
+    """Process steps and function steps, each: throughput, CPU per execution, latency."""
+    results: dict[str, Any] = {}
+    counted = pids | {"bench client": os.getpid()}
+    for kind in ("process", "function"):
+        body = user_load.chain(kind, args.steps)
+        await user_load.latency(api, 10, body)  # warm caches and connections
+        before = cpu_seconds(counted)
+        tp = await user_load.throughput(api, args.n, args.concurrency, body)
+        after = cpu_seconds(counted)
+        cpu = {
+            name: round((after[name] - before[name]) * 1000 / args.n, 2)
+            for name in after
+            if name in before and (kind == "function" or name != "function worker")
+        }
+        cpu["execflow total"] = round(
+            sum(ms for name, ms in cpu.items() if name != "bench client"), 2
+        )
+        results[f"{kind}_steps"] = {
+            "throughput": tp,
+            "latency_ms": percentiles(await user_load.latency(api, args.latency_n, body)),
+            "cpu_ms_per_execution": cpu,
+        }
+    return results
+
+
 async def measure(
     args: argparse.Namespace, stack: Stack, nats_url: str, db_url: str, pids: dict[str, int]
 ) -> dict[str, Any]:
     api = stack.config.api_url
+    if args.sections == "user":
+        return {"as_a_user": await as_a_user(args, api, pids), "machine": machine()}
     conninfo = schema_conninfo(db_url, SCHEMA)
     await latency(api, 10, args.steps)  # warm caches and connections
     events_before = stored_events(conninfo)
@@ -369,6 +411,7 @@ async def measure(
     )
     limits["step_processes_vs_machine"] = round(tp["steps_per_s"] / limits["processes_per_s"], 2)
     return {
+        "as_a_user": await as_a_user(args, api, pids),
         "throughput": tp,
         "latency_ms": lat,
         "latency_breakdown_ms": hops,
@@ -389,6 +432,20 @@ def report(results: dict[str, Any]) -> None:
     table = Table(title="execflow bench")
     table.add_column("measure")
     table.add_column("value", justify="right")
+    for kind, found in results["as_a_user"].items():
+        tp, lat = found["throughput"], found["latency_ms"]
+        table.add_row(
+            f"as a user: {kind} ({tp['executions']}, {tp['concurrency']} at once)",
+            f"{tp['executions_per_s']} executions/s; latency p50 {lat['p50']} p95 {lat['p95']}",
+        )
+        cpu = found["cpu_ms_per_execution"]
+        table.add_row(
+            f"as a user: {kind}, CPU per execution (ms)",
+            ", ".join(f"{name} {ms}" for name, ms in cpu.items()),
+        )
+    if "throughput" not in results:
+        Console().print(table)
+        return
     tp = results["throughput"]
     table.add_row(
         f"throughput ({tp['executions']} x {tp['steps_each']} steps)",
@@ -409,6 +466,23 @@ def report(results: dict[str, Any]) -> None:
     Console().print(table)
 
 
+def function_worker(config: StackConfig, home: Path) -> subprocess.Popen[bytes]:
+    """One worker process serving the function steps, as a user's service would."""
+    log = (home / "logs" / "function-worker.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "function_worker.py")],
+        # BENCH_WORKER_LOOP=asyncio: the worker's loop alone (EXECFLOW_EVENT_LOOP is the
+        # services' too).
+        env=config.env()
+        | {
+            "EXECFLOW_WORKER_ID": "bench-worker",
+            "EXECFLOW_EVENT_LOOP": os.environ.get("BENCH_WORKER_LOOP", "uvloop"),
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
@@ -416,6 +490,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--runners", type=int, default=1)
+    parser.add_argument("--sections", choices=["all", "user"], default="all")
     args = parser.parse_args()
     args.latency_n, args.fanout = 200, 200
     args.js_n, args.pg_n, args.proc_n = 50_000, 2_000, 2_000
@@ -437,20 +512,28 @@ def main() -> None:
         work_dir=home / "workspaces",
         log_dir=home / "logs",
         extra_env={"EXECFLOW_LOG_LEVEL": "WARNING"},
+        api_key=make_key(db_url, SCHEMA, name="bench"),
     )
+    HEADERS.update(config.api_headers)
+    # The user-load clients (execflow.AsyncClient) find it as a user's service would.
+    os.environ["EXECFLOW_API_KEY"] = config.api_key or ""
     stack = Stack(config).start()
     extra = [
         ServiceProcess("runner", config, {"EXECFLOW_WORKER_ID": f"runner-{i}"}).start()
         for i in range(1, args.runners)
     ]
+    worker = function_worker(config, home)
     try:
         stack.wait_ready()
         pids = {name: s.pid for name, s in stack.services.items() if s.pid}
         pids |= {f"{s.name}-{i}": s.pid for i, s in enumerate(extra, start=2) if s.pid}
+        pids["function worker"] = worker.pid
         pids["nats-server"] = nats.pid
         pids["postgres"] = postgres.pid
         results = uvloop.run(measure(args, stack, nats.url, db_url, pids))
     finally:
+        worker.terminate()
+        worker.wait(10)
         for service in extra:
             service.stop()
         stack.stop()

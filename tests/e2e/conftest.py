@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from execflow_devstack import Stack, StackConfig, free_port
+from execflow_ops.access import make_key
 from execflow_ops.provision import provision
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
@@ -40,6 +41,8 @@ def running_stack(
         log_dir=home / "logs",
         extra_env=STACK_ENV | (extra_env or {}),
         service_env=service_env or {},
+        # Auth is on, as it is by default: the tests' clients send an admin key.
+        api_key=make_key(database_url, token, name="tests"),
     )
     running = Stack(config).start()
     try:
@@ -61,7 +64,9 @@ def stack(
 
 @pytest.fixture
 def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.config.api_url, timeout=10) as client:
+    with httpx.Client(
+        base_url=stack.config.api_url, timeout=10, headers=stack.config.api_headers
+    ) as client:
         yield client
 
 

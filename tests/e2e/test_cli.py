@@ -30,7 +30,8 @@ steps:
 
 
 def cli(stack: Stack, *args: str) -> Result:
-    runner = CliRunner(env={"EXECFLOW_API_URL": stack.config.api_url, "COLUMNS": "200"})
+    env = {"EXECFLOW_API_URL": stack.config.api_url, "COLUMNS": "200"}
+    runner = CliRunner(env=env | stack.config.env_for_clients())
     return runner.invoke(app, list(args))
 
 
@@ -41,7 +42,7 @@ def execflow(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", **stack.config.env_for_clients()},
     )
 
 

@@ -41,7 +41,7 @@ def undeclared(view: Any, where: str = "") -> list[str]:
 
 @pytest.fixture(scope="module")
 def client(stack: Stack) -> Any:
-    api = Client(stack.config.api_url)
+    api = Client(stack.config.api_url, api_key=stack.config.api_key)
     yield api
     api.close()
 
@@ -49,7 +49,9 @@ def client(stack: Stack) -> Any:
 @pytest.fixture(scope="module")
 def finished(stack: Stack) -> str:
     """An execution that reported facts, stored an artifact, logged, and failed."""
-    with httpx.Client(base_url=stack.config.api_url, timeout=10) as api:
+    with httpx.Client(
+        base_url=stack.config.api_url, timeout=10, headers=stack.config.api_headers
+    ) as api:
         steps = [sh("facts", FACTS), sh("boom", "echo oops >&2; exit 3", "facts")]
         execution_id = create(
             api, {"workflow": {"steps": steps}, "input": {"n": 1.5}, "metadata": {"t": "views"}}
@@ -131,7 +133,9 @@ def test_the_catalogue_and_engine_views(client: Client, api: httpx.Client) -> No
 
 
 def test_json_output_is_what_the_api_sent(stack: Stack, api: httpx.Client, finished: str) -> None:
-    runner = CliRunner(env={"EXECFLOW_API_URL": stack.config.api_url})
+    runner = CliRunner(
+        env={"EXECFLOW_API_URL": stack.config.api_url} | stack.config.env_for_clients()
+    )
     shown = runner.invoke(app, ["execution", "get", finished, "--json"])
     assert shown.exit_code == 0, shown.output
     assert (

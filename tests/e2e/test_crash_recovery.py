@@ -30,7 +30,9 @@ def crash_stack(
 
 @pytest.fixture
 def api(crash_stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=crash_stack.config.api_url, timeout=10) as client:
+    with httpx.Client(
+        base_url=crash_stack.config.api_url, timeout=10, headers=crash_stack.config.api_headers
+    ) as client:
         yield client
 
 

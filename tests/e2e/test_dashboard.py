@@ -58,10 +58,19 @@ def browser(stack: Stack) -> Iterator[Any]:
         chromium.close()
 
 
+def signed_in(browser: Any, stack: Stack, viewport: dict[str, int], key: str | None = None) -> Any:
+    """A browser context whose session holds the stack's admin key (or `key`), as the
+    sign-in form leaves it."""
+    context = browser.new_context(viewport=viewport, base_url=stack.config.api_url)
+    token = json.dumps(key or stack.config.api_key)
+    context.add_init_script(f"sessionStorage.setItem('execflow.token', {token})")
+    return context
+
+
 @pytest.fixture
 def page(browser: Any, stack: Stack) -> Iterator[Any]:
-    """A fresh page at 1280 px; any script error on it fails the test."""
-    context = browser.new_context(viewport=DESKTOP, base_url=stack.config.api_url)
+    """A fresh page at 1280 px, signed in; any script error on it fails the test."""
+    context = signed_in(browser, stack, DESKTOP)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
@@ -240,7 +249,7 @@ def test_every_page_renders_on_a_desktop_and_a_phone_in_both_themes(
     }
     for viewport_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         for theme in ("light", "dark"):
-            context = browser.new_context(viewport=viewport, base_url=stack.config.api_url)
+            context = signed_in(browser, stack, viewport)
             context.add_init_script(f"localStorage.setItem('execflow.theme', '{theme}')")
             page = context.new_page()
             errors: list[str] = []
@@ -315,7 +324,9 @@ def test_the_board_api_puts_cards_in_columns_and_streams_the_ones_that_change(
 
     other = uuid.uuid4().hex[:8]
     url = f"{stack.config.api_url}/api/v1/board/stream"
-    with httpx.stream("GET", url, params={"metadata.tag": other}, timeout=20) as response:
+    # As a browser's EventSource sends it: the key in the query.
+    params = {"metadata.tag": other, "token": stack.config.api_key or ""}
+    with httpx.stream("GET", url, params=params, timeout=20) as response:
         events = sse_events(response)
         assert next(events)[0] == "ready"
         create(api, {"workflow": {"steps": [sh("a", "true")]}, "metadata": {"tag": tag}})
@@ -330,3 +341,33 @@ def test_the_board_api_puts_cards_in_columns_and_streams_the_ones_that_change(
             if body["column"] == "completed":
                 break
     assert set(seen) == {watched}
+
+
+def test_signing_in_with_a_key_shows_its_namespace_and_hides_what_its_role_may_not_do(
+    browser: Any, stack: Stack, api: httpx.Client
+) -> None:
+    done = create(api, {"workflow": {"steps": [sh("a", "true")]}})
+    wait_finished(api, done)
+    reader = api.post("/api/v1/keys", json={"role": "reader", "name": "dashboard test"})
+    assert reader.status_code == 201, reader.text
+    context = browser.new_context(viewport=DESKTOP, base_url=stack.config.api_url)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto("/")
+    page.get_by_role("heading", name="Sign in").wait_for()
+    page.get_by_label("API key").fill("efk_000000000000_wrong")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").filter(has_text="no valid API key").wait_for()
+    page.get_by_label("API key").fill(reader.json()["key"])
+    page.get_by_role("button", name="Sign in").click()
+    page.locator(".who", has_text="default · reader").wait_for()
+    card(page, "completed", done).wait_for()
+    # A reader sees the board but no action it may not take.
+    assert card(page, "completed", done).get_by_role("button", name="Retry").count() == 0
+    page.goto(f"/executions/{done}")
+    page.locator("main h1").first.wait_for()
+    assert page.get_by_role("button", name="Retry").count() == 0
+    page.goto("/new")
+    page.get_by_text("A reader's key may not start executions").wait_for()
+    screenshot(page, "signed-in-reader")
+    context.close()

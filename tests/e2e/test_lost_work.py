@@ -37,7 +37,9 @@ def stack(
 @pytest.mark.timeout(180)
 def test_work_that_kills_its_runner_each_time_fails_as_lost(stack: Stack) -> None:
     runner = stack.services["runner"]
-    with httpx.Client(base_url=stack.config.api_url, timeout=10) as api:
+    with httpx.Client(
+        base_url=stack.config.api_url, timeout=10, headers=stack.config.api_headers
+    ) as api:
         # The runner dies each time the step runs (killed as soon as the step says it
         # started: a sandboxed step cannot kill its runner itself): no runner ever
         # reports on it.

@@ -4,6 +4,7 @@ every service serves its metrics, and the Grafana dashboard asks only for those;
 JSON logs say which execution and trace a line is about."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -69,6 +70,7 @@ def journey(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         ],
         stdout=subprocess.DEVNULL,
         stderr=(home / "agent.log").open("wb"),
+        env=os.environ | stack.config.env_for_clients(),
     )
     flaky = (
         # a malformed fact: the runner logs a warning about this step
@@ -88,7 +90,9 @@ def journey(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         ]
     }
     try:
-        with httpx.Client(base_url=stack.config.api_url, timeout=10) as api:
+        with httpx.Client(
+            base_url=stack.config.api_url, timeout=10, headers=stack.config.api_headers
+        ) as api:
             execution_id = create(api, {"workflow": workflow})
             body = wait_finished(api, execution_id, timeout_s=40)
             # Deliveries on a live stream are traced too: read the events from the start.
@@ -181,9 +185,9 @@ def test_the_retry_the_child_and_the_agent_join_the_trace(
     assert any(n.startswith("deliver ") for n in names)  # the SSE deliveries
 
 
-def scrape(url: str) -> set[str]:
+def scrape(url: str, headers: dict[str, str] | None = None) -> set[str]:
     """The names of every sample a /metrics page shows."""
-    text = httpx.get(url, timeout=5).text
+    text = httpx.get(url, timeout=5, headers=headers).text
     return {
         sample.name for family in text_string_to_metric_families(text) for sample in family.samples
     }
@@ -220,7 +224,7 @@ def test_every_service_serves_metrics_and_the_dashboard_asks_only_for_them(
 
     def all_there() -> bool:
         exported.clear()
-        found = {name: scrape(url) for name, url in pages.items()}
+        found = {name: scrape(url, stack.config.api_headers) for name, url in pages.items()}
         exported.update(*found.values())
         return all(wanted[name] <= found[name] for name in SERVICES)
 
@@ -250,7 +254,9 @@ def test_json_logs_say_which_execution_step_and_trace(
 def test_a_cancel_sent_later_continues_the_executions_trace(
     stack: Stack, receiver: OtlpReceiver
 ) -> None:
-    with httpx.Client(base_url=stack.config.api_url, timeout=10) as api:
+    with httpx.Client(
+        base_url=stack.config.api_url, timeout=10, headers=stack.config.api_headers
+    ) as api:
         execution_id = create(api, {"workflow": {"steps": [sh("long", "sleep 30")]}})
         wait_status(api, execution_id, "running")
         assert api.post(f"/api/v1/executions/{execution_id}/cancel").status_code == 202

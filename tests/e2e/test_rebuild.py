@@ -94,10 +94,11 @@ def mixed_workload(api: httpx.Client) -> dict[str, str]:
     return ids
 
 
-def keep_reading(api_url: str, execution_id: str, stop: threading.Event) -> list[int]:
+def keep_reading(stack: Stack, execution_id: str, stop: threading.Event) -> list[int]:
     """Status codes of reads made until `stop`, as a dashboard would."""
     codes: list[int] = []
-    with httpx.Client(base_url=api_url, timeout=10) as reader:
+    config = stack.config
+    with httpx.Client(base_url=config.api_url, timeout=10, headers=config.api_headers) as reader:
         while not stop.is_set():
             codes.append(reader.get(f"/api/v1/executions/{execution_id}").status_code)
             codes.append(reader.get("/api/v1/executions", params={"limit": 20}).status_code)
@@ -135,7 +136,7 @@ def test_rebuilt_read_models_equal_the_live_ones(api: httpx.Client, stack: Stack
     stop = threading.Event()
     codes: list[int] = []
     reader = threading.Thread(
-        target=lambda: codes.extend(keep_reading(stack.config.api_url, ids["completed"], stop))
+        target=lambda: codes.extend(keep_reading(stack, ids["completed"], stop))
     )
     reader.start()
     try:

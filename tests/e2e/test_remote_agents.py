@@ -52,11 +52,24 @@ def queue() -> str:
     return f"remote-{uuid.uuid4().hex[:8]}"
 
 
+def agent_token(stack: Stack, *queues: str) -> str:
+    """An agent token for these queues, made with the stack's admin key."""
+    made = httpx.post(
+        f"{stack.config.api_url}/api/v1/keys",
+        json={"role": "agent", "queues": list(queues), "name": "test agent"},
+        headers=stack.config.api_headers,
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["key"])
+
+
 def start_agent(stack: Stack, queue: str, name: str, home: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             EXECFLOW,
             "agent",
+            "--token",
+            agent_token(stack, queue),
             "--api",
             stack.config.api_url,
             "--queue",
@@ -407,7 +420,7 @@ def test_an_agent_is_listed_with_the_runners_and_what_it_runs(
         check=True,
         capture_output=True,
         text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", **stack.config.env_for_clients()},
     )
     row = next(line.split() for line in table.stdout.splitlines() if name in line.split())
     assert (row[0], row[1], row[3], row[5]) == (name, "agent", queue, "0/1")

@@ -21,6 +21,7 @@ async def test_environments_are_unavailable_without_an_engine_and_say_why(
             db_schema=provisioned.schema,
             bus_prefix=provisioned.prefix,
             docker_host="unix:///nonexistent/docker.sock",
+            auth="off",  # the engine's absence is under test, not keys (test_access)
         )
     )
     transport = httpx.ASGITransport(app=app)

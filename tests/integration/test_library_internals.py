@@ -1,6 +1,6 @@
 """What execflow takes from inside nats-py and eventsourcing is still there, and still
 means what it did: an upgrade that moves any of it fails here, by name, rather than
-somewhere deep in a service. The modules that use them: `execflow_platform.
+somewhere deep in a service. The modules that use them: `execflow_bus.
 nats_internals` and `execflow_scheduler.eventsourcing_internals`."""
 
 import asyncio
@@ -14,8 +14,8 @@ from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 from nats.js.api import StreamConfig
 
+from execflow_bus.nats_internals import inbox_of, queue_of, request_pull, taken
 from execflow_platform import connect, durable_pull_consumer, pull_subscription
-from execflow_platform.nats_internals import inbox_of, queue_of, request_pull, taken
 from execflow_scheduler.eventsourcing_internals import BinaryInsertRecorder, evict
 from execflow_scheduler.settings import SchedulerSettings
 from execflow_scheduler.wiring import build_application

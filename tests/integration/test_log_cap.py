@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from execflow_bus import LogShipper
 from execflow_contracts import LogChunk, StepWork, Topology
 from execflow_platform import connect, ensure_streams
-from execflow_platform.log_shipping import LogShipper
 
 from ..conftest import Names
 

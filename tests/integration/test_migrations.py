@@ -37,6 +37,9 @@ OWNED = {
         "platform_suites",
         "platform_profiles",
         "platform_settings",
+        "api_keys",
+        "namespaces",
+        "legal_holds",
     },
     "runner": set(),
 }

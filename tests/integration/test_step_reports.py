@@ -12,6 +12,7 @@ from uuid import uuid4
 import pytest
 from nats.js import JetStreamContext
 
+from execflow_artifacts import Uploader
 from execflow_contracts import (
     AnyCommand,
     ReportStepClaimed,
@@ -24,7 +25,6 @@ from execflow_contracts import (
     parse_command,
 )
 from execflow_platform import ArtifactStore, connect
-from execflow_runner.artifacts import Uploader
 from execflow_runner.attempt import START_REPORT_DELAY_S, Attempt
 from execflow_runner.backends import Outcome
 from execflow_runner.backends.process import ProcessBackend

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from execflow_api.artifacts import find
+from execflow_artifacts import ArtifactKeyRefused, ArtifactStore
 from execflow_contracts import ArtifactNotFound, ReportStepFacts, StepFact, artifact_key
-from execflow_platform import ArtifactKeyRefused, ArtifactStore
 
 EXECUTION = uuid4()
 OWN = artifact_key(EXECUTION, "s", 1, "report.txt")

@@ -8,8 +8,8 @@ import logging
 import pytest
 from opentelemetry.trace import SpanKind
 
-from execflow_platform.telemetry import execution_scope, tracing
-from execflow_platform.telemetry.logs import ExecutionFields, json_formatter
+from execflow_telemetry import execution_scope, tracing
+from execflow_telemetry.logs import ExecutionFields, json_formatter
 
 ENDPOINT = "http://127.0.0.1:4318"
 

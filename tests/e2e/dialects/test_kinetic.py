@@ -65,9 +65,9 @@ def test_execute_poll_and_read_as_kinetic_does(api: httpx.Client) -> None:
     assert detail["output_url"] == f"{artifacts}/result"
     assert detail["video_url"] == f"{artifacts}/recording"
     assert detail["logs_url"] == f"{artifacts}/extract.log"
-    assert httpx.get(detail["output_url"]).json() == {"total": 42}
+    assert api.get(detail["output_url"]).json() == {"total": 42}
     assert detail["logs"] == [str(n) for n in range(1, 1001)]
-    rest = httpx.get(detail["logs_next_url"]).json()["items"]
+    rest = api.get(detail["logs_next_url"]).json()["items"]
     assert [line["line"] for line in rest] == ["1001"]
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,23 @@ import pytest
 
 from execflow_devstack import Stack
 
-from ..conftest import wait_for
+from ..conftest import running_stack, wait_for
 
 EXECFLOW = str(Path(sys.executable).parent / "execflow")
 COLLECTION = "/apis/kontinue.cloud/v1alpha1/namespaces/default/executions"
+
+
+@pytest.fixture(scope="module")
+def stack(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A stack of its own, with auth off: kubectl (client-go) sends no bearer token over
+    plain HTTP, and these tests serve HTTP. Behind HTTPS (EXECFLOW_API_TLS_CERT) kubectl
+    sends its token and kontinue's routes take it as any route does (test_access checks
+    that they ask for one)."""
+    home = tmp_path_factory.mktemp("kontinue")
+    with running_stack(nats_url, database_url, home, {"EXECFLOW_AUTH": "off"}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +51,8 @@ def kubectl_binary() -> str:
 
 
 class Kubectl:
-    def __init__(self, binary: str, server: str, home: Path) -> None:
-        self.argv = [binary, f"--server={server}"]
+    def __init__(self, binary: str, server: str, home: Path, token: str | None) -> None:
+        self.argv = [binary, f"--server={server}", *([f"--token={token}"] if token else [])]
         self.env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}  # its discovery cache
 
     def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +74,7 @@ class Kubectl:
 
 @pytest.fixture
 def kubectl(kubectl_binary: str, stack: Stack, tmp_path: Path) -> Kubectl:
-    return Kubectl(kubectl_binary, stack.config.api_url, tmp_path)
+    return Kubectl(kubectl_binary, stack.config.api_url, tmp_path, stack.config.api_key)
 
 
 def register(api: httpx.Client, *steps: dict[str, Any], **extra: Any) -> str:
@@ -229,7 +243,12 @@ def test_execute_interactive_list_and_show(stack: Stack, api: httpx.Client) -> N
         capture_output=True,
         text=True,
         timeout=60,
-        env={"EXECFLOW_API_URL": stack.config.api_url, "COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={
+            "EXECFLOW_API_URL": stack.config.api_url,
+            "COLUMNS": "200",
+            "PATH": "/usr/bin:/bin",
+            **stack.config.env_for_clients(),
+        },
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -240,6 +259,7 @@ def test_execute_interactive_list_and_show(stack: Stack, api: httpx.Client) -> N
 
     listed = subprocess.run(
         [EXECFLOW, "list", "--workflow", function, "--json", "--api", stack.config.api_url],
+        env=os.environ | stack.config.env_for_clients(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -250,6 +270,7 @@ def test_execute_interactive_list_and_show(stack: Stack, api: httpx.Client) -> N
     name = create(api, function)
     shown = subprocess.run(
         [EXECFLOW, "show", name, "--json", "--api", stack.config.api_url],
+        env=os.environ | stack.config.env_for_clients(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -258,6 +279,7 @@ def test_execute_interactive_list_and_show(stack: Stack, api: httpx.Client) -> N
     assert json.loads(shown.stdout)["metadata"]["kontinue.name"] == name
     unknown = subprocess.run(
         [EXECFLOW, "show", "nobody", "--api", stack.config.api_url],
+        env=os.environ | stack.config.env_for_clients(),
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,7 +4,7 @@ schedules and to hold back work. Its tables come from its migrations (`migrate`)
 
 from execflow_platform.migrations import migrations_of
 
-from . import catalog, queues, schedules
+from . import catalog, holds, queues, schedules
 from .catalog import Registered
 
 
@@ -17,4 +17,4 @@ def migrate(database_url: str, schema: str) -> list[str]:
 
 MIGRATIONS = migrations_of(__name__)
 
-__all__ = ["MIGRATIONS", "Registered", "catalog", "migrate", "queues", "schedules"]
+__all__ = ["MIGRATIONS", "Registered", "catalog", "holds", "migrate", "queues", "schedules"]

@@ -11,6 +11,9 @@ from .specs import QueueName
 from .work import StepWork
 from .workers import WorkerId
 
+# The most steps one agent may say it runs at once.
+MAX_AGENT_CAPACITY = 256
+
 
 class AgentRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -22,7 +25,7 @@ class AgentRegistration(AgentRequest):
 
     name: WorkerId
     queues: list[QueueName] = Field(min_length=1)
-    capacity: int = Field(default=1, ge=1)
+    capacity: int = Field(default=1, ge=1, le=MAX_AGENT_CAPACITY)
     labels: dict[str, str] = Field(default_factory=dict)
     host: str | None = Field(default=None, max_length=255)
     pid: int = Field(default=0, ge=0)
@@ -31,7 +34,7 @@ class AgentRegistration(AgentRequest):
 class ClaimRequest(AgentRequest):
     agent: str = Field(min_length=1, max_length=200)
     queues: list[QueueName] = Field(min_length=1)
-    capacity: int = Field(default=1, ge=1)
+    capacity: int = Field(default=1, ge=1, le=MAX_AGENT_CAPACITY)
     # Long poll: wait this long for work before answering 204.
     wait: float = Field(default=0.0, ge=0.0, le=60.0)
 

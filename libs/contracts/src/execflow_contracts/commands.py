@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from .errors import WorkflowNotFound
 from .facts import ARTIFACT_KEY, StepFact, artifact_key
 from .json_values import BoundedJson, BoundedJsonObject
 from .specs import StepId, WorkflowSpec
@@ -21,6 +22,10 @@ class Command(BaseModel):
     schema_version: int = 1
     execution_id: UUID
     actor: str = "system"
+    # The namespace of the API key that sent it: a create makes the execution there;
+    # any other command is refused as "not found" by an execution of another namespace.
+    # None: a service's own command (a runner's report, a timer), not checked.
+    namespace: str | None = None
 
     @property
     def dedupe_id(self) -> str:
@@ -29,19 +34,37 @@ class Command(BaseModel):
 
 
 class CreateExecution(Command):
+    """Create an execution of `workflow`, or of the workflow registered as `workflow_id`
+    (its `workflow_version`, or the latest): the scheduler then looks it up, checks the
+    input against its `inputs`, and refuses the command if it cannot."""
+
     type: Literal["CreateExecution"] = "CreateExecution"
-    workflow: WorkflowSpec
+    workflow: WorkflowSpec | None = None
     input: BoundedJson = None
     metadata: BoundedJsonObject = Field(default_factory=dict)
     # Set when the client sent an `Idempotency-Key`: a hash of what it asked for, and
     # an id per request so that every request reaches the scheduler for its verdict.
     request_hash: str | None = None
     request_id: str | None = None
-    # Set for an execution of a registered workflow: which one it runs.
+    # Set for an execution of a registered workflow: which one it runs (a command that
+    # leaves `workflow` out names it only by these).
     workflow_id: str | None = None
     workflow_version: int | None = None
     # Overrides the workflow's priority.
     priority: int | None = None
+
+    @model_validator(mode="after")
+    def _names_a_workflow(self) -> Self:
+        if self.workflow is None and self.workflow_id is None:
+            raise ValueError("give `workflow`, or the `workflow_id` of a registered one")
+        return self
+
+    @property
+    def spec(self) -> WorkflowSpec:
+        """The workflow it runs; WorkflowNotFound while a registered one's is unresolved."""
+        if self.workflow is None:
+            raise WorkflowNotFound(f"workflow '{self.workflow_id}' was not resolved")
+        return self.workflow
 
     @property
     def dedupe_id(self) -> str:
@@ -138,7 +161,7 @@ class ReportStepFinished(StepReport):
     finished_at: datetime
     exit_code: ExitCode | None
     error: str | None = None
-    # "exit", "signal" or "start"; see specs.ErrorKind.
+    # "exit", "signal", "start", "exception" or "input"; see specs.ErrorKind.
     error_kind: str | None = None
     output: BoundedJson = None
     # A step short enough to send no start report: when the runner took its work.
@@ -227,6 +250,7 @@ class CommandOutcome(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    schema_version: int = 1
     accepted: bool
     code: str | None = None
     reason: str = ""

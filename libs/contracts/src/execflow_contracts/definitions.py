@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 
 from .durations import Duration
 from .json_values import BoundedJson, BoundedJsonObject
-from .specs import Spec, WorkflowId, WorkflowSpec
+from .specs import QueueName, RetryPolicy, Spec, StepTimeout, WorkflowId, WorkflowSpec
 
 CatchupPolicy = Literal["skip", "once"]
 
@@ -62,3 +62,16 @@ class QueueLimit(Spec):
     """`PUT /api/v1/queues/{queue}`: steps of the queue that run at once (None: no limit)."""
 
     max_running: int | None = Field(default=None, ge=1)
+
+
+class FunctionCall(Spec):
+    """`POST /api/v1/functions/{name}/execute`: one step that calls the function with
+    `arguments` (or, if a workflow is registered under that name, that workflow with
+    them as its input)."""
+
+    arguments: BoundedJsonObject = Field(default_factory=dict)
+    queue: QueueName | None = None
+    retry: RetryPolicy | None = None
+    timeout: StepTimeout | None = None
+    metadata: BoundedJsonObject = Field(default_factory=dict)
+    priority: int | None = Field(default=None, ge=-1000, le=1000)

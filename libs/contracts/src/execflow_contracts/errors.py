@@ -22,6 +22,8 @@ class ErrorCode(StrEnum):
     UNAPPLICABLE_COMMAND = "unapplicable_command"
     SUITE_NOT_FOUND = "suite_not_found"
     PROFILE_NOT_FOUND = "profile_not_found"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
 
 
 class ExecflowError(Exception):
@@ -117,6 +119,18 @@ class UnapplicableCommand(ExecflowError):
     ours, not the sender's): it is parked in the dead letters with the reason."""
 
     code = ErrorCode.UNAPPLICABLE_COMMAND
+
+
+class Unauthenticated(ExecflowError):
+    """No API key, or one that is not (or no longer) valid: a 401 with the reason."""
+
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(ExecflowError):
+    """A valid key whose role (or namespace, or queues) does not allow the request."""
+
+    code = ErrorCode.FORBIDDEN
 
 
 # Every condition above, by its code: how a refusal travels as data and back.

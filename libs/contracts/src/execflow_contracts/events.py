@@ -63,6 +63,8 @@ class ExecutionCreated(ExecutionEvent):
     workflow_id: str | None = None
     workflow_version: int | None = None
     priority: int | None = None
+    # Whose execution it is (None: made before namespaces, `default`'s).
+    namespace: str | None = None
 
 
 class StatusChanged(ExecutionEvent):
@@ -138,7 +140,9 @@ class ExecutionRetried(ExecutionEvent):
 
 
 class ExecutionExpired(ExecutionEvent):
-    """The execution's time to live is over: read models drop it; its events stay."""
+    """The execution's time to live is over: read models, runners and the artifact store
+    drop what they hold of it; then the scheduler deletes its events from the event store
+    and its messages from the streams (this one excepted: it says nothing but the id)."""
 
     type: Literal["ExecutionExpired"] = "ExecutionExpired"
 

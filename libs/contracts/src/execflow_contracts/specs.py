@@ -14,6 +14,8 @@ from .json_values import STORED, BoundedJson, BoundedJsonObject
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 WorkflowId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
+# A function's name is a token of its work's subject and of its consumer's name: no dots.
+FunctionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 DEFAULT_QUEUE = "default"
 # Bytes, or a number with a unit as Docker takes it: "512k", "64m", "2g".
 MemorySize = (
@@ -23,11 +25,12 @@ ContainerUser = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$")
 ]
 # Where a step runs: a process; a container, on Docker or (a runner configured for it) as
-# a Kubernetes Job.
-BackendName = Literal["process", "docker", "kubernetes"]
+# a Kubernetes Job; or a function, in a function worker's process.
+BackendName = Literal["process", "docker", "kubernetes", "function"]
 
-# Why an attempt failed, for `no_retry_errors`.
-ErrorKind = Literal["exit", "signal", "start", "timeout", "lost"]
+# Why an attempt failed, for `no_retry_errors`. A function raised (`exception`), or was
+# given arguments its input model refuses (`input`: never retried, it would fail again).
+ErrorKind = Literal["exit", "signal", "start", "timeout", "lost", "exception", "input"]
 
 
 class Spec(BaseModel):
@@ -43,13 +46,16 @@ class Resources(Spec):
 
 
 class RunSpec(Spec):
-    """A command, run without a shell: as a process, or in a container when `image` is set.
+    """A command, run without a shell: as a process, or in a container when `image` is set;
+    or a Python function, by name, called by a function worker that serves it.
 
     A container gets the execution's workspace at `/workspace` (its working directory).
     Neither a container nor a (sandboxed) process has a network unless `network` is true.
+    A function gets `args` (validated against its input model by the worker) and runs in
+    the worker's own process.
     """
 
-    command: list[str] = Field(min_length=1)
+    command: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     workdir: str | None = None
     image: str | None = Field(default=None, min_length=1)
@@ -58,9 +64,34 @@ class RunSpec(Spec):
     # The user a container step runs as (`root`, `1000`, `1000:1000`, a name the image
     # knows); unset, the runner's default, which is not root.
     user: ContainerUser | None = None
+    function: FunctionName | None = None
+    args: BoundedJsonObject = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _containers_only(self) -> Self:
+    def _one_kind(self) -> Self:
+        # By value, not by the fields given: a spec read back from its own JSON has them all.
+        if self.function is not None:
+            unfit = [
+                name
+                for name, value in (
+                    ("command", self.command),
+                    ("env", self.env),
+                    ("workdir", self.workdir),
+                    ("image", self.image),
+                    ("resources", self.resources),
+                    ("network", self.network),
+                    ("user", self.user),
+                )
+                if value
+            ]
+            if unfit:
+                names = ", ".join(f"`{n}`" for n in unfit)
+                raise ValueError(f"a function step takes `args`; {names} belong to commands")
+            return self
+        if not self.command:
+            raise ValueError("`run` needs a `command` (at least one item) or a `function`")
+        if self.args:
+            raise ValueError("`args` are a function's: a command takes its arguments in `command`")
         # A process is not limited, nor run as another user: say so rather than ignore it.
         if self.image is None and (self.resources is not None or self.user is not None):
             raise ValueError("`resources` and `user` apply to container steps: set `image`")
@@ -68,6 +99,8 @@ class RunSpec(Spec):
 
     @property
     def backend(self) -> BackendName:
+        if self.function is not None:
+            return "function"
         return "docker" if self.image else "process"
 
 
@@ -93,6 +126,7 @@ class RetryPolicy(Spec):
     def allows_retry(self, attempt: int, exit_code: int | None, kind: ErrorKind) -> bool:
         return (
             attempt < self.max_attempts
+            and kind != "input"
             and kind not in self.no_retry_errors
             and (exit_code is None or exit_code not in self.no_retry_exit_codes)
         )
@@ -164,6 +198,8 @@ class StepSpec(Spec):
             raise ValueError(f"step '{self.id}' of type {self.type} cannot have `run`")
         if self.type != "run" and self.output != "report":
             raise ValueError(f"step '{self.id}' of type {self.type} cannot have `output`")
+        if self.run is not None and self.run.function is not None and self.output != "report":
+            raise ValueError(f"step '{self.id}' calls a function: its output is what it returns")
         return self
 
 

@@ -16,7 +16,7 @@ REPLY_TO_HEADER = "Execflow-Reply-To"
 # On work sent again from the event store (its stream was lost): its attempt may have
 # run already, and a runner checks before it runs it.
 REDISPATCHED_HEADER = "Execflow-Redispatched"
-# The W3C trace context of the span that sent the message (see execflow_platform.telemetry).
+# The W3C trace context of the span that sent the message (see execflow_telemetry).
 TRACEPARENT_HEADER = "traceparent"
 
 
@@ -76,11 +76,25 @@ class Topology:
     def all_events(self) -> str:
         return f"{self.prefix}.evt.>"
 
+    def events_of(self, execution_id: UUID) -> str:
+        """Every event of one execution (what retention purges)."""
+        return f"{self.prefix}.evt.{execution_id}.*"
+
+    def logs_of(self, execution_id: UUID) -> str:
+        """Every log chunk of one execution's steps."""
+        return f"{self.prefix}.log.{execution_id}.*"
+
     def events_of_type(self, name: str) -> str:
         return f"{self.prefix}.evt.*.{name}"
 
     def work(self, queue: str) -> str:
         return f"{self.prefix}.work.{queue}"
+
+    def function_work(self, queue: str, function: str) -> str:
+        """Work for a function step: apart from the runners' (whose consumers take
+        `work(queue)` exactly), one subject per function, so that it waits in its queue
+        until a worker serving that function takes it."""
+        return f"{self.prefix}.work.{queue}.fn.{function}"
 
     @property
     def all_work(self) -> str:
@@ -126,6 +140,11 @@ class Topology:
 
     def runner_consumer(self, queue: str) -> str:
         return f"runner-{queue}"
+
+    def function_consumer(self, queue: str, function: str) -> str:
+        """Shared by every worker serving the function on the queue: each step goes to one.
+        (The queue's length keeps `a-b` + `c` apart from `a` + `b-c`.)"""
+        return f"function-{len(queue)}-{queue}-{function}"
 
     @property
     def _stream_prefix(self) -> str:

@@ -7,10 +7,12 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from .specs import OutputMode, QueueName, RunSpec, StepId
+from .subjects import Topology
 
 
 class StepWork(BaseModel):
-    """One attempt of one step, leased by a runner from the WORK stream."""
+    """One attempt of one step, leased by a runner (or a function worker) from the WORK
+    stream."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -29,6 +31,12 @@ class StepWork(BaseModel):
     @property
     def dedupe_id(self) -> str:
         return f"work:{self.execution_id}:{self.step_id}:{self.attempt}"
+
+    def subject(self, topology: Topology) -> str:
+        """Where it waits: a runner's queue, or a function's within it."""
+        if self.run.function is not None:
+            return topology.function_work(self.queue, self.run.function)
+        return topology.work(self.queue)
 
 
 LogStream = Literal["stdout", "stderr"]

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from .specs import BackendName, QueueName, StepId
+from .specs import BackendName, FunctionName, QueueName, StepId
 
 # Also the runner's key in the registry bucket, hence the characters NATS keys allow.
 WorkerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", max_length=128)]
@@ -23,7 +23,8 @@ class RunningStep(BaseModel):
     started_at: datetime
 
 
-WorkerKind = Literal["runner", "agent"]
+# A runner (process and container steps), a remote agent, or a function worker.
+WorkerKind = Literal["runner", "agent", "function"]
 
 
 class WorkerInfo(BaseModel):
@@ -44,6 +45,8 @@ class WorkerInfo(BaseModel):
     last_heartbeat: datetime
     kind: WorkerKind = "runner"
     labels: dict[str, str] = Field(default_factory=dict)
+    # A function worker's: the functions it serves (on each of its queues).
+    functions: list[FunctionName] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -25,13 +25,24 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     # Variables for one service only (say, the port of its metrics), by service name.
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    # An API key for clients of this stack (the CLI takes it as EXECFLOW_API_KEY).
+    api_key: str | None = None
 
     @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
 
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """What a client sends to be let in (nothing without a key)."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def env_for_clients(self) -> dict[str, str]:
+        """What the CLI (or an agent) needs in its environment to be let in."""
+        return {"EXECFLOW_API_KEY": self.api_key} if self.api_key else {}
+
     def env(self) -> dict[str, str]:
-        return {
+        return self.env_for_clients() | {
             **os.environ,
             "EXECFLOW_NATS_URL": self.nats_url,
             "EXECFLOW_DATABASE_URL": self.database_url,

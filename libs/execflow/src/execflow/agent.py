@@ -238,11 +238,13 @@ async def serve(
     wait_s: float = 10.0,
     stop_grace_s: float = DEFAULT_STOP_GRACE_S,
     labels: dict[str, str] | None = None,
+    token: str | None = None,
 ) -> None:
     """Claim and run steps until cancelled, `capacity` at once; listed with the workers
-    (with its `labels`) meanwhile."""
+    (with its `labels`) meanwhile. `token`: an agent token (or an admin key)."""
     timeout = max(wait_s, SIGNALS_WAIT_S) + 10  # long polls answer within their wait
-    async with httpx.AsyncClient(base_url=api, timeout=timeout) as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    async with httpx.AsyncClient(base_url=api, timeout=timeout, headers=headers) as http:
         me = {
             "name": name,
             "queues": queues,

@@ -8,6 +8,7 @@ import typer
 from stamina.instrumentation import LoggingOnRetryHook, set_on_retry_hooks
 
 from . import (
+    cli_access,
     cli_executions,
     cli_functions,
     cli_history,
@@ -31,6 +32,8 @@ app.add_typer(cli_executions.app, name="execution")
 app.add_typer(cli_workflows.app, name="workflow")
 app.add_typer(cli_history.app, name="history")
 app.add_typer(cli_schedules.app, name="schedule")
+app.add_typer(cli_access.keys, name="keys")
+app.add_typer(cli_access.namespaces, name="namespaces")
 workers_app = typer.Typer(help="The runners and agents that take work.", no_args_is_help=True)
 app.add_typer(workers_app, name="worker")
 # kontinue's words: `execute NAME`, `list`, `show NAME`.
@@ -47,8 +50,16 @@ def root(
             envvar="EXECFLOW_API_URL", help="the execflow API's base URL (anywhere on the line)"
         ),
     ] = DEFAULT_API_URL,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EXECFLOW_API_KEY",
+            help="the API key (default: the one `execflow up` saved for this API)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = Client(api)
+    ctx.obj = Client(api, api_key=api_key)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -125,6 +136,15 @@ def agent(
     label: Annotated[
         list[str] | None, typer.Option(help="key=value shown with it in `worker list`")
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EXECFLOW_AGENT_TOKEN",
+            help="an agent token for these queues (`execflow keys create --role agent`);"
+            " default: the API key",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run steps of QUEUEs on this machine, taken from the API over HTTP (a remote agent)."""
     import asyncio
@@ -137,11 +157,12 @@ def agent(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(levelname)s %(message)s")
     set_on_retry_hooks([LoggingOnRetryHook])  # an agent logs each retry
     url = client(ctx).base_url
+    key = token or client(ctx).api_key
     who = name or f"{socket.gethostname()}-{os.getpid()}"
     folder = (work_dir or remote.default_work_dir()).resolve()
     labels = dict(item.partition("=")[::2] for item in label or [])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait, stop_grace, labels))
+        asyncio.run(remote.serve(url, who, queue, capacity, folder, wait, stop_grace, labels, key))
 
 
 @app.command()

@@ -1,7 +1,8 @@
-"""kontinue's commands: `execflow execute NAME --arg k=v [--interactive]` runs a
-registered workflow (kontinue's function) and, interactive, follows it and asks the
-person at the terminal whatever a step asks; `execflow list`; `execflow show NAME`
-(an execution's id, or its kontinue name)."""
+"""kontinue's commands: `execflow execute NAME --arg k=v [--interactive]` runs the
+workflow registered as NAME, or else calls the function NAME that workers serve (one
+step, no workflow file: kontinue's functions are either), and, interactive, follows it
+and asks the person at the terminal whatever a step asks; `execflow list`; `execflow
+show NAME` (an execution's id, or its kontinue name)."""
 
 import json
 from typing import Annotated, Any
@@ -27,10 +28,14 @@ def register(app: typer.Typer) -> None:
 @handled
 def execute(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="a registered workflow (kontinue's function)")],
+    name: Annotated[
+        str, typer.Argument(help="a registered workflow, or a function that workers serve")
+    ],
     arg: Annotated[
-        list[str] | None, typer.Option("--arg", "-a", help="key=value, several allowed")
+        list[str] | None,
+        typer.Option("--arg", "-a", help="key=value (value as JSON if it is), several allowed"),
     ] = None,
+    queue: Annotated[str | None, typer.Option(help="a function's queue")] = None,
     interactive: Annotated[
         bool, typer.Option(help="follow the run; answer here what its steps ask")
     ] = False,
@@ -38,8 +43,9 @@ def execute(
 ) -> None:
     """Run NAME with its arguments; --interactive follows it to its end (exit 0 only if
     it completes)."""
-    arguments = dict(parse_input(item) for item in arg or [])
-    accepted = client(ctx).create_execution({"workflow_id": name, "input": arguments})
+    arguments = dict(parse_input(item, "--arg") for item in arg or [])
+    body = {"arguments": arguments} | ({"queue": queue} if queue else {})
+    accepted = client(ctx).execute_function(name, body)
     if as_json and not interactive:
         echo_json(accepted)
         return

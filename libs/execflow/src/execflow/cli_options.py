@@ -8,11 +8,13 @@ from typer.core import TyperGroup
 
 API_OPTION = "--api"
 JSON_OPTION = "--json"
+# Global options that take a value.
+VALUED = (API_OPTION, "--api-key")
 
 
 def hoisted(args: list[str]) -> list[str]:
-    """`--api` (and its value) moved to the front, `--json` to the end of the options;
-    what follows `--` is left as it is."""
+    """`--api` and `--api-key` (with their values) moved to the front, `--json` to the
+    end of the options; what follows `--` is left as it is."""
     end = args.index("--") if "--" in args else len(args)
     front: list[str] = []
     middle: list[str] = []
@@ -20,11 +22,11 @@ def hoisted(args: list[str]) -> list[str]:
     i = 0
     while i < end:
         arg = args[i]
-        if arg == API_OPTION and i + 1 < end:
+        if arg in VALUED and i + 1 < end:
             front += args[i : i + 2]
             i += 2
             continue
-        if arg.startswith(API_OPTION + "="):
+        if arg.startswith(tuple(option + "=" for option in VALUED)):
             front.append(arg)
         elif arg == JSON_OPTION:
             back = [JSON_OPTION]

@@ -1,33 +1,47 @@
-"""The HTTP client of the execflow API, as the CLI (and later scripts) use it: answers
+"""The HTTP client of the execflow API, as the CLI and a user's scripts use it: answers
 are the contracts' views (`execflow_contracts.views`), which keep fields this client does
-not know yet; `dump` gives back the JSON they were read from."""
+not know yet; `dump` gives back the JSON they were read from. Retries and idempotency:
+see `calls` (which `AsyncClient` shares)."""
 
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
 import stamina
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from execflow_contracts import (
     ArtifactList,
     ArtifactView,
     Board,
+    CancelRequest,
     CommandAccepted,
     EngineOverview,
     ExecutionAccepted,
+    ExecutionEvent,
     ExecutionPage,
+    ExecutionRequest,
     ExecutionView,
+    FunctionCall,
     HistoryEvent,
     HistoryList,
+    KeyCreated,
+    KeyList,
+    KeyView,
+    LogLineView,
     LogPage,
     MetricsReport,
+    NamespaceList,
+    NamespaceView,
     QueueLimitList,
     QueueLimitView,
+    ResumeRequest,
+    RetryRequest,
     ScheduleList,
     ScheduleView,
     TransitionList,
     TransitionView,
+    WhoAmI,
     WorkerInfo,
     WorkerList,
     WorkflowList,
@@ -36,10 +50,24 @@ from execflow_contracts import (
     WorkflowView,
 )
 
+from . import calls
+from .calls import (
+    API,
+    ATTEMPTS,
+    RETRY_TIMEOUT_S,
+    ApiError,
+    ApiUnavailable,
+    Call,
+    ClientError,
+    UnexpectedAnswer,
+    reason_of,
+)
+from .credentials import bearer, key_for
 from .sse import EventSource, ServerEvent
 
+__all__ = ["ApiError", "ApiUnavailable", "Client", "ClientError", "UnexpectedAnswer", "dump"]
+
 DEFAULT_API_URL = "http://127.0.0.1:8080"
-API = "/api/v1"
 RECONNECTS = 5
 
 
@@ -47,39 +75,20 @@ class _Resume(Exception):
     """A stream that delivered events dropped: reconnect with a fresh run of attempts."""
 
 
-class ClientError(Exception):
-    """Anything that keeps a request from getting its answer; the message says what."""
-
-
-class ApiUnavailable(ClientError):
-    def __init__(self, url: str, exc: Exception) -> None:
-        super().__init__(f"cannot reach the execflow API at {url} ({type(exc).__name__})")
-
-
-class ApiError(ClientError):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"the API answered {status}: {reason}")
-        self.status = status
-        self.reason = reason
-
-
-class UnexpectedAnswer(ClientError):
-    """An answer this client cannot read (an API of another version that changed it)."""
-
-    def __init__(self, method: str, path: str, exc: ValidationError) -> None:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'the body'}: {e['msg']}" for e in exc.errors()[:3]
-        )
-        super().__init__(f"the API's answer to {method} {path} is not as expected: {problems}")
-
-
 V = TypeVar("V", bound=BaseModel)
 
 
 class Client:
-    def __init__(self, base_url: str = DEFAULT_API_URL, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str = DEFAULT_API_URL, timeout_s: float = 10.0, api_key: str | None = None
+    ) -> None:
+        """`api_key`: sent as `Authorization: Bearer`; None: EXECFLOW_API_KEY, or the one
+        saved for this URL (see `credentials`), if any."""
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        self.api_key = key_for(self.base_url, api_key)
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout_s, headers=bearer(self.api_key)
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -87,18 +96,61 @@ class Client:
     # -- executions --------------------------------------------------------
 
     def list_executions(self, params: list[tuple[str, str]]) -> ExecutionPage:
-        return self._read(ExecutionPage, "GET", f"{API}/executions", params=params)
+        return self._send(calls.list_executions(params))
 
     def get_execution(self, execution_id: str) -> ExecutionView:
-        return self._read(ExecutionView, "GET", f"{API}/executions/{execution_id}")
+        return self._send(calls.get_execution(execution_id))
 
-    def create_execution(self, body: dict[str, Any]) -> ExecutionAccepted:
-        return self._read(ExecutionAccepted, "POST", f"{API}/executions", json=body)
+    def create_execution(
+        self, body: dict[str, Any] | ExecutionRequest, idempotency_key: str | None = None
+    ) -> ExecutionAccepted:
+        """Sent with an `Idempotency-Key` (one of its own unless given): retried after a
+        lost answer, it is still one execution."""
+        return self._send(calls.create_execution(body, idempotency_key))
+
+    def execute_function(
+        self, name: str, body: dict[str, Any] | FunctionCall, idempotency_key: str | None = None
+    ) -> ExecutionAccepted:
+        """One step calling function `name` (or the workflow registered as `name`)."""
+        return self._send(calls.execute_function(name, body, idempotency_key))
 
     def command(self, execution_id: str, name: str, body: Any = None) -> CommandAccepted:
         """`cancel`, `retry`, `resume`: a POST to the execution's command endpoint."""
-        path = f"{API}/executions/{execution_id}/{name}"
-        return self._read(CommandAccepted, "POST", path, json=body)
+        return self._send(calls.command(execution_id, name, body))
+
+    def cancel(self, execution_id: str, reason: str = "") -> CommandAccepted:
+        return self.command(execution_id, "cancel", CancelRequest(reason=reason))
+
+    def retry(self, execution_id: str, from_step: str | None = None) -> CommandAccepted:
+        return self.command(execution_id, "retry", RetryRequest(from_step=from_step))
+
+    def resume(self, execution_id: str, value: Any, step_id: str | None = None) -> CommandAccepted:
+        """Answer what the execution waits for (`step_id` when several steps wait)."""
+        return self.command(execution_id, "resume", ResumeRequest(input=value, step_id=step_id))
+
+    def watch(
+        self, execution_id: str, wait_s: float = 10.0
+    ) -> Iterator[ExecutionView | ExecutionEvent]:
+        """The execution as it is (an ExecutionView), then its events as they happen, to
+        its end; `wait_s` for one just created to reach the read models."""
+        for event in self.stream(f"/executions/{execution_id}/events", {"wait": wait_s}):
+            found = calls.execution_event(event.event, event.data)
+            if found is not None:
+                yield found
+
+    def wait(self, execution_id: str, wait_s: float = 10.0) -> ExecutionView:
+        """Follow the execution to its end; the execution then."""
+        for _ in self.watch(execution_id, wait_s):
+            pass
+        return self.get_execution(execution_id)
+
+    def logs(self, execution_id: str, step_id: str | None = None) -> Iterator[LogLineView]:
+        """Its log lines, following them until the execution is over and all are in."""
+        params = {"follow": "true"} | ({"step": step_id} if step_id else {})
+        for event in self.stream(f"/executions/{execution_id}/logs", params):
+            line = calls.log_line(event.event, event.data)
+            if line is not None:
+                yield line
 
     def transitions(self, execution_id: str) -> list[TransitionView]:
         path = f"{API}/executions/{execution_id}/transitions"
@@ -163,6 +215,26 @@ class Client:
     def delete_schedule(self, schedule_id: str) -> None:
         self._request("DELETE", f"{API}/schedules/{schedule_id}")
 
+    # -- access ------------------------------------------------------------
+
+    def whoami(self) -> WhoAmI:
+        return self._read(WhoAmI, "GET", f"{API}/whoami")
+
+    def create_key(self, body: dict[str, Any]) -> KeyCreated:
+        return self._read(KeyCreated, "POST", f"{API}/keys", json=body)
+
+    def keys(self) -> list[KeyView]:
+        return self._read(KeyList, "GET", f"{API}/keys").items
+
+    def revoke_key(self, key_id: str) -> None:
+        self._request("DELETE", f"{API}/keys/{key_id}")
+
+    def create_namespace(self, body: dict[str, Any]) -> NamespaceView:
+        return self._read(NamespaceView, "POST", f"{API}/namespaces", json=body)
+
+    def namespaces(self) -> list[NamespaceView]:
+        return self._read(NamespaceList, "GET", f"{API}/namespaces").items
+
     # -- streams -----------------------------------------------------------
 
     def lines(self, path: str, params: list[tuple[str, str]]) -> Iterator[str]:
@@ -222,11 +294,18 @@ class Client:
     # -- plumbing ----------------------------------------------------------
 
     def _read(self, view: type[V], method: str, path: str, **kwargs: Any) -> V:
-        response = self._request(method, path, **kwargs)
+        return self._send(Call(view, method, path, **kwargs))
+
+    def _send(self, call: Call[V]) -> V:
         try:
-            return view.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise UnexpectedAnswer(method, path, exc) from None
+            for attempt in stamina.retry_context(
+                on=call.worth_again, attempts=ATTEMPTS, timeout=RETRY_TIMEOUT_S
+            ):
+                with attempt:
+                    return call.answer(self._http.request(**call.request()))
+        except httpx.TransportError as exc:
+            raise ApiUnavailable(self.base_url, exc) from None
+        raise AssertionError("unreachable")
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -244,18 +323,3 @@ def dump(data: BaseModel | Sequence[BaseModel]) -> Any:
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json", by_alias=True, exclude_unset=True)
     return [dump(item) for item in data]
-
-
-def reason_of(response: httpx.Response) -> str:
-    """The API's own words: `reason`, or FastAPI's `detail`, or the status phrase."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip() or response.reason_phrase
-    if isinstance(body, dict):
-        reason = body.get("reason") or body.get("detail")
-        if isinstance(reason, list):  # FastAPI's validation errors
-            return "; ".join(str(e.get("msg", e)) for e in reason if isinstance(e, dict))
-        if reason:
-            return str(reason)
-    return response.reason_phrase

@@ -168,7 +168,7 @@ def workers(items: Sequence[WorkerInfo]) -> Table:
             w.kind,
             f"{w.host}:{w.pid}",
             ",".join(w.queues),
-            ",".join(w.backends),
+            ",".join(w.backends) + (f": {','.join(w.functions)}" if w.functions else ""),
             f"{len(w.running)}/{w.capacity}",
             when(w.started_at),
             when(w.last_heartbeat),

@@ -35,10 +35,10 @@ def request_body(path: Path, inputs: list[str]) -> dict[str, Any]:
     return body
 
 
-def parse_input(item: str) -> tuple[str, Any]:
+def parse_input(item: str, option: str = "--input") -> tuple[str, Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key:
-        raise BadWorkflowFile(f"--input takes key=value, not {item!r}")
+        raise BadWorkflowFile(f"{option} takes key=value, not {item!r}")
     try:
         return key, json.loads(raw)
     except ValueError:

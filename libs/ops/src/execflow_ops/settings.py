@@ -1,6 +1,7 @@
 """What `execflow up` reads from its environment, read once."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +29,9 @@ class UpSettings(BaseSettings):
     # The scheduler serves its metrics on this port, the runner on the next one, the
     # projector on the one after (the api on its own port); unset: none of them.
     metrics_port: int | None = 9464
+    # `off`: the API lets anyone do anything (said at start and in /readyz); `on`: the
+    # first start makes an admin key and saves it where the CLI finds it.
+    auth: Literal["on", "off"] = "on"
 
     def service_env(self) -> dict[str, dict[str, str]]:
         if self.metrics_port is None:

@@ -5,9 +5,11 @@ import signal
 import threading
 import time
 
+from execflow.credentials import save_key, saved_key
 from execflow_devstack import EmbeddedPostgres, NatsServer, Stack, StackConfig, ensure_database
-from execflow_platform.bus import DEFAULT_STREAM_BUDGET, STREAM_BUDGET_VARIABLE
+from execflow_platform import DEFAULT_STREAM_BUDGET, STREAM_BUDGET_VARIABLE
 
+from .access import make_key, works
 from .provision import provision
 from .settings import UpSettings
 
@@ -46,9 +48,11 @@ def up(settings: UpSettings | None = None) -> None:
     stack: Stack | None = None
     try:
         provision(nats_url, database_url, config.db_schema, config.bus_prefix, budget)
+        key_note = admin_key(settings, config)
         stack = Stack(config).start()
         stack.wait_ready()
         print(f"execflow is up: API {config.api_url}  (OpenAPI docs: {config.api_url}/docs)")
+        print(key_note)
         for name, env in config.service_env.items():
             print(f"  {name} metrics: http://127.0.0.1:{env['EXECFLOW_METRICS_PORT']}/metrics")
         print(f"data in {data_dir}; NATS {nats_url}; Ctrl-C stops everything", flush=True)
@@ -61,6 +65,37 @@ def up(settings: UpSettings | None = None) -> None:
             nats.stop()
         if postgres is not None:
             postgres.stop()
+
+
+def admin_key(settings: UpSettings, config: StackConfig) -> str:
+    """With auth on: an admin key the CLI finds (saved for this API's URL in the user's
+    config folder, mode 0600), made on the first start or when the saved one no longer
+    works; what to tell the user about it."""
+    if settings.auth == "off":
+        warning = (
+            "WARNING: auth is OFF (EXECFLOW_AUTH=off): anyone who reaches the API may do anything"
+        )
+        print(warning, flush=True)
+        return warning
+    saved = saved_key(config.api_url)
+    if saved is not None and works(config.database_url, config.db_schema, saved):
+        config.api_key = saved
+        return f"auth is on: the CLI uses the admin key saved in {credentials_path()}"
+    key = make_key(config.database_url, config.db_schema, name="execflow up")
+    path = save_key(config.api_url, key)
+    config.api_key = key
+    return (
+        f"auth is on: a new admin key (namespace default) is saved in {path} (mode 0600),"
+        f" where the CLI finds it. With curl:\n"
+        f"  curl -H 'Authorization: Bearer {key}' {config.api_url}/api/v1/executions\n"
+        f"More keys: execflow keys create --role reader|operator|admin|agent"
+    )
+
+
+def credentials_path() -> str:
+    from execflow.credentials import credentials_file
+
+    return str(credentials_file())
 
 
 def _supervise(stack: Stack) -> None:

@@ -1,26 +1,50 @@
-"""Shared runtime of execflow services: settings, the bus, the database, lifecycle."""
+"""Shared runtime of execflow services: settings, the database, lifecycle; and the bus
+(`execflow_bus`, re-exported here for the services)."""
 
-from . import telemetry
-from .artifacts import ArtifactKeyRefused, ArtifactSettings, ArtifactStore
-from .bus import (
+import execflow_telemetry as telemetry
+from execflow_artifacts import ArtifactSettings, ArtifactStore, Uploader
+from execflow_bus import (
+    DEFAULT_STREAM_BUDGET,
+    STEP_LOG_MAX_BYTES,
+    STREAM_BUDGET_VARIABLE,
+    CannotTell,
+    LeaseKeeper,
+    LogShipper,
     Outgoing,
+    Registration,
+    StepControls,
+    StepReporter,
+    StreamKeeper,
+    attempt_over,
     command_limit,
     command_message,
     connect,
     consume,
     dead_letter,
+    deregister,
     durable_pull_consumer,
+    ensure_registry,
     ensure_streams,
+    fetch,
+    fetch_work,
+    live_workers,
+    may_start,
+    maybe_run_before,
     message_limit,
+    open_registry,
     publish_all,
     publish_one,
     pull_subscription,
+    reason_not_to_run,
+    register,
     resuming_pull_consumer,
+    retrying,
     stream_configs,
     work_consumer,
+    work_to_start,
 )
+
 from .changes import ChangeFeed, Watch, WatchAll, changes_channel, notify_changed
-from .controls import StepControls
 from .database import ensure_schema, eventsourcing_env, schema_conninfo
 from .lifecycle import (
     configure_logging,
@@ -29,24 +53,25 @@ from .lifecycle import (
     run_until_stopped,
     service_command,
 )
-from .pulling import fetch
-from .registry import deregister, ensure_registry, live_workers, open_registry, register
-from .reporting import StepReporter
-from .retrying import retrying
 from .settings import ServiceSettings
-from .settled import attempt_over
-from .stream_keeper import StreamKeeper
 
 __all__ = [
-    "ArtifactKeyRefused",
+    "DEFAULT_STREAM_BUDGET",
+    "STEP_LOG_MAX_BYTES",
+    "STREAM_BUDGET_VARIABLE",
     "ArtifactSettings",
     "ArtifactStore",
+    "CannotTell",
     "ChangeFeed",
+    "LeaseKeeper",
+    "LogShipper",
     "Outgoing",
+    "Registration",
     "ServiceSettings",
     "StepControls",
     "StepReporter",
     "StreamKeeper",
+    "Uploader",
     "Watch",
     "WatchAll",
     "attempt_over",
@@ -64,14 +89,18 @@ __all__ = [
     "ensure_streams",
     "eventsourcing_env",
     "fetch",
+    "fetch_work",
     "freeze_loaded_objects",
     "live_workers",
+    "may_start",
+    "maybe_run_before",
     "message_limit",
     "notify_changed",
     "open_registry",
     "publish_all",
     "publish_one",
     "pull_subscription",
+    "reason_not_to_run",
     "register",
     "resuming_pull_consumer",
     "retrying",
@@ -82,4 +111,5 @@ __all__ = [
     "stream_configs",
     "telemetry",
     "work_consumer",
+    "work_to_start",
 ]

@@ -16,7 +16,7 @@ from uuid import UUID
 from psycopg import AsyncConnection, sql
 from psycopg.conninfo import make_conninfo
 
-from .retrying import retrying
+from execflow_bus import retrying
 
 log = logging.getLogger(__name__)
 

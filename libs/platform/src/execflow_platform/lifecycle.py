@@ -11,8 +11,9 @@ from typing import TypeVar
 
 import uvloop
 
-from . import telemetry
-from .retrying import log_retries
+import execflow_telemetry as telemetry
+from execflow_bus import log_retries
+
 from .settings import EventLoop, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)

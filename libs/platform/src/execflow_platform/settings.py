@@ -5,8 +5,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from execflow_contracts import Topology
-
-from .telemetry import LogFormat
+from execflow_telemetry import LogFormat
 
 EventLoop = Literal["uvloop", "asyncio"]
 

@@ -56,6 +56,18 @@ def render(value: Any, context: dict[str, Any]) -> Any:
     return value
 
 
+def literal(value: Any) -> Any:
+    """`value` with every string that looks like a template made to render as itself
+    (arguments a client gives as they are, not as templates)."""
+    if isinstance(value, str):
+        return f"{{% raw %}}{value}{{% endraw %}}" if is_template(value) else value
+    if isinstance(value, list):
+        return [literal(item) for item in value]
+    if isinstance(value, dict):
+        return {key: literal(item) for key, item in value.items()}
+    return value
+
+
 def render_string(source: str, context: dict[str, Any]) -> str:
     """Rendered here if it cannot run away (`isolation`), else by the evaluator."""
     evaluate = isolation.evaluator()

@@ -81,6 +81,7 @@ def _expressions(step: StepSpec) -> list[tuple[str, str, str]]:
         found += [(f"run.env.{k}", "template", v) for k, v in step.run.env.items()]
         if step.run.workdir:
             found.append(("run.workdir", "template", step.run.workdir))
+        found += [("run.args", "template", s) for s in templates.strings_in(step.run.args)]
     found += [("input", "template", s) for s in templates.strings_in(step.input)]
     return [(where, kind, source) for where, kind, source in found if _worth(kind, source)]
 

@@ -1,7 +1,7 @@
 // The one way the dashboard talks to execflow: every request goes through `api`, every
-// stream through `stream`. When API keys come (issue 17), the key is set with `setToken`
-// and sent as a bearer token on requests and as `?token=` on EventSource streams (which
-// cannot send headers).
+// stream through `stream`. The API key, kept for the browser session (sessionStorage), is
+// set with `setToken` and sent as a bearer token on requests and as `?token=` on
+// EventSource streams (which cannot send headers). A 401 anywhere asks to sign in again.
 
 const TOKEN_KEY = "execflow.token";
 
@@ -23,7 +23,36 @@ export class ApiError extends Error {
   }
 }
 
+/** Who the key is: its namespace and role (what the dashboard shows and lets it do). */
+export interface Who {
+  key_id: string | null;
+  namespace: string;
+  role: "reader" | "operator" | "admin" | "agent";
+  auth: "on" | "off";
+}
+
+let who: Who | null = null;
+const RANKS: Record<string, number> = { reader: 1, operator: 2, admin: 3 };
+
+export async function signIn(): Promise<Who> {
+  who = await api<Who>("/api/v1/whoami");
+  return who;
+}
+
+export function signedIn(): Who | null {
+  return who;
+}
+
+/** Whether the key's role may take actions that need `role` (they are hidden if not). */
+export function may(role: "operator" | "admin"): boolean {
+  return !!who && (RANKS[who.role] ?? 0) >= RANKS[role];
+}
+
+export const SIGN_IN_EVENT = "execflow:sign-in";
+
 function reason(body: unknown, status: number): string {
+  const said = (body as { reason?: unknown } | null)?.reason;
+  if (typeof said === "string") return said;
   const detail = (body as { detail?: unknown } | null)?.detail;
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
@@ -52,6 +81,7 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
   } catch {
     parsed = text;
   }
+  if (response.status === 401 && path !== "/api/v1/whoami") dispatchEvent(new Event(SIGN_IN_EVENT));
   if (!response.ok) throw new ApiError(response.status, reason(parsed, response.status));
   return parsed as T;
 }

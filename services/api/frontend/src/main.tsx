@@ -1,5 +1,7 @@
 import { render } from "preact";
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, SIGN_IN_EVENT, setToken, signIn, type Who } from "./api";
+import { SignIn } from "./components/SignIn";
 import "./styles.css";
 import { match, navigate, onLinkClick, useLocation } from "./router";
 import { Board } from "./pages/Board";
@@ -70,8 +72,28 @@ function Page({ path }: { path: string }) {
   );
 }
 
+// Who the key is: undefined while asking, null when a key is needed.
+function useWho(): [Who | null | undefined, (who: Who | null) => void] {
+  const [who, setWho] = useState<Who | null | undefined>(undefined);
+  useEffect(() => {
+    signIn()
+      .then(setWho)
+      .catch((e) => setWho(e instanceof ApiError && e.status === 401 ? null : undefined));
+    const again = () => setWho(null);
+    addEventListener(SIGN_IN_EVENT, again);
+    return () => removeEventListener(SIGN_IN_EVENT, again);
+  }, []);
+  return [who, setWho];
+}
+
+function signOut(): void {
+  setToken(null);
+  location.reload();
+}
+
 function App() {
   const { path } = useLocation();
+  const [who, setWho] = useWho();
   useKeys();
   const current = (href: string) => (href === "/" ? path === "/" : path.startsWith(href));
   return (
@@ -88,12 +110,22 @@ function App() {
             </a>
           ))}
         </nav>
+        {who && (
+          <span class="who" title={who.key_id ? `key ${who.key_id}` : "auth is off"} data-namespace={who.namespace}>
+            {who.namespace} · {who.auth === "off" ? "auth off" : who.role}
+          </span>
+        )}
+        {who?.key_id && (
+          <button class="ghost" onClick={signOut} title="Forget the key in this browser">
+            Sign out
+          </button>
+        )}
         <button class="ghost" onClick={toggleTheme} title="Dark or light theme (t)" aria-label="toggle theme">
           ◐
         </button>
       </header>
       <main>
-        <Page path={path} />
+        {who === null ? <SignIn onSignedIn={setWho} /> : who ? <Page path={path} /> : null}
       </main>
     </div>
   );

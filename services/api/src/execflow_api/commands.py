@@ -21,8 +21,9 @@ from execflow_contracts import (
     refusal,
 )
 from execflow_platform import command_limit, command_message
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
+from .auth.retention import with_retention
 from .instruments import COMMANDS_SENT
 from .state import Services
 
@@ -57,6 +58,15 @@ async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | Non
 
 
 async def _publish(svc: Services, command: Command, headers: dict[str, str]) -> None:
+    # Every command says whose it is and who sent it: the execution's namespace is
+    # checked by the scheduler, and the key's id is the actor of the events it causes.
+    caller = svc.caller
+    stamp = {"namespace": caller.namespace}
+    if caller.key_id is not None:
+        stamp["actor"] = caller.actor
+    command = command.model_copy(update=stamp)
+    if isinstance(command, CreateExecution):
+        command = await with_retention(svc.pool, command, caller.namespace)
     # A command about an execution that exists (a cancel, an answer, a retry) continues
     # the execution's trace, linked to the request that sent it; a create starts its
     # trace under the request's span.

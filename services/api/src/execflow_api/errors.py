@@ -27,6 +27,8 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.ARTIFACT_TOO_LARGE: 413,
     ErrorCode.BODY_TOO_LARGE: 413,
     ErrorCode.UNAPPLICABLE_COMMAND: status.HTTP_500_INTERNAL_SERVER_ERROR,
+    ErrorCode.UNAUTHENTICATED: status.HTTP_401_UNAUTHORIZED,
+    ErrorCode.FORBIDDEN: status.HTTP_403_FORBIDDEN,
 }
 
 
@@ -54,9 +56,11 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def execflow_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ExecflowError)
+    unauthenticated = exc.code is ErrorCode.UNAUTHENTICATED
     return JSONResponse(
         {"error": exc.code.value, "reason": str(exc)},
         status_code=STATUS_OF.get(exc.code, status.HTTP_400_BAD_REQUEST),
+        headers={"WWW-Authenticate": "Bearer"} if unauthenticated else None,
     )
 
 

@@ -19,7 +19,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from execflow_contracts import loads_bounded
+from execflow_contracts import DEFAULT_NAMESPACE, loads_bounded
 
 LIST_COLUMNS = (
     "id, status, message, input, metadata, output, error, n_steps, workflow_id, name, queue,"
@@ -81,6 +81,8 @@ class Filters:
     finished_after: datetime | None = None
     finished_before: datetime | None = None
     q: str | None = None
+    # Whose executions: every listing is of one namespace, the caller's.
+    namespace: str = DEFAULT_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ def conditions(f: Filters) -> tuple[list[str], list[Any]]:
         where.append(sql)
         params.extend(values)
 
+    add("namespace = %s", f.namespace)
     if f.statuses:
         add("status = ANY(%s)", f.statuses)
     for column in ("workflow_id", "queue", "worker", "parent_id", "schedule_id"):

@@ -7,7 +7,7 @@ from uuid import UUID
 from opentelemetry.trace import SpanKind
 
 from execflow_contracts import ExecutionNotFound, ExecutionStatus
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
 from . import logs, presenters, queries, sse
 from .event_log import StoredEvent, stored_events_after
@@ -25,7 +25,7 @@ async def until_known(svc: Services, execution_id: UUID, wait_s: float) -> None:
         while True:
             try:
                 async with svc.pool.connection() as conn:
-                    await queries.exists(conn, execution_id)
+                    await queries.exists(conn, execution_id, svc.caller.namespace)
                 return
             except ExecutionNotFound:
                 left = deadline - time.monotonic()
@@ -42,7 +42,7 @@ async def execution_events(
     with svc.changes.watch(execution_id) as watch:  # before the first read: nothing slips
         if after is None:
             async with svc.pool.connection() as conn:
-                row = await queries.get_execution(conn, execution_id)
+                row = await queries.get_execution(conn, execution_id, svc.caller.namespace)
             yield sse.event("snapshot", presenters.execution(row), row["version"])
             if ExecutionStatus(row["status"]).is_terminal:
                 return
@@ -73,7 +73,7 @@ async def log_lines(
     with svc.changes.watch(execution_id) as watch:
         while True:
             async with svc.pool.connection() as conn:
-                status = await queries.status_of(conn, execution_id)
+                status = await queries.status_of(conn, execution_id, svc.caller.namespace)
                 if status.is_terminal and complete_at is None:
                     # Runners store a step's lines before they report it finished, so
                     # once the execution is over the stream already holds every line.

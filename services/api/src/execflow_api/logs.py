@@ -15,9 +15,14 @@ from .queries import exists
 
 
 async def page(
-    conn: AsyncConnection, execution_id: UUID, step: str | None, after: int, limit: int
+    conn: AsyncConnection,
+    execution_id: UUID,
+    namespace: str,
+    step: str | None,
+    after: int,
+    limit: int,
 ) -> list[dict[str, Any]]:
-    await exists(conn, execution_id)
+    await exists(conn, execution_id, namespace)
     return await lines_after(conn, execution_id, step, after, limit)
 
 

@@ -20,7 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from execflow_contracts import ALL_WORKFLOWS_AND_QUEUES as ALL
-from execflow_contracts import DURATION_BOUNDS_MS, HISTOGRAM_BUCKETS
+from execflow_contracts import DEFAULT_NAMESPACE, DURATION_BOUNDS_MS, HISTOGRAM_BUCKETS
 
 
 class Bucket(StrEnum):
@@ -58,7 +58,7 @@ SELECT bucket, {{group}} AS grp, status = '{STARTED}' AS starts, {_COUNTS},
     ARRAY[{_HISTOGRAM}] AS histogram
 FROM execution_metrics
 WHERE grain = %(bucket)s AND bucket >= date_trunc(%(bucket)s, %(from)s, 'UTC')
-    AND bucket < %(to)s AND {{scope}}
+    AND bucket < %(to)s AND namespace = %(namespace)s AND {{scope}}
 GROUP BY 1, 2, 3
 ORDER BY 1, 2 NULLS FIRST
 """
@@ -79,8 +79,9 @@ async def metrics(
     group_by: GroupBy | None,
     workflow_id: str | None = None,
     queue: str | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> list[dict[str, Any]]:
-    """Only the executions of `workflow_id` and of `queue`, when given."""
+    """Only the executions of `namespace`, of `workflow_id` and of `queue` (when given)."""
     group = GROUP_COLUMNS[group_by] if group_by else "NULL::text"
     # Without a workflow or a queue to tell apart, the rows of all of them at once.
     alone = group_by in (None, GroupBy.STATUS) and workflow_id is None and queue is None
@@ -90,6 +91,7 @@ async def metrics(
         "to": end,
         "workflow_id": workflow_id,
         "queue": queue,
+        "namespace": namespace,
     }
     sql = QUERY.format(group=group, scope=EVERYTHING if alone else EACH)
     async with conn.transaction(), conn.cursor(row_factory=dict_row, binary=True) as cur:
@@ -194,25 +196,32 @@ def number(value: Any) -> float | None:
 
 
 # Seconds each worker spent running steps within [from, to): the overlap of every
-# attempt's run with the window (an attempt still running counts up to now).
+# attempt's run with the window (an attempt still running counts up to now), for the
+# steps of one namespace's executions.
 BUSY = """
 SELECT worker, sum(extract(epoch FROM
            least(coalesce(finished_at, now()), %(to)s) - greatest(started_at, %(from)s)))
        AS busy_s
-FROM attempts
+FROM attempts a
 WHERE worker IS NOT NULL AND started_at < %(to)s AND coalesce(finished_at, now()) > %(from)s
+    AND EXISTS (SELECT 1 FROM executions e WHERE e.id = a.execution_id
+                AND e.namespace = %(namespace)s)
 GROUP BY worker ORDER BY worker
 """
 
 
 async def worker_utilisation(
-    conn: AsyncConnection, start: datetime, end: datetime, capacity: dict[str, int]
+    conn: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    capacity: dict[str, int],
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> list[dict[str, Any]]:
     """Per worker: busy seconds, steps running on average, and that over its capacity
     (for live workers, whose capacity the registry knows)."""
     window = (end - start).total_seconds()
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(BUSY, {"from": start, "to": end})
+        await cur.execute(BUSY, {"from": start, "to": end, "namespace": namespace})
         rows = await cur.fetchall()
     result = []
     for row in rows:

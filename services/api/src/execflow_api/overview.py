@@ -17,9 +17,17 @@ ACTIVE = (ExecutionStatus.STARTING, ExecutionStatus.RUNNING, ExecutionStatus.CAN
 
 async def snapshot(svc: Services) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        cur = await conn.execute("SELECT status, count(*) FROM executions GROUP BY status")
+        namespace = svc.caller.namespace
+        cur = await conn.execute(
+            "SELECT status, count(*) FROM executions WHERE namespace = %s GROUP BY status",
+            (namespace,),
+        )
         counts = {s.value: 0 for s in ExecutionStatus} | dict(await cur.fetchall())
-        cur = await conn.execute("SELECT count(*) FROM steps WHERE status = 'running'")
+        cur = await conn.execute(
+            "SELECT count(*) FROM steps s JOIN executions e ON e.id = s.execution_id"
+            " WHERE s.status = 'running' AND e.namespace = %s",
+            (namespace,),
+        )
         running_steps = (await cur.fetchone() or (0,))[0]
     workers = await live_workers(svc.js, svc.topology)
     return {
@@ -42,14 +50,19 @@ async def queue_depths(js: JetStreamContext, topology: Topology) -> list[dict[st
         if consumer.config.filter_subject:
             leased[consumer.config.filter_subject] = consumer.num_ack_pending or 0
     subject_prefix = topology.work("")
-    return [
-        {
-            "queue": subject.removeprefix(subject_prefix),
-            "waiting": max(0, stored.get(subject, 0) - leased.get(subject, 0)),
-            "leased": leased.get(subject, 0),
-        }
-        for subject in sorted(set(stored) | set(leased))
-    ]
+    depths = []
+    for subject in sorted(set(stored) | set(leased)):
+        # A function's work waits on `<queue>.fn.<function>` within its queue.
+        queue, _, function = subject.removeprefix(subject_prefix).partition(".fn.")
+        depths.append(
+            {
+                "queue": queue,
+                "waiting": max(0, stored.get(subject, 0) - leased.get(subject, 0)),
+                "leased": leased.get(subject, 0),
+                "function": function or None,
+            }
+        )
+    return depths
 
 
 def fingerprint(state: dict[str, Any]) -> str:

@@ -23,10 +23,15 @@ STEP_COLUMNS = (
 )
 
 
-async def get_execution(conn: AsyncConnection, execution_id: UUID) -> dict[str, Any]:
+# Every read by id is of the caller's namespace: another namespace's execution is not
+# found (a 404, as for an id that names nothing), so guessing ids tells nothing.
+async def get_execution(
+    conn: AsyncConnection, execution_id: UUID, namespace: str
+) -> dict[str, Any]:
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s", (execution_id,)
+            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s AND namespace = %s",
+            (execution_id, namespace),
         )
         row = await cur.fetchone()
         if row is None:
@@ -50,8 +55,13 @@ async def get_execution(conn: AsyncConnection, execution_id: UUID) -> dict[str, 
     return row
 
 
-async def artifacts(conn: AsyncConnection, execution_id: UUID) -> list[dict[str, Any]]:
-    cursor = await conn.execute("SELECT artifacts FROM executions WHERE id = %s", (execution_id,))
+async def artifacts(
+    conn: AsyncConnection, execution_id: UUID, namespace: str
+) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        "SELECT artifacts FROM executions WHERE id = %s AND namespace = %s",
+        (execution_id, namespace),
+    )
     row = await cursor.fetchone()
     if row is None:
         raise ExecutionNotFound(execution_id)
@@ -59,14 +69,18 @@ async def artifacts(conn: AsyncConnection, execution_id: UUID) -> list[dict[str,
     return found
 
 
-async def exists(conn: AsyncConnection, execution_id: UUID) -> None:
-    cur = await conn.execute("SELECT 1 FROM executions WHERE id = %s", (execution_id,))
+async def exists(conn: AsyncConnection, execution_id: UUID, namespace: str) -> None:
+    cur = await conn.execute(
+        "SELECT 1 FROM executions WHERE id = %s AND namespace = %s", (execution_id, namespace)
+    )
     if await cur.fetchone() is None:
         raise ExecutionNotFound(execution_id)
 
 
-async def transitions(conn: AsyncConnection, execution_id: UUID) -> list[dict[str, Any]]:
-    await exists(conn, execution_id)
+async def transitions(
+    conn: AsyncConnection, execution_id: UUID, namespace: str
+) -> list[dict[str, Any]]:
+    await exists(conn, execution_id, namespace)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             'SELECT version, type, from_status AS "from", to_status AS "to", reason, actor, at'
@@ -76,8 +90,11 @@ async def transitions(conn: AsyncConnection, execution_id: UUID) -> list[dict[st
         return await cur.fetchall()
 
 
-async def status_of(conn: AsyncConnection, execution_id: UUID) -> ExecutionStatus:
-    cur = await conn.execute("SELECT status FROM executions WHERE id = %s", (execution_id,))
+async def status_of(conn: AsyncConnection, execution_id: UUID, namespace: str) -> ExecutionStatus:
+    cur = await conn.execute(
+        "SELECT status FROM executions WHERE id = %s AND namespace = %s",
+        (execution_id, namespace),
+    )
     row = await cur.fetchone()
     if row is None:
         raise ExecutionNotFound(execution_id)

@@ -1,6 +1,7 @@
 """The API's settings."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -40,3 +41,8 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     # Remote agents are listed in the worker registry while they call: their entries
     # lapse after this, as a silent runner's do (runners use the same `EXECFLOW_WORKER_TTL_S`).
     worker_ttl_s: float = Field(default=15.0, ge=1.0)
+    # API keys: every route but health and docs asks for one. `off` lets anyone do
+    # anything (as an admin of `default`): said at start and in /readyz.
+    auth: Literal["on", "off"] = "on"
+    # A key once checked (argon2, slow by design) is taken without a check this long.
+    auth_cache_s: float = Field(default=30.0, ge=0.0)

@@ -1,6 +1,6 @@
 """What request handlers get: the bus, the read models, the names. Built in `wiring`."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +12,7 @@ from execflow_contracts import Topology
 from execflow_platform import ArtifactStore, ChangeFeed
 
 from .agents import AgentControl
+from .auth import ANYONE, Caller, Guarded
 from .docker_engine import DockerEngine
 
 
@@ -25,12 +26,21 @@ class Services:
     artifacts: ArtifactStore
     agents: AgentControl
     changes: ChangeFeed
+    # Who sends the request (the guard's verdict): its namespace scopes every query.
+    caller: Caller = ANYONE
 
 
-async def services(request: Request) -> Services:
+async def services(request: Request, caller: Guarded) -> Services:
     # async: a plain function would be run in a worker thread on every request.
+    svc: Services = request.app.state.services
+    return replace(svc, caller=caller)
+
+
+async def open_services(request: Request) -> Services:
+    """For the open routes (health): no key asked for."""
     svc: Services = request.app.state.services
     return svc
 
 
 Deps = Annotated[Services, Depends(services)]
+OpenDeps = Annotated[Services, Depends(open_services)]

@@ -1,10 +1,11 @@
 """The one place where the API is wired."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_platform import (
@@ -15,19 +16,29 @@ from execflow_platform import (
     ensure_streams,
     schema_conninfo,
 )
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
 from . import dialects, errors
 from .agents import AgentControl
+from .auth import Authenticator, guard
+from .auth.routes import router as access_router
 from .body_limit import BodyLimit
 from .dashboard import install_dashboard
 from .docker_engine import DockerEngine
 from .openapi import COMPONENTS, join_modes
 from .routes import ROUTERS
 from .routes.agents import UPLOADS
+from .routes.asyncapi import router as asyncapi_router
+from .routes.health import router as health_router
 from .routes.workflows import DEFINITION_SCHEMAS
 from .settings import ApiSettings
 from .state import Services
+
+log = logging.getLogger(__name__)
+# Routes anyone may call: health, the bus's AsyncAPI document (a document, as /docs is),
+# and the test platform's page that redirects to the dashboard (the dashboard's files,
+# /docs and /openapi.json are FastAPI's or mounted).
+OPEN_ROUTERS = [health_router, asyncapi_router, dialects.testplatform.pages]
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -44,6 +55,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
             open=False,
         )
         await pool.open()
+        app.state.authenticator = Authenticator(pool, settings.auth == "on", settings.auth_cache_s)
+        if settings.auth == "off":
+            log.warning(
+                "auth is OFF (EXECFLOW_AUTH=off): anyone who reaches this API may do anything"
+            )
         docker = DockerEngine(settings.docker_host)
         artifacts = ArtifactStore(settings.artifact_store_url)
         agents = AgentControl(
@@ -88,8 +104,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
     # Outermost: no body is read past its bound by anything else.
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes, exempt=UPLOADS)
     instrument(app)
-    for router in [*ROUTERS, *dialects.ROUTERS]:
-        app.include_router(router)
+    for router in [access_router, *ROUTERS, *dialects.ROUTERS]:
+        if router in OPEN_ROUTERS:
+            app.include_router(router)
+        else:
+            app.include_router(router, dependencies=[Depends(guard)])
     document_schemas(app, DEFINITION_SCHEMAS | COMPONENTS)
     install_dashboard(app, settings.dashboard_dir)  # last: its pages catch every other path
     return app

@@ -10,7 +10,7 @@ from nats.aio.msg import Msg
 from opentelemetry.trace import SpanKind
 
 from execflow_contracts import TRACEPARENT_HEADER
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
 from .metrics import BATCH_SECONDS, PROJECTED, PROJECTION_LAG
 

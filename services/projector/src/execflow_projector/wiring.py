@@ -16,7 +16,7 @@ from execflow_platform import (
     ensure_streams,
     schema_conninfo,
 )
-from execflow_platform.telemetry.metrics import Watched, watch_consumers
+from execflow_telemetry.metrics import Watched, watch_consumers
 
 from .consumer import BatchApplier, ProjectionConsumer
 from .projections import event_log, executions, logs, notices

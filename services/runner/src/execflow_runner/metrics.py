@@ -2,7 +2,7 @@
 
 from prometheus_client import Gauge, Histogram
 
-from execflow_platform.telemetry.metrics import Watched
+from execflow_telemetry.metrics import Watched
 
 STEPS_RUNNING = Gauge("execflow_steps_running", "Steps this runner runs now", ["queue"])
 SLOTS = Gauge("execflow_runner_slots", "Steps this runner may run at once (its capacity)")

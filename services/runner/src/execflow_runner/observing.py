@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from nats.aio.msg import Msg
 
 from execflow_contracts import StepWork
-from execflow_platform.telemetry import execution_scope, steps, tracing
+from execflow_telemetry import execution_scope, steps, tracing
 
 from .metrics import STEP_SECONDS, STEPS_RUNNING
 

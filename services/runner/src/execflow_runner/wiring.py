@@ -14,7 +14,9 @@ from nats.js import JetStreamContext
 from execflow_contracts import BackendName, Topology, WorkerInfo
 from execflow_platform import (
     ArtifactStore,
+    Registration,
     StreamKeeper,
+    Uploader,
     connect,
     ensure_registry,
     ensure_streams,
@@ -22,9 +24,8 @@ from execflow_platform import (
     pull_subscription,
     work_consumer,
 )
-from execflow_platform.telemetry.metrics import Watched, watch_consumers
+from execflow_telemetry.metrics import Watched, watch_consumers
 
-from .artifacts import Uploader
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
 from .backends.containers import NOT_ROOT
 from .backends.jobs import JobPolicy
@@ -32,7 +33,6 @@ from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
 from .metrics import SLOTS, WorkHook
 from .reaper import Reaper
-from .registry import Registration
 from .sandbox import Sandbox, find_bwrap
 from .settings import RunnerSettings
 from .worker import Subscriber, Worker

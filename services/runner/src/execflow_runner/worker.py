@@ -15,14 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
-import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from pydantic import ValidationError
 
 from execflow_contracts import (
-    REDISPATCHED_HEADER,
     ExecutionExpired,
     InputProvided,
     ReportStepFinished,
@@ -32,18 +29,18 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import (
+    STEP_LOG_MAX_BYTES,
+    LeaseKeeper,
     StepControls,
     StepReporter,
     StreamKeeper,
-    attempt_over,
-    dead_letter,
-    fetch,
-    retrying,
+    Uploader,
+    fetch_work,
+    may_start,
+    work_to_start,
 )
-from execflow_platform.log_shipping import STEP_LOG_MAX_BYTES
 
-from .artifacts import Uploader
-from .attempt import Attempt, LeaseKeeper
+from .attempt import Attempt
 from .backends import AttemptKey, Backend
 from .metrics import SLOTS_USED
 from .observing import observed_run
@@ -51,8 +48,6 @@ from .observing import observed_run
 log = logging.getLogger(__name__)
 
 REMEMBERED_ATTEMPTS = 10_000
-# Work older than this when it comes is checked against the events before it runs.
-STALE_WORK_S = 1.0
 
 # Binds a queue's durable consumer (again, after its stream was made anew).
 Subscriber = Callable[[], Awaitable[JetStreamContext.PullSubscription]]
@@ -126,13 +121,8 @@ class Worker:
                     # pull that arrived late): wait for a slot, never spin.
                     self._slot_free.clear()
                     continue
-                try:
-                    # The bus may be away: keep trying, never die of it.
-                    async for attempt in retrying(stop=stop):
-                        with attempt:
-                            messages = await fetch(subscription, free)
-                except Exception:  # only once stopping
-                    log.exception("fetching work failed while stopping")
+                messages = await fetch_work(subscription, free, stop)
+                if messages is None:
                     return
                 for message in messages:
                     self._start(message)
@@ -153,31 +143,16 @@ class Worker:
             log.error("step task failed", exc_info=task.exception())
 
     async def _run_one(self, message: Msg) -> None:
-        try:
-            work = StepWork.model_validate_json(message.data)
-        except ValidationError as exc:
-            await dead_letter(self._js, self._topology.dead_letter("work"), message, str(exc))
+        work = await work_to_start(self._js, self._topology, self._controls, message)
+        if work is None:
             return
         with observed_run(message, work, self.worker_id):
             await self._run_work(message, work)
 
     async def _run_work(self, message: Msg, work: StepWork) -> None:
         key = AttemptKey.of(work)
-        stopped = self._controls.stop_reason(work.execution_id, work.step_id, work.attempt)
-        if stopped is None and (key in self._done or key in self._attempts):
-            # Its work came again while (or after) this runner ran it: the bus restarted
-            # and forgot the delivery. The run here reports; this copy is dropped.
-            stopped = "this runner runs or has run it"
-        if stopped is None and self._maybe_run_before(message):
-            try:
-                stopped = await attempt_over(self._js, self._topology, work)
-            except (nats.errors.Error, TimeoutError) as exc:
-                # Not known: not run now, and not acknowledged (it comes again).
-                log.warning("%s: cannot tell whether it ran already (%r)", key, exc)
-                return
-        if stopped is not None:
-            log.info("not starting %s: %s", key, stopped)
-            await message.ack()
+        ran_here = key in self._done or key in self._attempts
+        if not await may_start(self._js, self._topology, message, work, ran_here):
             return
         workspace = self._work_dir / str(work.execution_id)
         try:
@@ -242,16 +217,6 @@ class Worker:
         )
         await reporter.drain()
         await message.ack()
-
-    def _maybe_run_before(self, message: Msg) -> bool:
-        """Work delivered again, or published a while ago (a restarted bus may deliver
-        again as if for the first time): the runner before may have run it already."""
-        metadata = message.metadata
-        if metadata.num_delivered > 1 or REDISPATCHED_HEADER in (message.headers or {}):
-            return True
-        published = metadata.timestamp
-        age = (datetime.now(UTC) - published).total_seconds() if published else 0.0
-        return age > STALE_WORK_S
 
     def _stop(self, event: StepStopRequested) -> None:
         key = AttemptKey.make(event.execution_id, event.step_id, event.attempt)

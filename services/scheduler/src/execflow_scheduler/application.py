@@ -36,8 +36,9 @@ from execflow_contracts import (
     ResumeExecution,
     RetryExecution,
     WorkflowSpec,
+    namespace_of,
 )
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
 from .domain import Execution, events
 from .eventsourcing_internals import BinaryInsertRecorder, evict, fenced, stamp_trace
@@ -259,10 +260,11 @@ def create(batch: Batch, cmd: CreateExecution) -> None:
     execution = new_execution(
         batch,
         cmd.execution_id,
-        cmd.workflow,
+        cmd.spec,  # a registered workflow's is resolved by the consumer first
         cmd.input,
         cmd.metadata,
         actor=cmd.actor,
+        namespace=cmd.namespace,
         request_hash=cmd.request_hash,
         workflow_id=cmd.workflow_id,
         workflow_version=cmd.workflow_version,
@@ -292,16 +294,25 @@ def new_execution(
     return execution
 
 
+def owned(batch: Batch, cmd: AnyCommand) -> Execution:
+    """The execution a command is about, if the command's namespace may touch it: for
+    a key of another namespace it does not exist. (A service's command names none.)"""
+    execution = batch.load(cmd.execution_id)
+    if cmd.namespace is not None and namespace_of(execution.namespace) != cmd.namespace:
+        raise ExecutionNotFound(cmd.execution_id)
+    return execution
+
+
 def cancel(batch: Batch, cmd: CancelExecution) -> None:
-    batch.load(cmd.execution_id).cancel(cmd.reason, cmd.actor, batch.now)
+    owned(batch, cmd).cancel(cmd.reason, cmd.actor, batch.now)
 
 
 def resume(batch: Batch, cmd: ResumeExecution) -> None:
-    batch.load(cmd.execution_id).resume(cmd.step_id, cmd.input, cmd.actor, batch.now)
+    owned(batch, cmd).resume(cmd.step_id, cmd.input, cmd.actor, batch.now)
 
 
 def retry(batch: Batch, cmd: RetryExecution) -> None:
-    original = batch.load(cmd.execution_id)
+    original = owned(batch, cmd)
     if batch.exists(cmd.new_execution_id):
         return  # a re-sent command
     reused = original.reusable_outputs(cmd.from_step) if cmd.from_step else {}
@@ -313,6 +324,7 @@ def retry(batch: Batch, cmd: RetryExecution) -> None:
         original.input,
         original.metadata,
         actor=cmd.actor,
+        namespace=original.namespace,
         retry_of=original.id,
         workflow_id=original.workflow_id,
         workflow_version=original.workflow_version,
@@ -409,6 +421,7 @@ def react(batch: Batch, execution: Execution, event: object) -> None:
                 step.workflow,
                 event.input,
                 execution.metadata,
+                namespace=execution.namespace,
                 parent_id=execution.id,
                 parent_step=event.step_id,
             )

@@ -18,6 +18,7 @@ from execflow_contracts import (
     AnyCommand,
     CommandOutcome,
     ErrorCode,
+    ExecflowError,
     ReportStepClaimed,
     ReportStepStarted,
     Topology,
@@ -47,6 +48,7 @@ class CommandConsumer:
         batch_size: int,
         keeper: StreamKeeper,
         subscribe: Callable[[], Awaitable[JetStreamContext.PullSubscription]],
+        resolve: Callable[[AnyCommand], Awaitable[AnyCommand]] | None = None,
     ) -> None:
         self._subscription = subscription
         self._keeper = keeper
@@ -57,6 +59,8 @@ class CommandConsumer:
         self._relay = relay
         self._topology = topology
         self._batch_size = batch_size
+        # Completes a create that names a registered workflow (see resolving.py).
+        self._resolve = resolve
         self._publishing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._publishing.set_result(None)
         self._stop = asyncio.Event()
@@ -120,12 +124,24 @@ class CommandConsumer:
     ) -> None:
         for message in messages:
             try:
-                commands.append(parse_command(message.data))
-                accepted.append(message)
+                command = parse_command(message.data)
             except ValidationError as exc:
                 await dead_letter(
                     self._js, self._topology.dead_letter("commands"), message, str(exc)
                 )
+                continue
+            if self._resolve is not None:
+                try:
+                    command = await self._resolve(command)
+                except ExecflowError as exc:  # refused: the sender hears why, if it listens
+                    await self._refuse(message, exc)
+                    continue
+                except Exception:
+                    log.exception("cannot resolve a command's workflow now; it comes back")
+                    await message.nak(delay=RETRY_DELAY_S)
+                    continue
+            commands.append(command)
+            accepted.append(message)
 
     async def _publish_then_ack(
         self,
@@ -162,6 +178,13 @@ class CommandConsumer:
             reply_to = (message.headers or {}).get(REPLY_TO_HEADER)
             if reply_to:
                 await self._nc.publish(reply_to, outcome.model_dump_json().encode())
+
+    async def _refuse(self, message: Msg, exc: ExecflowError) -> None:
+        await message.ack()
+        reply_to = (message.headers or {}).get(REPLY_TO_HEADER)
+        if reply_to:
+            outcome = CommandOutcome(accepted=False, code=exc.code, reason=str(exc))
+            await self._nc.publish(reply_to, outcome.model_dump_json().encode())
 
     async def _give_back(self, messages: list[Msg]) -> None:
         # Nothing is acknowledged: the batch comes back and applying it is idempotent.

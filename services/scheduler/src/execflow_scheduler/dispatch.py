@@ -38,7 +38,7 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import Outgoing, locks, publish_all
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
 from .publishing import work_message
 

@@ -17,7 +17,7 @@ from execflow_contracts import (
     ErrorCode,
     StepReport,
 )
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
 from .metrics import BATCH_SECONDS, BATCH_SIZE, COMMANDS, EVENTS_STORED
 

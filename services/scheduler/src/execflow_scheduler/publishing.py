@@ -16,7 +16,7 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import Outgoing
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def work_message(
         workflow_id=event.workflow_id,
     )
     return Outgoing(
-        subject=topology.work(event.queue),
+        subject=work.subject(topology),
         payload=work.model_dump_json().encode(),
         msg_id=work.dedupe_id,
         headers=headers,

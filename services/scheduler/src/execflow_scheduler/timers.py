@@ -20,6 +20,7 @@ from execflow_contracts import (
     CancelRequested,
     ExecutionCreated,
     ExecutionEvent,
+    ExecutionExpired,
     FireTimer,
     StatusChanged,
     StepRetryScheduled,
@@ -27,8 +28,9 @@ from execflow_contracts import (
     Topology,
 )
 from execflow_platform import command_message, publish_all
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
+from .forgetting import FORGET_DELAY, FORGET_TIMER, Forgetter
 from .metrics import TIMERS_FIRED
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ def timers_of(event: ExecutionEvent) -> list[Timer]:
         due.append(("cancel", event.force_at))
     if isinstance(event, StatusChanged):
         due.append(("ttl", event.expires_at))
+    if isinstance(event, ExecutionExpired):
+        due.append((FORGET_TIMER, event.at + FORGET_DELAY))
     return [(event.execution_id, name, at, event.traceparent) for name, at in due if at is not None]
 
 
@@ -69,9 +73,13 @@ class TimerStore:
             )
 
     def due(self, now: datetime, limit: int = 500) -> list[Timer]:
+        """Due timers; the time to live of an execution under a legal hold (the
+        catalogue's `legal_holds`) is not due while the hold lasts."""
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT execution_id, name, due_at, traceparent FROM timers WHERE due_at <= %s"
+                "SELECT execution_id, name, due_at, traceparent FROM timers t WHERE due_at <= %s"
+                " AND NOT (name = 'ttl' AND EXISTS"
+                " (SELECT 1 FROM legal_holds h WHERE h.execution_id = t.execution_id))"
                 " ORDER BY due_at LIMIT %s",
                 (now, limit),
             ).fetchall()
@@ -96,9 +104,15 @@ class TimerLoop:
     """Fires due timers as commands; removes them only once the bus has stored them."""
 
     def __init__(
-        self, store: TimerStore, js: JetStreamContext, topology: Topology, tick_s: float = 0.1
+        self,
+        store: TimerStore,
+        js: JetStreamContext,
+        topology: Topology,
+        tick_s: float = 0.1,
+        forgetter: Forgetter | None = None,
     ) -> None:
         self._store = store
+        self._forgetter = forgetter
         self._js = js
         self._topology = topology
         self._tick_s = tick_s
@@ -121,6 +135,16 @@ class TimerLoop:
     async def fire_due(self) -> None:
         async with self._lock:
             due = await asyncio.to_thread(self._store.due, datetime.now(UTC))
+        if not due:
+            return
+        # A forget timer is the scheduler's own work, not a command to the aggregate.
+        forgets = [timer for timer in due if timer[1] == FORGET_TIMER]
+        if forgets and self._forgetter is not None:
+            for execution_id, *_ in forgets:
+                await self._forgetter.forget(execution_id)
+            async with self._lock:
+                await asyncio.to_thread(self._store.remove, forgets)
+        due = [timer for timer in due if timer[1] != FORGET_TIMER]
         if not due:
             return
         messages = [

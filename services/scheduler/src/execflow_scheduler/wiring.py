@@ -18,7 +18,7 @@ from execflow_platform import (
     pull_subscription,
     schema_conninfo,
 )
-from execflow_platform.telemetry.metrics import Watched, watch_consumers
+from execflow_telemetry.metrics import Watched, watch_consumers
 from execflow_workflows import isolation
 
 from .application import ExecutionsApplication
@@ -27,9 +27,11 @@ from .dispatch import Dispatcher
 from .eventsourcing_internals import BinaryInsertRecorder
 from .expressions import ExpressionProcess
 from .firing import ScheduleLoop
+from .forgetting import Forgetter
 from .lost_work import LostWork
 from .refill import Refill
 from .relay import Relay
+from .resolving import WorkflowResolver
 from .settings import SchedulerSettings
 from .timers import TimerLoop, TimerStore
 from .writer_lock import WriterLock
@@ -102,7 +104,10 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     )
     await asyncio.to_thread(pool.open, True)
     timer_store = await asyncio.to_thread(TimerStore, pool)
-    timers = TimerLoop(timer_store, js, topology)
+    recorder = app.recorder
+    assert isinstance(recorder, BinaryInsertRecorder)
+    forgetter = Forgetter(pool, recorder.events_table_name, js, topology)
+    timers = TimerLoop(timer_store, js, topology, forgetter=forgetter)
     dispatcher = Dispatcher(conninfo, js, topology)
     await dispatcher.start()
     schedules = ScheduleLoop(conninfo, js, topology, settings.schedule_grace_s, command_limit(nc))
@@ -131,8 +136,17 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
         )
 
     lost_work = LostWork(js, topology, subscribe_advisories, keeper)
+    resolver = WorkflowResolver(conninfo)
     consumer = CommandConsumer(
-        await subscribe(), nc, app, relay, topology, settings.batch_size, keeper, subscribe
+        await subscribe(),
+        nc,
+        app,
+        relay,
+        topology,
+        settings.batch_size,
+        keeper,
+        subscribe,
+        resolver.resolve,
     )
     log.info("scheduler ready")
     holding = asyncio.create_task(lock.hold(stop))
@@ -153,6 +167,7 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
         holding.cancel()
         await relay.close()
         await dispatcher.close()
+        await resolver.close()
         await asyncio.to_thread(pool.close)
         await nc.close()
         app.close()

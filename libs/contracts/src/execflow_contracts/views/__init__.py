@@ -1,5 +1,15 @@
 """Read models as the API returns them (`base` says what every view shares)."""
 
+from .access import (
+    HoldsMade,
+    HoldView,
+    KeyCreated,
+    KeyList,
+    KeyView,
+    NamespaceList,
+    NamespaceView,
+    WhoAmI,
+)
 from .base import DocumentedAs, IsoTime, Number, View
 from .board import Board, BoardCard, BoardColumn, Signal
 from .catalogue import (
@@ -13,10 +23,13 @@ from .catalogue import (
     WorkflowView,
 )
 from .engine import (
+    AsyncApiDocument,
     DurationStats,
     EngineOverview,
     EnvironmentList,
     EnvironmentView,
+    FunctionList,
+    FunctionView,
     Health,
     MetricsBucket,
     MetricsReport,
@@ -54,6 +67,7 @@ from .executions import (
 __all__ = [
     "ArtifactList",
     "ArtifactView",
+    "AsyncApiDocument",
     "AttemptView",
     "Board",
     "BoardCard",
@@ -72,15 +86,24 @@ __all__ = [
     "ExecutionSummary",
     "ExecutionView",
     "ExportedEvent",
+    "FunctionList",
+    "FunctionView",
     "Health",
     "HistoryEvent",
     "HistoryList",
+    "HoldView",
+    "HoldsMade",
     "IsoTime",
+    "KeyCreated",
+    "KeyList",
+    "KeyView",
     "LogLineView",
     "LogPage",
     "LogsEnd",
     "MetricsBucket",
     "MetricsReport",
+    "NamespaceList",
+    "NamespaceView",
     "Number",
     "Progress",
     "QueueDepth",
@@ -96,6 +119,7 @@ __all__ = [
     "TransitionView",
     "View",
     "WaitStats",
+    "WhoAmI",
     "WorkerList",
     "WorkerUtilisation",
     "WorkflowList",

@@ -16,11 +16,13 @@ class RunningNow(View):
 
 
 class QueueDepth(View):
-    """A queue's work waiting for a runner, and the work a runner holds (leased)."""
+    """A queue's work waiting for a runner, and the work a runner holds (leased); or,
+    with `function`, the queue's work for that function and its workers."""
 
     queue: str
     waiting: int
     leased: int
+    function: str | None = None
 
 
 class EngineOverview(View):
@@ -33,6 +35,29 @@ class EngineOverview(View):
 
 class WorkerList(View):
     items: list[WorkerInfo]
+
+
+class FunctionView(View):
+    """A function that live workers serve, on which queues, by which workers."""
+
+    name: str
+    queues: list[str]
+    workers: list[str]
+
+
+class FunctionList(View):
+    items: list[FunctionView]
+
+
+class AsyncApiDocument(View):
+    """The AsyncAPI 3.0 document of execflow's bus: its channels (subjects), operations
+    (what execflow sends and receives) and components (the messages' schemas)."""
+
+    asyncapi: str
+    info: dict[str, Any]
+    channels: dict[str, Any]
+    operations: dict[str, Any]
+    components: dict[str, Any]
 
 
 class DurationStats(View):
@@ -122,3 +147,6 @@ class Readiness(View):
     checks: dict[str, str]
     live_streams: str
     platform: dict[str, Any] | None = None
+    # `on`: every route but health and docs asks for an API key; `off`: anyone may do
+    # anything. Without a key, `checks` is empty and `live_streams` blank.
+    auth: str | None = None

@@ -23,6 +23,7 @@ from execflow_devstack import (
 )
 from execflow_platform.locks import SCHEDULER_WRITER
 
+from ..access import make_key
 from ..provision import provision
 
 SCHEMA = PREFIX = "chaos"
@@ -79,6 +80,7 @@ class Cluster:
             work_dir=self.home / "workspaces",
             log_dir=self.home / "logs",
             extra_env=self.timings.env() | {"EXECFLOW_ARTIFACTS_URL": str(self.home / "art")},
+            api_key=make_key(database_url, SCHEMA, name="chaos"),
         )
         self.stack = Stack(config).start()
         self.stack.wait_ready()

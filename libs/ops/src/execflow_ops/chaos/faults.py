@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from execflow_contracts import TERMINAL_EXECUTION_STATUSES
+from execflow_devstack import StackConfig
 
 from .cluster import Cluster
 
@@ -64,20 +65,20 @@ def inject(
         # recovery counts from its start.
         acting = threading.Thread(target=actions[name])
         acting.start()
-        recovered, probe = recovery(cluster.config.api_url, timeout_s)
+        recovered, probe = recovery(cluster.config, timeout_s)
         acting.join()
         results.append(FaultResult(name, round(at, 1), recovered, probe))
         print(f"chaos:         a new execution ran {recovered}s after it", flush=True)
     return results
 
 
-def recovery(api_url: str, timeout_s: float) -> tuple[float | None, str | None]:
+def recovery(api: StackConfig, timeout_s: float) -> tuple[float | None, str | None]:
     """Seconds until a new execution, sent (again and again) from now, has completed."""
     started = time.monotonic()
     deadline = started + timeout_s
     key = f"probe-{uuid.uuid4()}"
     execution_id: str | None = None
-    with httpx.Client(base_url=api_url, timeout=5) as http:
+    with httpx.Client(base_url=api.api_url, timeout=5, headers=api.api_headers) as http:
         while time.monotonic() < deadline:
             try:
                 if execution_id is None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from execflow_contracts import TERMINAL_EXECUTION_STATUSES
+from execflow_devstack import StackConfig
 
 # A line per finished run: execution, step, attempt, pid, start, end. A run that finds
 # the step's lock held by a live run of the same step writes `concurrent` instead.
@@ -48,11 +49,11 @@ class Submitted:
 
 
 async def submit_at_rate(
-    api_url: str, body: dict[str, Any], count: int, rate: float, prefix: str = "chaos"
+    api: StackConfig, body: dict[str, Any], count: int, rate: float, prefix: str = "chaos"
 ) -> Submitted:
     """POST `count` executions, `rate` a second, each until accepted."""
     submitted = Submitted()
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=api.api_url, timeout=10, headers=api.api_headers) as http:
         tasks = []
         started = time.monotonic()
         for i in range(count):
@@ -82,10 +83,10 @@ async def _submit(http: httpx.AsyncClient, body: dict[str, Any], key: str, into:
         delay = min(delay * 1.5, 2.0)
 
 
-def statuses(api_url: str, ids: list[str]) -> dict[str, str]:
+def statuses(api: StackConfig, ids: list[str]) -> dict[str, str]:
     """Each execution's status as the API reads it (`unknown` if it has none yet)."""
     found: dict[str, str] = {}
-    with httpx.Client(base_url=api_url, timeout=30) as http:
+    with httpx.Client(base_url=api.api_url, timeout=30, headers=api.api_headers) as http:
         for execution_id in ids:
             try:
                 response = http.get(f"/api/v1/executions/{execution_id}")
@@ -97,15 +98,15 @@ def statuses(api_url: str, ids: list[str]) -> dict[str, str]:
     return found
 
 
-def wait_all_ended(api_url: str, ids: list[str], timeout_s: float) -> dict[str, str]:
+def wait_all_ended(api: StackConfig, ids: list[str], timeout_s: float) -> dict[str, str]:
     """Poll until every execution has ended (or the time is up); their last statuses."""
     deadline = time.monotonic() + timeout_s
     pending = list(ids)
     ended: dict[str, str] = {}
     while pending and time.monotonic() < deadline:
-        found = statuses(api_url, pending)
+        found = statuses(api, pending)
         ended |= {i: s for i, s in found.items() if s in TERMINAL_EXECUTION_STATUSES}
         pending = [i for i in pending if i not in ended]
         if pending:
             time.sleep(1.0)
-    return ended | statuses(api_url, pending)
+    return ended | statuses(api, pending)

@@ -78,9 +78,7 @@ def _run(plan: Plan, home: Path, timings: Timings) -> Verdict:
         loaded: list[Submitted] = []
         load = threading.Thread(
             target=lambda: loaded.append(
-                asyncio.run(
-                    submit_at_rate(cluster.config.api_url, body, plan.executions, plan.rate)
-                )
+                asyncio.run(submit_at_rate(cluster.config, body, plan.executions, plan.rate))
             )
         )
         load.start()
@@ -90,7 +88,7 @@ def _run(plan: Plan, home: Path, timings: Timings) -> Verdict:
         load.join()
         submitted = loaded[0] if loaded else Submitted()
         ids = list(submitted.accepted.values()) + [f.probe for f in verdict.faults if f.probe]
-        ended = wait_all_ended(cluster.config.api_url, ids, plan.settle_timeout_s)
+        ended = wait_all_ended(cluster.config, ids, plan.settle_timeout_s)
         verdict.accepted, verdict.resends = len(submitted.accepted), submitted.resends
         verdict.outcomes = dict(Counter(ended.values()))
         verdict.not_completed = [f"{i}: {s}" for i, s in ended.items() if s != "completed"]

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api } from "../api";
+import { api, may } from "../api";
 import { TERMINAL } from "../format";
 
 type Outcome = { id?: string };
@@ -50,6 +50,7 @@ export function Actions({
   }
 
   const stop = (event: Event) => event.stopPropagation();
+  if (!may("operator")) return null; // a reader's key may not cancel, retry or resume
   return (
     <div class={compact ? "actions compact" : "actions"} onClick={stop} onKeyDown={stop}>
       {!TERMINAL.has(status) && status !== "cancelling" && (

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, stream } from "../api";
+import { api, may, stream } from "../api";
 import { label, short, span, time } from "../format";
 import { navigate } from "../router";
 import { Actions } from "../components/Actions";
@@ -254,7 +254,11 @@ function InputForm({ execution, step, onDone }: { execution: Execution; step: St
       {step.prompt && <p class="prompt">{step.prompt}</p>}
       <SchemaForm schema={step.schema} value={value} onChange={setValue} />
       <div class="actions">
-        <button type="submit" class="primary" disabled={busy}>Resume</button>
+        {may("operator") ? (
+          <button type="submit" class="primary" disabled={busy}>Resume</button>
+        ) : (
+          <span class="muted">A reader's key may not answer.</span>
+        )}
         {error && <span class="error" role="alert">{error}</span>}
       </div>
     </form>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api";
+import { api, may } from "../api";
 import { navigate, useLocation } from "../router";
 import { initial, SchemaForm } from "../components/SchemaForm";
 import type { JsonSchema } from "../types";
@@ -128,9 +128,13 @@ export function NewExecution() {
           <input id="metadata" value={metadata} onInput={(e) => setMetadata((e.target as HTMLInputElement).value)} />
         </div>
         <div class="actions">
-          <button type="submit" class="primary" disabled={busy || (!chosen && !pasting)}>
-            Run
-          </button>
+          {may("operator") ? (
+            <button type="submit" class="primary" disabled={busy || (!chosen && !pasting)}>
+              Run
+            </button>
+          ) : (
+            <span class="muted">A reader's key may not start executions.</span>
+          )}
           {error && <span class="error" role="alert">{error}</span>}
         </div>
       </form>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, may } from "../api";
 import { age, short } from "../format";
 import { useOverview } from "../components/Live";
 
@@ -127,7 +127,7 @@ export function Workers() {
                   <td>{env.execution_id ? <a href={`/executions/${env.execution_id}`}>{short(env.execution_id)}</a> : "–"}</td>
                   <td>{env.step_id ?? "–"}</td>
                   <td>{env.status ?? env.state ?? ""}</td>
-                  <td><button onClick={() => remove(env.id)}>Remove</button></td>
+                  <td>{may("admin") && <button onClick={() => remove(env.id)}>Remove</button>}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api";
+import { api, may } from "../api";
 import { time } from "../format";
 import { StepGraph } from "../components/Graph";
 import type { Step } from "../types";
@@ -121,7 +121,7 @@ export function Workflows({ selected }: { selected?: string }) {
                 <td>{time(s.next_fire_at)}</td>
                 <td>{time(s.last_fired_at)}</td>
                 <td>{s.fires}</td>
-                <td><button onClick={() => toggle(s)}>{s.status === "paused" ? "Resume" : "Pause"}</button></td>
+                <td>{may("operator") && <button onClick={() => toggle(s)}>{s.status === "paused" ? "Resume" : "Pause"}</button>}</td>
               </tr>
             ))}
           </tbody>

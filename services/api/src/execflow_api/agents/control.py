@@ -51,7 +51,7 @@ from execflow_platform import (
     pull_subscription,
     work_consumer,
 )
-from execflow_platform.telemetry import steps, tracing
+from execflow_telemetry import steps, tracing
 
 from .leases import Lease, Leases
 from .registry import AgentRegistry

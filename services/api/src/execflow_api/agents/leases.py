@@ -20,7 +20,7 @@ from opentelemetry.trace import Span
 
 from execflow_contracts import JobNotFound, JobSignals, LeaseLost, StepWork
 from execflow_platform import StepReporter
-from execflow_platform.telemetry import tracing
+from execflow_telemetry import tracing
 
 from ..instruments import AGENT_LEASES
 

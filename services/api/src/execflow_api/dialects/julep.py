@@ -158,7 +158,7 @@ async def page_of(
         reason = f"offset + limit is at most {MAX_OFFSET}: narrow the listing with ?status="
         raise InvalidInput(reason)
     statuses = execflow_statuses(julep_status) if julep_status else []
-    filters = Filters(statuses=statuses, workflow_id=task_id)
+    filters = Filters(statuses=statuses, workflow_id=task_id, namespace=svc.caller.namespace)
     async with svc.pool.connection() as conn:
         rows, _ = await list_executions(conn, filters, Page(limit=offset + limit))
     return JulepExecutionList(items=[julep(row) for row in rows[offset:]])
@@ -219,7 +219,7 @@ async def list_all(
 @router.get("/executions/{execution_id}", response_model=JulepExecution)
 async def get(execution_id: UUID, svc: Deps) -> JulepExecution:
     async with svc.pool.connection() as conn:
-        return julep(await queries.get_execution(conn, execution_id))
+        return julep(await queries.get_execution(conn, execution_id, svc.caller.namespace))
 
 
 @router.put("/executions/{execution_id}", response_model=JulepUpdated)
@@ -242,7 +242,7 @@ async def transitions(
 ) -> JulepTransitionList:
     """Every move of the execution, oldest first."""
     async with svc.pool.connection() as conn:
-        moves = await queries.transitions(conn, execution_id)
+        moves = await queries.transitions(conn, execution_id, svc.caller.namespace)
     return JulepTransitionList(items=[transition(execution_id, m) for m in moves[offset:][:limit]])
 
 

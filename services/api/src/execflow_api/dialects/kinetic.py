@@ -112,7 +112,7 @@ def kinetic(row: dict[str, Any], request: Request) -> dict[str, Any]:
 
 async def read(svc: Deps, execution_id: UUID, request: Request) -> KineticExecution:
     async with svc.pool.connection() as conn:
-        row = await queries.get_execution(conn, execution_id)
+        row = await queries.get_execution(conn, execution_id, svc.caller.namespace)
         lines = await logs.lines_after(conn, execution_id, None, 0, LOG_PAGE)
     body = kinetic(row, request)
     body["logs"] = [line["line"] for line in lines]
@@ -152,7 +152,7 @@ async def execute(
         "execflow_status": ExecutionStatus.PENDING,
         "input_payload": payload,
         "duration_ms": None,
-        "n_steps": len(command.workflow.steps),
+        "n_steps": len(command.spec.steps),
         "n_agent_actions": 0,
         "n_screenshots": 0,
         "output_url": None,

@@ -16,12 +16,14 @@ from execflow_contracts import (
     CompletionAccepted,
     EventsAccepted,
     EventsRequest,
+    Forbidden,
     InvalidInput,
     JobSignals,
     LeaseExtended,
     LeaseRequest,
     LogsAccepted,
     LogsRequest,
+    Role,
     SignalsRequest,
     StepFact,
     WorkerId,
@@ -30,6 +32,7 @@ from execflow_contracts import (
 )
 
 from .. import body_limit
+from ..auth import Caller
 from ..state import Deps
 
 PREFIX = "/api/v1/agent-control"
@@ -39,12 +42,23 @@ UPLOADS = body_limit.pattern(rf"{PREFIX}/jobs/[^/]+/artifacts/[^/]+")
 routes = APIRouter(tags=["agents"])
 
 
+def may_claim(caller: Caller, queues: list[str]) -> None:
+    """An agent token claims the queues it was made for only (an admin key, any)."""
+    foreign = sorted(set(queues) - set(caller.queues))
+    if caller.role is Role.AGENT and foreign:
+        raise Forbidden(
+            f"agent token {caller.key_id} may claim queues {', '.join(caller.queues)},"
+            f" not {', '.join(foreign)}"
+        )
+
+
 @routes.post("/agents", status_code=status.HTTP_201_CREATED, response_model=WorkerInfo)
 async def register_agent(
     registration: AgentRegistration, svc: Deps, request: Request
 ) -> WorkerInfo:
     """List the agent with the runners (`GET /api/v1/workers`, `execflow worker list`)
     while it calls; a first claim registers it too."""
+    may_claim(svc.caller, registration.queues)
     host = request.client.host if request.client else None
     return await svc.agents.registry.register(registration, host)
 
@@ -59,6 +73,7 @@ async def deregister_agent(name: WorkerId, svc: Deps) -> Response:
 @routes.post("/claims/next", response_model=Claim, responses={204: {"description": "no work"}})
 async def claim_next(request: ClaimRequest, svc: Deps, http: Request) -> Any:
     """Long-poll up to `wait` seconds for a step on `queues`."""
+    may_claim(svc.caller, request.queues)
     host = http.client.host if http.client else None
     lease = await svc.agents.claim(
         request.agent, request.queues, request.capacity, request.wait, host

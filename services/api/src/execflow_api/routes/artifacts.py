@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/executions", tags=["artifacts"])
 )
 async def list_artifacts(execution_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        stored = await queries.artifacts(conn, execution_id)
+        stored = await queries.artifacts(conn, execution_id, svc.caller.namespace)
     base = presenters.links(execution_id)["self"]
     return {"items": [artifacts.present(base, a) for a in stored]}
 
@@ -32,7 +32,7 @@ async def list_artifacts(execution_id: UUID, svc: Deps) -> dict[str, Any]:
 )
 async def download_artifact(execution_id: UUID, name: str, svc: Deps) -> StreamingResponse:
     async with svc.pool.connection() as conn:
-        stored = await queries.artifacts(conn, execution_id)
+        stored = await queries.artifacts(conn, execution_id, svc.caller.namespace)
     artifact = artifacts.find(execution_id, stored, name)
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     headers = {"content-disposition": f'attachment; filename="{name}"'}

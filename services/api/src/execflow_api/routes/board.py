@@ -44,7 +44,7 @@ async def get_board(
 async def stream_board(
     filters: ExecutionFilters,
     svc: Deps,
-    token: str | None = None,  # EventSource cannot send headers; auth comes later
+    token: str | None = None,  # the API key, where EventSource cannot send headers
 ) -> EventSourceResponse:
     """`ready` once watching, then a `card` event (as `GET /board` shows cards) for each
     execution that changes and passes the filters, as it is now; `resync` when changes

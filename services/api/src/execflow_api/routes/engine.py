@@ -32,7 +32,7 @@ async def get_overview(svc: Deps) -> dict[str, Any]:
 )
 async def stream_overview(
     svc: Deps,
-    token: str | None = None,  # EventSource cannot send headers; auth comes later
+    token: str | None = None,  # the API key, where EventSource cannot send headers
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
     """An `overview` event now and whenever the overview changes (checked every second).

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Response, status
 from pydantic import Discriminator, Tag
 
 from execflow_contracts import (
+    DEFAULT_NAMESPACE,
     ExecutionAccepted,
     ExecutionRequest,
     ExecutionStatus,
@@ -22,6 +23,7 @@ from ..commands import send, send_and_wait
 from ..dialects import testplatform
 from ..dialects.testplatform import LaunchRequest
 from ..dialects.testplatform.models import Launched
+from ..functions import say_unserved, unserved
 from ..launch import create_command
 from ..state import Deps, Services
 
@@ -31,10 +33,12 @@ router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 IDEMPOTENCY_NAMESPACE = UUID("6b1d7f1e-56f4-4d1c-9a51-3f0c0b3e6c11")
 
 
-def idempotent(key: str, request: ExecutionRequest) -> dict[str, Any]:
+def idempotent(key: str, request: ExecutionRequest, namespace: str) -> dict[str, Any]:
     body = json.dumps(request.model_dump(mode="json", by_alias=True), sort_keys=True)
+    # The same key in two namespaces names two executions (`default`'s as it always did).
+    scoped = key if namespace == DEFAULT_NAMESPACE else f"{namespace}\n{key}"
     return {
-        "execution_id": uuid5(IDEMPOTENCY_NAMESPACE, key),
+        "execution_id": uuid5(IDEMPOTENCY_NAMESPACE, scoped),
         "request_hash": hashlib.sha256(body.encode()).hexdigest(),
         "request_id": uuid4().hex,
     }
@@ -85,7 +89,8 @@ async def create_execution(
     if idempotency_key is None:
         await send(svc, command)
     else:
-        command = command.model_copy(update=idempotent(idempotency_key, request))
+        scoped = idempotent(idempotency_key, request, svc.caller.namespace)
+        command = command.model_copy(update=scoped)
         await send_and_wait(svc, command)
     execution_id = command.execution_id
     return {
@@ -98,11 +103,13 @@ async def create_execution(
 @router.get("/{execution_id}", response_model=ExecutionView)
 async def get_execution(execution_id: UUID, svc: Deps) -> Response:
     async with svc.pool.connection() as conn:
-        row = await queries.get_execution(conn, execution_id)
-    return presenters.encoded(presenters.execution(row))
+        row = await queries.get_execution(conn, execution_id, svc.caller.namespace)
+    body = presenters.execution(row)
+    say_unserved(body, await unserved(svc, row))
+    return presenters.encoded(body)
 
 
 @router.get("/{execution_id}/transitions", response_model=TransitionList)
 async def get_transitions(execution_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        return {"items": await queries.transitions(conn, execution_id)}
+        return {"items": await queries.transitions(conn, execution_id, svc.caller.namespace)}

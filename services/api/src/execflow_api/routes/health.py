@@ -1,13 +1,15 @@
 """Liveness and readiness, per dependency."""
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from execflow_contracts import Health, Readiness
 
+from ..auth import Authenticator, Caller, optional_caller
 from ..dialects.testplatform import readiness
-from ..state import Deps
+from ..state import OpenDeps
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +20,13 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", responses={503: {"model": Readiness, "description": "not ready"}})
-async def readyz(svc: Deps, response: Response) -> Readiness:
+async def readyz(
+    svc: OpenDeps,
+    request: Request,
+    response: Response,
+    caller: Annotated[Caller | None, Depends(optional_caller)],
+) -> Readiness:
+    """Ready or not, for anyone; what each dependency says, to a key (any role)."""
     checks = {"nats": "ok" if svc.nc.is_connected else "disconnected"}
     try:
         async with asyncio.timeout(2), svc.pool.connection() as conn:
@@ -33,4 +41,8 @@ async def readyz(svc: Deps, response: Response) -> Readiness:
     # Not a condition of readiness: without notices live streams still move, slower.
     feed = svc.changes
     live = "notified" if feed.listening else f"polling every {feed.fallback_s:g} s"
-    return Readiness(ready=ready, checks=checks, live_streams=live, platform=found)
+    authenticator: Authenticator = request.app.state.authenticator
+    auth = "on" if authenticator.enabled else "off"
+    if caller is None:
+        return Readiness(ready=ready, checks={}, live_streams="", auth=auth)
+    return Readiness(ready=ready, checks=checks, live_streams=live, platform=found, auth=auth)

@@ -35,7 +35,7 @@ async def history(
     """Each event with its type, version, time and body. `?format=jsonl` downloads
     them as JSON lines, one event a line."""
     async with svc.pool.connection() as conn:
-        await queries.exists(conn, execution_id)
+        await queries.exists(conn, execution_id, svc.caller.namespace)
         events = await events_after(conn, execution_id)
     if format is Format.JSON:
         return {"items": events}

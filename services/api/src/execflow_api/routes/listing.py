@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from execflow_contracts import ExecutionPage, ExecutionStatus
 
 from .. import presenters
+from ..auth import Guarded
 from ..listing import Filters, InvalidQuery, Order, Page, SortKey, conditions, list_executions
 from ..state import Deps
 
@@ -21,6 +22,7 @@ METADATA_ALIASES = ("agent_id",)
 
 async def execution_filters(
     request: Request,
+    caller: Guarded,
     status_: Annotated[list[ExecutionStatus] | None, Query(alias="status")] = None,
     workflow_id: str | None = None,
     queue: str | None = None,
@@ -48,6 +50,7 @@ async def execution_filters(
         finished_after=finished_after,
         finished_before=finished_before,
         q=q,
+        namespace=caller.namespace,
     )
     try:
         conditions(filters)

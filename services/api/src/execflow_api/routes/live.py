@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1/executions", tags=["live"])
 async def events(
     execution_id: UUID,
     svc: Deps,
-    token: str | None = None,  # EventSource cannot send headers; auth comes later
+    token: str | None = None,  # the API key, where EventSource cannot send headers
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     wait: Annotated[
         float,

@@ -28,7 +28,7 @@ async def get_logs(
     after: Annotated[int, Query(ge=0, description="the id of the last line already seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     follow: bool = False,
-    token: str | None = None,  # EventSource cannot send headers; auth comes later
+    token: str | None = None,  # the API key, where EventSource cannot send headers
     accept: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> dict[str, Any] | EventSourceResponse:
@@ -37,10 +37,10 @@ async def get_logs(
     events (id = the line's id) that ends with an `end` event when the execution is over."""
     if follow or sse.wants_stream(accept):
         async with svc.pool.connection() as conn:
-            await queries.exists(conn, execution_id)
+            await queries.exists(conn, execution_id, svc.caller.namespace)
         resume = sse.last_event_id(last_event_id)
         return sse.response(live.log_lines(svc, execution_id, step, max(after, resume or 0)))
     async with svc.pool.connection() as conn:
-        lines = await logs.page(conn, execution_id, step, after, limit)
+        lines = await logs.page(conn, execution_id, svc.caller.namespace, step, after, limit)
     more = len(lines) == limit
     return {"items": lines, "next_cursor": lines[-1]["id"] if more else None}

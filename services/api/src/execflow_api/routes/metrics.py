@@ -49,8 +49,11 @@ async def get_metrics(
         )
     live = await live_workers(svc.js, svc.topology)
     async with svc.pool.connection() as conn:
-        items = await metrics(conn, start, end, bucket, group_by, workflow_id, queue)
-        workers = await worker_utilisation(conn, start, end, {w.id: w.capacity for w in live})
+        items = await metrics(
+            conn, start, end, bucket, group_by, workflow_id, queue, svc.caller.namespace
+        )
+        capacity = {w.id: w.capacity for w in live}
+        workers = await worker_utilisation(conn, start, end, capacity, svc.caller.namespace)
     return {
         "from": start,
         "to": end,

@@ -6,4 +6,8 @@ from yoyo import step
 
 from execflow_projector.projections import rollup
 
-steps = [step(rollup.DDL), step(rollup.FROM_EXECUTIONS.decode())]
+steps = [
+    step(rollup.NAMESPACE_COLUMN),
+    step(rollup.DDL),
+    step(rollup.FROM_EXECUTIONS.decode()),
+]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from psycopg import AsyncConnection
 
-from execflow_contracts import AnyEvent
+from execflow_contracts import AnyEvent, ExecutionExpired
 
 from .bulk import RowsInsert
 
@@ -26,6 +26,10 @@ INSERT = RowsInsert(
 
 
 async def apply_batch(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None:
+    # An execution that expires in this batch keeps no event here (its rows were deleted
+    # with its other read models, executions.expired).
+    gone = {e.execution_id for e in events if isinstance(e, ExecutionExpired)}
+    events = [e for e in events if e.execution_id not in gone]
     await INSERT.run(
         conn,
         # pydantic writes the JSON itself, faster than dumping a dict of it in Python.

@@ -21,6 +21,7 @@ from execflow_contracts import (
     ExecutionStatus,
     StepFactsRecorded,
     StepStatus,
+    namespace_of,
 )
 
 from . import facts, listing, rollup, steps
@@ -29,7 +30,7 @@ from .bulk import RowsInsert
 from .rows import ExecutionRow, update_statement
 
 # What an expired execution is removed from, besides its row in `executions`.
-READ_MODEL_TABLES = ("steps", "attempts", "transitions", "log_lines")
+READ_MODEL_TABLES = ("steps", "attempts", "transitions", "log_lines", "event_log")
 
 
 async def apply_batch(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None:
@@ -91,6 +92,7 @@ INSERT_EXECUTIONS = RowsInsert(
         ("name", "text"),
         ("schedule_id", "text"),
         ("traceparent", "text"),
+        ("namespace", "text"),
     ],
 )
 INSERT_STEPS = RowsInsert(
@@ -159,6 +161,7 @@ def execution_values(event: ExecutionCreated) -> tuple[Any, ...]:
         listing.columns(event)["name"],
         listing.schedule_id(event),
         event.traceparent,
+        namespace_of(event.namespace),
     )
 
 

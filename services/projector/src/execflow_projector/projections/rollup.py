@@ -41,6 +41,7 @@ DDL = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     grain text NOT NULL,
     bucket timestamptz NOT NULL,
+    namespace text NOT NULL DEFAULT 'default',
     workflow_id text NOT NULL,
     queue text NOT NULL,
     status text NOT NULL,
@@ -50,9 +51,14 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     value_min_ms double precision,
     value_max_ms double precision,
     histogram bigint[] NOT NULL,
-    PRIMARY KEY (grain, bucket, workflow_id, queue, status)
+    PRIMARY KEY (grain, bucket, namespace, workflow_id, queue, status)
 );
 """
+# The executions' namespace, which the rollup counts by: made here too for a schema made
+# afresh (projector_0004 makes it where this migration ran before namespaces).
+NAMESPACE_COLUMN = (
+    "ALTER TABLE executions ADD COLUMN IF NOT EXISTS namespace text NOT NULL DEFAULT 'default'"
+)
 
 _GRAINS = "ARRAY[" + ", ".join(f"'{g}'" for g in GRAINS) + "]"
 _BOUNDS = "'{" + ",".join(repr(b) for b in DURATION_BOUNDS_MS) + "}'::numeric[]"
@@ -66,16 +72,18 @@ UPSERT = f"""
 , binned AS (
     SELECT *, width_bucket(value_ms, {_BOUNDS}) AS bin FROM facts
 )
-INSERT INTO {TABLE} AS m (grain, bucket, workflow_id, queue, status, n, value_count,
-    value_sum_ms, value_min_ms, value_max_ms, histogram)
-SELECT grain, bucket, coalesce(workflow_id, '{ALL}'), coalesce(queue, '{ALL}'), status,
+INSERT INTO {TABLE} AS m (grain, bucket, namespace, workflow_id, queue, status, n,
+    value_count, value_sum_ms, value_min_ms, value_max_ms, histogram)
+SELECT grain, bucket, namespace, coalesce(workflow_id, '{ALL}'), coalesce(queue, '{ALL}'),
+    status,
     count(*), count(value_ms), coalesce(sum(value_ms), 0), min(value_ms), max(value_ms),
     ARRAY[{_HISTOGRAM}]::bigint[]
 FROM (SELECT *, date_trunc(grain, at, 'UTC') AS bucket
       FROM binned CROSS JOIN unnest({_GRAINS}) AS grain) AS placed
--- Each workflow and queue, and all of them at once (their columns NULL, stored as ALL).
-GROUP BY grain, bucket, status, GROUPING SETS ((workflow_id, queue), ())
-ON CONFLICT (grain, bucket, workflow_id, queue, status) DO UPDATE SET
+-- Each workflow and queue, and all of them at once (their columns NULL, stored as ALL),
+-- each namespace apart.
+GROUP BY grain, bucket, namespace, status, GROUPING SETS ((workflow_id, queue), ())
+ON CONFLICT (grain, bucket, namespace, workflow_id, queue, status) DO UPDATE SET
     n = m.n + EXCLUDED.n,
     value_count = m.value_count + EXCLUDED.value_count,
     value_sum_ms = m.value_sum_ms + EXCLUDED.value_sum_ms,
@@ -98,7 +106,7 @@ WITH given AS (
     SELECT * FROM unnest(%(ids)s::uuid[], %(statuses)s::text[], %(ats)s::timestamptz[])
         AS g(execution_id, status, at)
 ), facts AS (
-    SELECT g.at, coalesce(e.workflow_id, '') AS workflow_id, {_QUEUE} AS queue,
+    SELECT g.at, e.namespace, coalesce(e.workflow_id, '') AS workflow_id, {_QUEUE} AS queue,
         g.status,
         CASE WHEN g.status = '{STARTED}' THEN {_WAIT} ELSE e.duration_ms END AS value_ms
     FROM given g JOIN executions e ON e.id = g.execution_id
@@ -114,11 +122,11 @@ _TERMINAL = ", ".join(f"'{s.value}'" for s in ExecutionStatus if s.is_terminal)
 FROM_EXECUTIONS = (
     f"""
 WITH facts AS (
-    SELECT e.started_at AS at, coalesce(e.workflow_id, '') AS workflow_id,
+    SELECT e.started_at AS at, e.namespace, coalesce(e.workflow_id, '') AS workflow_id,
         {_QUEUE} AS queue, '{STARTED}' AS status, {_WAIT} AS value_ms
     FROM executions e WHERE e.started_at IS NOT NULL
     UNION ALL
-    SELECT e.completed_at, coalesce(e.workflow_id, ''), {_QUEUE}, e.status,
+    SELECT e.completed_at, e.namespace, coalesce(e.workflow_id, ''), {_QUEUE}, e.status,
         e.duration_ms
     FROM executions e WHERE e.completed_at IS NOT NULL AND e.status IN ({_TERMINAL})
 )"""

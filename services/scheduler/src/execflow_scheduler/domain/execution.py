@@ -51,8 +51,12 @@ class Execution(Aggregate):
         workflow_id: str | None = None,
         workflow_version: int | None = None,
         priority: int | None = None,
+        namespace: str | None = None,
     ) -> None:
         self.status = ExecutionStatus.PENDING
+        # Whose it is (None: made before namespaces, `default`'s); children and retries
+        # are made in their parent's, or original's.
+        self.namespace = namespace
         self.spec = stored_workflow(workflow)
         self.input = input
         self.parent_id = parent_id

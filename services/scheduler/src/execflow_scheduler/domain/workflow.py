@@ -62,19 +62,23 @@ class WorkflowRules:
         return f"condition is false: {step.when}"
 
     def run(self, step: StepSpec) -> dict[str, Any]:
-        """The step's run spec with its command, env and workdir rendered; raises
-        ExpressionError if it renders larger than its work message may be."""
+        """The step's run spec with its command, env and workdir (or a function's args)
+        rendered; raises ExpressionError if it renders larger than its work message may be."""
         assert step.run is not None
-        env = self.spec.defaults.env | step.run.env
-        rendered: dict[str, Any] = step.run.model_dump(mode="json") | {
-            "command": self._render(step.run.command),
-            "env": self._render(env),
-            "workdir": self._render(step.run.workdir),
-        }
+        rendered: dict[str, Any] = step.run.model_dump(mode="json")
+        if step.run.function is not None:
+            rendered["args"] = self._render(step.run.args)
+        else:
+            rendered |= {
+                "command": self._render(step.run.command),
+                "env": self._render(self.spec.defaults.env | step.run.env),
+                "workdir": self._render(step.run.workdir),
+            }
         size = len(json.dumps(rendered, ensure_ascii=False).encode())
         if size > MAX_RUN_BYTES:
             raise ExpressionError(
-                f"the rendered command and environment take {size} bytes;"
+                f"the rendered {'args' if step.run.function else 'command and environment'}"
+                f" take {size} bytes;"
                 f" at most {MAX_RUN_BYTES} fit in the step's work message"
             )
         return rendered

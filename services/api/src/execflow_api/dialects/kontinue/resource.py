@@ -123,7 +123,9 @@ def label_selector(raw: str | None) -> dict[str, str]:
 
 async def read(svc: Services, namespace: str, name: str) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        row = await store.one(conn, execution_id(namespace, name))
+        row = await store.one(
+            conn, execution_id(namespace, name, svc.caller.namespace), svc.caller.namespace
+        )
     if row is None or row["metadata"].get(NAMESPACE_KEY) != namespace:
         raise not_found(name)
     return (await resources(svc, [row]))[0]
@@ -170,9 +172,9 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
     if meta.name is None and not meta.generate_name:
         raise invalid("", [("metadata.name", "Required value: name or generateName is required")])
     name = meta.name or generated(meta.generate_name or "")
-    new_id = execution_id(namespace, name)
+    new_id = execution_id(namespace, name, svc.caller.namespace)
     async with svc.pool.connection() as conn:
-        if await store.one(conn, new_id) is not None:
+        if await store.one(conn, new_id, svc.caller.namespace) is not None:
             raise KubernetesError(
                 409, "AlreadyExists", f'{PLURAL}.{GROUP} "{name}" already exists', name=name
             )
@@ -192,7 +194,7 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
     except InvalidInput as exc:
         raise invalid(name, [("spec.arguments", str(exc))]) from None
     try:
-        workflow = with_policies(command.workflow, given.spec)
+        workflow = with_policies(command.spec, given.spec)
     except ValidationError as exc:
         raise invalid(name, [("spec", str(exc))]) from None
     await send(svc, command.model_copy(update={"workflow": workflow}))
@@ -316,7 +318,9 @@ async def listing(svc: Services, namespace: str | None, query: ListQuery) -> Res
     try:
         async with svc.pool.connection() as conn:
             listed_at = await store.now(conn)  # before reading: a watch from it misses nothing
-            rows, more = await store.page(conn, namespace, labels, size, query.cont)
+            rows, more = await store.page(
+                conn, svc.caller.namespace, namespace, labels, size, query.cont
+            )
     except ValueError as exc:
         raise KubernetesError(410, "Expired", str(exc)) from None
     items = [r for r in await resources(svc, rows) if name is None or r["metadata"]["name"] == name]
@@ -364,13 +368,15 @@ async def watch_events(
     listed it already: it gives that list's `resourceVersion`), then `ADDED` or `MODIFIED`
     as executions come and change. Reads again on the projector's notices when watching
     one named execution, else every second."""
-    one = execution_id(namespace, name) if name and namespace else None
+    one = execution_id(namespace, name, svc.caller.namespace) if name and namespace else None
     seen: dict[UUID, int] = {}
     with contextlib.ExitStack() as stack:
         watch = stack.enter_context(svc.changes.watch(one)) if one else None  # before reading
         async with svc.pool.connection() as conn:
             now = await store.now(conn)
-            rows, _ = await store.page(conn, namespace, labels, MAX_LIMIT, None)
+            rows, _ = await store.page(
+                conn, svc.caller.namespace, namespace, labels, MAX_LIMIT, None
+            )
         listed = list_time(version)
         since = listed or now
         if listed is None:
@@ -385,7 +391,9 @@ async def watch_events(
                 await asyncio.sleep(WATCH_FALLBACK_S)
             async with svc.pool.connection() as conn:
                 read_at = await store.now(conn)
-                changed = await store.changed_since(conn, namespace, labels, since - WATCH_OVERLAP)
+                changed = await store.changed_since(
+                    conn, svc.caller.namespace, namespace, labels, since - WATCH_OVERLAP
+                )
             fresh = [r for r in changed if seen.get(r["id"], 0) < r["version"]]
             for event in await events(svc, fresh, seen, name, since, as_table):
                 yield event

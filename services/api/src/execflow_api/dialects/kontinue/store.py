@@ -26,25 +26,28 @@ def selector(namespace: str | None, labels: dict[str, str]) -> Jsonb:
     return Jsonb(wanted | {NAMESPACE_KEY: namespace} if namespace else wanted)
 
 
-async def one(conn: AsyncConnection, execution_id: UUID) -> dict[str, Any] | None:
+# `tenant`: the execflow namespace of the key that asks (kontinue's own namespaces are
+# Kubernetes', kept in the metadata); another tenant's executions are not found.
+async def one(conn: AsyncConnection, execution_id: UUID, tenant: str) -> dict[str, Any] | None:
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            f"SELECT {COLUMNS} FROM executions WHERE id = %s AND metadata ? %s",
-            (execution_id, NAMESPACE_KEY),
+            f"SELECT {COLUMNS} FROM executions WHERE id = %s AND metadata ? %s AND namespace = %s",
+            (execution_id, NAMESPACE_KEY, tenant),
         )
         return await cur.fetchone()
 
 
 async def page(
     conn: AsyncConnection,
+    tenant: str,
     namespace: str | None,
     labels: dict[str, str],
     limit: int,
     after: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Oldest first, as Kubernetes lists; the `continue` token of the next page."""
-    where = ["metadata @> %s", "metadata ? %s"]
-    params: list[Any] = [selector(namespace, labels), NAMESPACE_KEY]
+    where = ["metadata @> %s", "metadata ? %s", "namespace = %s"]
+    params: list[Any] = [selector(namespace, labels), NAMESPACE_KEY, tenant]
     if after:
         created, last = decode(after)
         where.append("(created_at, id) > (%s, %s)")
@@ -62,14 +65,18 @@ async def page(
 
 
 async def changed_since(
-    conn: AsyncConnection, namespace: str | None, labels: dict[str, str], since: datetime
+    conn: AsyncConnection,
+    tenant: str,
+    namespace: str | None,
+    labels: dict[str, str],
+    since: datetime,
 ) -> list[dict[str, Any]]:
     """Executions whose rows took an event at or after `since` (by the database clock)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"SELECT {COLUMNS} FROM executions WHERE metadata @> %s AND metadata ? %s"
-            " AND projected_at >= %s ORDER BY projected_at",
-            (selector(namespace, labels), NAMESPACE_KEY, since),
+            " AND namespace = %s AND projected_at >= %s ORDER BY projected_at",
+            (selector(namespace, labels), NAMESPACE_KEY, tenant, since),
         )
         return await cur.fetchall()
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
-from execflow_contracts import ExecutionStatus, WorkflowSpec
+from execflow_contracts import DEFAULT_NAMESPACE, ExecutionStatus, WorkflowSpec
 
 from .models import (
     API_VERSION,
@@ -47,8 +47,13 @@ PHASE: dict[ExecutionStatus, Phase] = {
 SUFFIX = string.ascii_lowercase + string.digits
 
 
-def execution_id(namespace: str, name: str) -> UUID:
-    return uuid5(NAMES, f"{namespace}/{name}")
+def execution_id(namespace: str, name: str, tenant: str = DEFAULT_NAMESPACE) -> UUID:
+    """The execution a name stands for, in the key's execflow namespace (`tenant`): two
+    tenants' `default/build` are two executions (`default`'s as it always was)."""
+    scoped = (
+        f"{namespace}/{name}" if tenant == DEFAULT_NAMESPACE else f"{tenant}:{namespace}/{name}"
+    )
+    return uuid5(NAMES, scoped)
 
 
 def generated(prefix: str) -> str:

@@ -14,8 +14,9 @@ import nats.errors
 import stamina
 from nats.js import JetStreamContext
 
+from execflow_telemetry.metrics import PUBLISH_SECONDS
+
 from .bus import Outgoing, publish_one
-from .telemetry.metrics import PUBLISH_SECONDS
 
 # How long one publish waits for the bus to store it before sending it again.
 ACK_TIMEOUT_S = 5.0

@@ -31,10 +31,10 @@ from execflow_contracts import (
     Command,
     Topology,
 )
+from execflow_telemetry.metrics import DEAD_LETTERS, PUBLISH_SECONDS
 
 from .pulling import fetch
 from .retrying import retrying
-from .telemetry.metrics import DEAD_LETTERS, PUBLISH_SECONDS
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""This runner's entry in the worker registry, refreshed every third of its TTL."""
+"""A worker's entry in the worker registry (a runner's or a function worker's), refreshed
+every third of its TTL."""
 
 import asyncio
 import contextlib
@@ -11,7 +12,8 @@ from nats.js.errors import BucketNotFoundError, NoStreamResponseError
 from nats.js.kv import KeyValue
 
 from execflow_contracts import RunningStep, WorkerInfo
-from execflow_platform import deregister, register
+
+from .registry import deregister, register
 
 log = logging.getLogger(__name__)
 

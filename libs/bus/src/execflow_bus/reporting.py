@@ -29,12 +29,12 @@ from execflow_contracts import (
     question_report,
     sized_output,
 )
+from execflow_telemetry import tracing
 
 from .bus import command_message
 from .delivery import Publisher
 from .fact_batching import FactBatcher
 from .log_shipping import STEP_LOG_MAX_BYTES, LogShipper
-from .telemetry import tracing
 
 
 class StepReporter:

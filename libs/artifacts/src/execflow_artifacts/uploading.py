@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from execflow_contracts import StepFact, StepWork
-from execflow_platform import ArtifactStore
+
+from .store import ArtifactStore
 
 
 class Uploader:

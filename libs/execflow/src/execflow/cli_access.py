@@ -1,0 +1,98 @@
+"""`execflow keys …` and `execflow namespaces …`: who may do what (admin keys)."""
+
+from typing import Annotated, Any
+
+import typer
+
+from .cli_common import Json, client, echo_json, handled
+
+keys = typer.Typer(help="API keys: each with a namespace and a role.", no_args_is_help=True)
+namespaces = typer.Typer(help="Namespaces: whose executions are whose.", no_args_is_help=True)
+
+
+@keys.command("create")
+@handled
+def create_key(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option(help="reader, operator, admin, or agent")] = "reader",
+    namespace: Annotated[
+        str | None, typer.Option(help="default: the namespace of the key you use")
+    ] = None,
+    name: Annotated[str, typer.Option(help="what the key is for")] = "",
+    queue: Annotated[
+        list[str] | None, typer.Option("--queue", "-q", help="an agent token's queue")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Make a key; its secret is printed once (only its hash is stored)."""
+    body: dict[str, Any] = {"role": role, "name": name}
+    if namespace is not None:
+        body["namespace"] = namespace
+    if queue:
+        body["queues"] = queue
+    made = client(ctx).create_key(body)
+    if as_json:
+        echo_json(made)
+        return
+    typer.echo(f"key {made.id} ({made.role} of namespace {made.namespace}):")
+    typer.echo(made.key)
+    typer.echo("keep it now: it is not shown again")
+
+
+@keys.command("list")
+@handled
+def list_keys(ctx: typer.Context, as_json: Json = False) -> None:
+    """Keys of your namespace (of every namespace, for an admin of `default`)."""
+    found = client(ctx).keys()
+    if as_json:
+        echo_json(found)
+        return
+    for key in found:
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "live"
+        queues = f" queues={','.join(key.queues)}" if key.queues else ""
+        typer.echo(f"{key.id}  {key.namespace:<16} {key.role:<9} {state:<22} {key.name}{queues}")
+
+
+@keys.command("revoke")
+@handled
+def revoke_key(
+    ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="the key's id")]
+) -> None:
+    """Stop a key from working (at once on the API that is asked; within 30 s on others)."""
+    client(ctx).revoke_key(key_id)
+    typer.echo(f"key {key_id} revoked")
+
+
+@namespaces.command("create")
+@handled
+def create_namespace(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="lower-case letters, digits and dashes")],
+    retention: Annotated[
+        float | None,
+        typer.Option(help="seconds a finished execution is kept (default: for good)"),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Make a namespace (an admin of `default` may)."""
+    body: dict[str, Any] = {"name": name}
+    if retention is not None:
+        body["retention_s"] = retention
+    made = client(ctx).create_namespace(body)
+    if as_json:
+        echo_json(made)
+    else:
+        typer.echo(f"namespace {made.name} created")
+
+
+@namespaces.command("list")
+@handled
+def list_namespaces(ctx: typer.Context, as_json: Json = False) -> None:
+    """Every namespace."""
+    found = client(ctx).namespaces()
+    if as_json:
+        echo_json(found)
+        return
+    for item in found:
+        kept = f"kept {item.retention_s:g} s" if item.retention_s else "kept"
+        typer.echo(f"{item.name:<24} {kept}")
