@@ -18,7 +18,7 @@ from .conftest import create, sh, wait_finished
 
 pytestmark = pytest.mark.e2e
 
-OPEN = {"/healthz", "/readyz", "/docs", "/openapi.json"}
+OPEN = {"/healthz", "/readyz", "/docs", "/openapi.json", "/asyncapi"}
 # Routes left out of the OpenAPI document, which are behind the guard all the same.
 HIDDEN = [
     ("GET", "/metrics"),
@@ -180,6 +180,38 @@ def test_a_namespace_sees_and_touches_only_its_own(stack: Stack, api: httpx.Clie
         body = {"workflow": {"steps": [sh("a", "true")]}}
         same = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
         assert create(b, body, **same) != create(api, body, **same)
+
+
+def test_workflows_and_schedules_belong_to_their_namespace(stack: Stack, api: httpx.Client) -> None:
+    name = f"wf-{uuid.uuid4().hex[:8]}"
+
+    def definition(word: str) -> dict[str, Any]:
+        return {"id": name, "steps": [sh("say", f"echo {word}")]}
+
+    assert api.post("/api/v1/workflows", json=definition("mine")).status_code == 201
+    schedule = api.post("/api/v1/schedules", json={"workflow_id": name, "every": "1h"})
+    assert schedule.status_code == 201, schedule.text
+    schedule_id = schedule.json()["id"]
+    with client(stack, key(api, "operator", namespace(api))) as b:
+        # Another namespace's workflow and schedule are unknown to it, by id or in lists.
+        assert b.get(f"/api/v1/workflows/{name}").status_code == 404
+        assert name not in [w["id"] for w in b.get("/api/v1/workflows").json()["items"]]
+        refused = b.post("/api/v1/executions", json={"workflow_id": name})
+        assert refused.status_code == 404, refused.text
+        assert b.get(f"/api/v1/schedules/{schedule_id}").status_code == 404
+        assert b.post(f"/api/v1/schedules/{schedule_id}/pause").status_code == 404
+        assert b.delete(f"/api/v1/schedules/{schedule_id}").status_code == 404
+        assert b.get("/api/v1/schedules").json()["items"] == []
+        # The same id there is a workflow of its own, with its own versions.
+        theirs = b.post("/api/v1/workflows", json=definition("theirs"))
+        assert (theirs.status_code, theirs.json()["version"]) == (201, 1)
+        ran = create(b, {"workflow_id": name})
+        assert wait_finished(b, ran)["status"] == "completed"
+        lines = b.get(f"/api/v1/executions/{ran}/logs").json()["items"]
+        assert [line["line"] for line in lines] == ["theirs"]
+    assert api.get(f"/api/v1/workflows/{name}").json()["version"] == 1
+    assert api.get(f"/api/v1/schedules/{schedule_id}").json()["status"] == "active"
+    assert api.delete(f"/api/v1/schedules/{schedule_id}").status_code == 204
 
 
 def test_agent_tokens_claim_their_queues_only(stack: Stack, api: httpx.Client) -> None:

@@ -26,6 +26,7 @@ class Registered:
     definition: WorkflowDefinition
     version: int
     created_at: datetime
+    namespace: str
 
     def execution(
         self,
@@ -46,6 +47,7 @@ class Registered:
             workflow_id=self.definition.id,
             workflow_version=self.version,
             actor=actor,
+            namespace=self.namespace,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -64,40 +66,46 @@ class Registered:
 
 
 async def register(
-    conn: AsyncConnection, definition: WorkflowDefinition
+    conn: AsyncConnection, namespace: str, definition: WorkflowDefinition
 ) -> tuple[Registered, bool]:
-    """Store a new version, unless it is the latest one again; True if a version was added."""
+    """Store a new version in `namespace`, unless it is the latest one again; True if a
+    version was added."""
     document = definition.model_dump(mode="json", by_alias=True)
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
     async with conn.transaction():
         # Versions of one workflow are numbered one registration at a time.
         await conn.execute(
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-            (locks.WORKFLOW_REGISTRATION, definition.id),
+            (locks.WORKFLOW_REGISTRATION, f"{namespace}/{definition.id}"),
         )
-        latest = await _latest_row(conn, definition.id)
+        latest = await _latest_row(conn, namespace, definition.id)
         if latest is not None and latest["digest"] == digest:
             return _registered(latest), False
         version = latest["version"] + 1 if latest else 1
         cursor = await conn.execute(
-            "INSERT INTO workflow_definitions (workflow_id, version, definition, digest)"
-            " VALUES (%s, %s, %s, %s) RETURNING created_at",
-            (definition.id, version, Jsonb(document), digest),
+            "INSERT INTO workflow_definitions"
+            " (namespace, workflow_id, version, definition, digest)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING created_at",
+            (namespace, definition.id, version, Jsonb(document), digest),
         )
         row = await cursor.fetchone()
         assert row is not None
-    return Registered(definition, version, row[0]), True
+    return Registered(definition, version, row[0], namespace), True
 
 
-async def get(conn: AsyncConnection, workflow_id: str, version: int | None = None) -> Registered:
-    """The given version, or the latest; raises WorkflowNotFound."""
+async def get(
+    conn: AsyncConnection, namespace: str, workflow_id: str, version: int | None = None
+) -> Registered:
+    """The given version, or the latest, of `namespace`'s workflow; raises WorkflowNotFound
+    (also for another namespace's)."""
     if version is None:
-        row = await _latest_row(conn, workflow_id)
+        row = await _latest_row(conn, namespace, workflow_id)
     else:
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                "SELECT * FROM workflow_definitions WHERE workflow_id = %s AND version = %s",
-                (workflow_id, version),
+                "SELECT * FROM workflow_definitions"
+                " WHERE namespace = %s AND workflow_id = %s AND version = %s",
+                (namespace, workflow_id, version),
             )
             row = await cur.fetchone()
     if row is None:
@@ -106,21 +114,24 @@ async def get(conn: AsyncConnection, workflow_id: str, version: int | None = Non
     return _registered(row)
 
 
-async def latest_of_each(conn: AsyncConnection) -> list[Registered]:
+async def latest_of_each(conn: AsyncConnection, namespace: str) -> list[Registered]:
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "SELECT DISTINCT ON (workflow_id) * FROM workflow_definitions"
-            " ORDER BY workflow_id, version DESC"
+            "SELECT DISTINCT ON (workflow_id) * FROM workflow_definitions WHERE namespace = %s"
+            " ORDER BY workflow_id, version DESC",
+            (namespace,),
         )
         return [_registered(row) for row in await cur.fetchall()]
 
 
-async def _latest_row(conn: AsyncConnection, workflow_id: str) -> dict[str, Any] | None:
+async def _latest_row(
+    conn: AsyncConnection, namespace: str, workflow_id: str
+) -> dict[str, Any] | None:
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "SELECT * FROM workflow_definitions WHERE workflow_id = %s"
+            "SELECT * FROM workflow_definitions WHERE namespace = %s AND workflow_id = %s"
             " ORDER BY version DESC LIMIT 1",
-            (workflow_id,),
+            (namespace, workflow_id),
         )
         return await cur.fetchone()
 
@@ -130,4 +141,5 @@ def _registered(row: dict[str, Any]) -> Registered:
         WorkflowDefinition.model_validate(row["definition"], context=STORED),
         row["version"],
         row["created_at"],
+        row["namespace"],
     )

@@ -12,8 +12,8 @@ from execflow_contracts import ScheduleNotFound, ScheduleRequest
 from execflow_workflows import Rhythm
 
 COLUMNS = (
-    "id, workflow_id, version, cron, every_s, timezone, input, metadata, priority, catchup,"
-    " paused, next_fire_at, last_fired_at, fires, last_error, created_at"
+    "id, namespace, workflow_id, version, cron, every_s, timezone, input, metadata, priority,"
+    " catchup, paused, next_fire_at, last_fired_at, fires, last_error, created_at"
 )
 
 
@@ -22,17 +22,22 @@ def rhythm_of(row: dict[str, Any]) -> Rhythm:
 
 
 async def create(
-    conn: AsyncConnection, schedule_id: UUID, request: ScheduleRequest, now: datetime
+    conn: AsyncConnection,
+    namespace: str,
+    schedule_id: UUID,
+    request: ScheduleRequest,
+    now: datetime,
 ) -> dict[str, Any]:
     rhythm = Rhythm(request.cron, request.every, request.timezone, now)
     rhythm.check()
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "INSERT INTO schedules (id, workflow_id, version, cron, every_s, timezone, input,"
-            " metadata, priority, catchup, next_fire_at, created_at)"
-            f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
+            "INSERT INTO schedules (id, namespace, workflow_id, version, cron, every_s,"
+            " timezone, input, metadata, priority, catchup, next_fire_at, created_at)"
+            f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
             (
                 schedule_id,
+                namespace,
                 request.workflow_id,
                 request.version,
                 request.cron,
@@ -51,40 +56,48 @@ async def create(
     return row
 
 
-async def get(conn: AsyncConnection, schedule_id: UUID) -> dict[str, Any]:
+async def get(conn: AsyncConnection, namespace: str, schedule_id: UUID) -> dict[str, Any]:
+    """ScheduleNotFound for another namespace's, as for none."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(f"SELECT {COLUMNS} FROM schedules WHERE id = %s", (schedule_id,))
+        await cur.execute(
+            f"SELECT {COLUMNS} FROM schedules WHERE id = %s AND namespace = %s",
+            (schedule_id, namespace),
+        )
         row = await cur.fetchone()
     if row is None:
         raise ScheduleNotFound(f"schedule {schedule_id} not found")
     return row
 
 
-async def list_all(conn: AsyncConnection, workflow_id: str | None) -> list[dict[str, Any]]:
-    clause = "WHERE workflow_id = %s" if workflow_id else ""
+async def list_all(
+    conn: AsyncConnection, namespace: str, workflow_id: str | None
+) -> list[dict[str, Any]]:
+    clause = " AND workflow_id = %s" if workflow_id else ""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            f"SELECT {COLUMNS} FROM schedules {clause} ORDER BY created_at",
-            [workflow_id] if workflow_id else [],
+            f"SELECT {COLUMNS} FROM schedules WHERE namespace = %s{clause} ORDER BY created_at",
+            [namespace, workflow_id] if workflow_id else [namespace],
         )
         return await cur.fetchall()
 
 
 async def set_paused(
-    conn: AsyncConnection, schedule_id: UUID, paused: bool, now: datetime
+    conn: AsyncConnection, namespace: str, schedule_id: UUID, paused: bool, now: datetime
 ) -> dict[str, Any]:
     """Pause, or resume from the next fire after now (a paused time fires nothing)."""
-    row = await get(conn, schedule_id)
+    row = await get(conn, namespace, schedule_id)
     next_fire_at = row["next_fire_at"] if paused else rhythm_of(row).next_after(now)
     await conn.execute(
         "UPDATE schedules SET paused = %s, next_fire_at = %s WHERE id = %s",
         (paused, next_fire_at, schedule_id),
     )
-    return await get(conn, schedule_id)
+    return await get(conn, namespace, schedule_id)
 
 
-async def delete(conn: AsyncConnection, schedule_id: UUID) -> None:
-    cursor = await conn.execute("DELETE FROM schedules WHERE id = %s", (schedule_id,))
+async def delete(conn: AsyncConnection, namespace: str, schedule_id: UUID) -> None:
+    cursor = await conn.execute(
+        "DELETE FROM schedules WHERE id = %s AND namespace = %s", (schedule_id, namespace)
+    )
     if cursor.rowcount == 0:
         raise ScheduleNotFound(f"schedule {schedule_id} not found")
 

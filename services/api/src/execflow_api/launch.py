@@ -28,7 +28,9 @@ async def create_command(
         )
     assert request.workflow_id is not None  # the request's own validator says so
     async with svc.pool.connection() as conn:
-        registered = await catalog.get(conn, request.workflow_id, request.version)
+        registered = await catalog.get(
+            conn, svc.caller.namespace, request.workflow_id, request.version
+        )
     return registered.execution(
         execution_id, request.input, request.metadata, request.priority, actor="api"
     )

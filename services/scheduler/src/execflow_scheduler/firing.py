@@ -98,7 +98,9 @@ class ScheduleLoop:
         if not fires:
             return [], None
         try:
-            registered = await catalog.get(conn, row["workflow_id"], row["version"])
+            registered = await catalog.get(
+                conn, row["namespace"], row["workflow_id"], row["version"]
+            )
             return [
                 registered.execution(
                     fire_id(row["id"], at),

@@ -5,7 +5,7 @@ the command is applied, so that the execution still records the whole spec it ru
 from psycopg import AsyncConnection
 
 from execflow_catalogue import catalog
-from execflow_contracts import AnyCommand, CreateExecution
+from execflow_contracts import AnyCommand, CreateExecution, namespace_of
 
 
 class WorkflowResolver:
@@ -22,7 +22,10 @@ class WorkflowResolver:
         assert command.workflow_id is not None  # the command's own validator says so
         try:
             registered = await catalog.get(
-                await self._connection(), command.workflow_id, command.workflow_version
+                await self._connection(),
+                namespace_of(command.namespace),
+                command.workflow_id,
+                command.workflow_version,
             )
         except Exception:
             await self.close()  # a fresh connection next time

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from execflow_contracts import AsyncApiDocument, Topology
 from execflow_faststream import document
 
-from ..state import Deps
+from ..state import OpenDeps
 
 router = APIRouter(tags=["documents"])
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["documents"])
     summary="The AsyncAPI 3.0 document of execflow's NATS subjects",
     response_model=AsyncApiDocument,
 )
-async def asyncapi(svc: Deps) -> dict[str, Any]:
+async def asyncapi(svc: OpenDeps) -> dict[str, Any]:
     return bus_document(svc.topology.prefix)
 
 

@@ -66,7 +66,7 @@ async def execute(
     the execution says so."""
     call = call or FunctionCall()
     async with svc.pool.connection() as conn:
-        registered = await _registered(conn, name)
+        registered = await _registered(conn, svc.caller.namespace, name)
     if registered:
         request = ExecutionRequest(
             workflow_id=name, input=call.arguments, metadata=call.metadata, priority=call.priority
@@ -92,9 +92,9 @@ def one_step(name: str, call: FunctionCall) -> WorkflowSpec:
     return WorkflowSpec.model_validate({"steps": [step]})
 
 
-async def _registered(conn: Any, name: str) -> bool:
+async def _registered(conn: Any, namespace: str, name: str) -> bool:
     try:
-        await catalog.get(conn, name, None)
+        await catalog.get(conn, namespace, name, None)
     except WorkflowNotFound:
         return False
     return True

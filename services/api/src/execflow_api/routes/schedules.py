@@ -28,7 +28,9 @@ async def create(request: ScheduleRequest, svc: Deps) -> dict[str, Any]:
     """The workflow must exist and the input must fit it; fires start at the next
     cron time (or one interval from now)."""
     async with svc.pool.connection() as conn:
-        registered = await catalog.get(conn, request.workflow_id, request.version)
+        registered = await catalog.get(
+            conn, svc.caller.namespace, request.workflow_id, request.version
+        )
         check_input(registered.definition.inputs, request.input)
         sample = registered.execution(
             uuid4(), request.input, request.metadata, request.priority, actor="schedule"
@@ -40,7 +42,9 @@ async def create(request: ScheduleRequest, svc: Deps) -> dict[str, Any]:
                 f"each execution would take {size} bytes as a command; at most {limit} fit",
             )
         try:
-            row = await schedules.create(conn, uuid4(), request, datetime.now(UTC))
+            row = await schedules.create(
+                conn, svc.caller.namespace, uuid4(), request, datetime.now(UTC)
+            )
         except ValueError as exc:
             raise InvalidWorkflow(str(exc)) from None
     return present(row)
@@ -49,29 +53,42 @@ async def create(request: ScheduleRequest, svc: Deps) -> dict[str, Any]:
 @router.get("", response_model=ScheduleList)
 async def list_schedules(svc: Deps, workflow_id: str | None = None) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        return {"items": [present(r) for r in await schedules.list_all(conn, workflow_id)]}
+        return {
+            "items": [
+                present(r)
+                for r in await schedules.list_all(conn, svc.caller.namespace, workflow_id)
+            ]
+        }
 
 
 @router.get("/{schedule_id}", response_model=ScheduleView)
 async def get_schedule(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        return present(await schedules.get(conn, schedule_id))
+        return present(await schedules.get(conn, svc.caller.namespace, schedule_id))
 
 
 @router.post("/{schedule_id}/pause", response_model=ScheduleView)
 async def pause(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        return present(await schedules.set_paused(conn, schedule_id, True, datetime.now(UTC)))
+        return present(
+            await schedules.set_paused(
+                conn, svc.caller.namespace, schedule_id, True, datetime.now(UTC)
+            )
+        )
 
 
 @router.post("/{schedule_id}/resume", response_model=ScheduleView)
 async def resume(schedule_id: UUID, svc: Deps) -> dict[str, Any]:
     """Fires again from the next time after now: a paused time is not caught up."""
     async with svc.pool.connection() as conn:
-        return present(await schedules.set_paused(conn, schedule_id, False, datetime.now(UTC)))
+        return present(
+            await schedules.set_paused(
+                conn, svc.caller.namespace, schedule_id, False, datetime.now(UTC)
+            )
+        )
 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(schedule_id: UUID, svc: Deps) -> None:
     async with svc.pool.connection() as conn:
-        await schedules.delete(conn, schedule_id)
+        await schedules.delete(conn, svc.caller.namespace, schedule_id)

@@ -83,7 +83,7 @@ async def register(request: Request, response: Response, svc: Deps) -> dict[str,
     check_input_schema(definition.inputs)
     check_workflow(definition)
     async with svc.pool.connection() as conn:
-        registered, created = await catalog.register(conn, definition)
+        registered, created = await catalog.register(conn, svc.caller.namespace, definition)
     if not created:
         response.status_code = status.HTTP_200_OK
     return registered.body() | {"created": created}
@@ -92,7 +92,9 @@ async def register(request: Request, response: Response, svc: Deps) -> dict[str,
 @router.get("", response_model=WorkflowList)
 async def list_workflows(svc: Deps) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        return {"items": [r.summary() for r in await catalog.latest_of_each(conn)]}
+        return {
+            "items": [r.summary() for r in await catalog.latest_of_each(conn, svc.caller.namespace)]
+        }
 
 
 @router.get("/{workflow_id}", response_model=WorkflowView, response_model_exclude_unset=True)
@@ -102,7 +104,7 @@ async def get_workflow(
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     async with svc.pool.connection() as conn:
-        return (await catalog.get(conn, workflow_id, version)).body()
+        return (await catalog.get(conn, svc.caller.namespace, workflow_id, version)).body()
 
 
 @router.post(

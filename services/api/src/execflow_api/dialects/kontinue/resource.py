@@ -179,7 +179,7 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
                 409, "AlreadyExists", f'{PLURAL}.{GROUP} "{name}" already exists', name=name
             )
         try:
-            registered = await catalog.get(conn, given.spec.function)
+            registered = await catalog.get(conn, svc.caller.namespace, given.spec.function)
         except WorkflowNotFound:
             message = f"Not found: no function {given.spec.function!r} is registered"
             raise invalid(name, [("spec.function", message)]) from None
