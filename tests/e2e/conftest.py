@@ -11,9 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from execflow_devstack import Stack, StackConfig, free_port
+from execflow_contracts import Topology
+from execflow_devstack import NatsServer, Stack, StackConfig, free_port
 from execflow_ops.access import make_key
+from execflow_ops.privileges import Passwords, admin_nats_url, nats_authorization, passwords_in
 from execflow_ops.provision import provision
+from execflow_ops.up import least_privilege
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
 # Short enough for tests to see a stop escalate to SIGKILL and a lost runner's lease lapse.
@@ -28,8 +31,36 @@ def running_stack(
     extra_env: dict[str, str] | None = None,
     service_env: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[Stack]:
-    """The four services on a fresh prefix and schema; their logs printed at the end."""
+    """The four services on a fresh prefix and schema; their logs printed at the end.
+    With EXECFLOW_TEST_LEAST_PRIVILEGE=1, as `execflow up` starts them: on a nats-server
+    of the stack's own with a user per service, each service a role of its own."""
     token = f"e{uuid.uuid4().hex[:12]}"
+    with contextlib.ExitStack() as servers:
+        least = os.environ.get("EXECFLOW_TEST_LEAST_PRIVILEGE") == "1"
+        passwords = passwords_in(home) if least else None
+        if passwords is not None:
+            authorization = nats_authorization(Topology(token), passwords)
+            # Beside the stack's folder, which tests search for what must be gone.
+            store = home.with_name(f"{home.name}-nats")
+            server = NatsServer(
+                store / "data", log_file=store / "nats.log", authorization=authorization
+            ).start()
+            servers.callback(server.stop)
+            nats_url = admin_nats_url(server.url, passwords)
+        with _stack(nats_url, database_url, home, token, passwords, extra_env, service_env) as s:
+            yield s
+
+
+@contextlib.contextmanager
+def _stack(
+    nats_url: str,
+    database_url: str,
+    home: Path,
+    token: str,
+    passwords: Passwords | None,
+    extra_env: dict[str, str] | None,
+    service_env: dict[str, dict[str, str]] | None,
+) -> Iterator[Stack]:
     provision(nats_url, database_url, token, token)
     config = StackConfig(
         nats_url=nats_url,
@@ -44,6 +75,8 @@ def running_stack(
         # Auth is on, as it is by default: the tests' clients send an admin key.
         api_key=make_key(database_url, token, name="tests"),
     )
+    if passwords is not None:
+        least_privilege(config, passwords, own_nats=True, own_db=True)
     running = Stack(config).start()
     try:
         running.wait_ready()

@@ -26,6 +26,7 @@ from .controls import StepControls
 from .delivery import Publisher
 from .leases import LeaseKeeper
 from .log_shipping import STEP_LOG_MAX_BYTES, LogShipper
+from .permissions import NATS_ADMIN, NATS_PARTS, Permissions, inbox_prefix, nats_permissions
 from .pulling import fetch
 from .registration import Registration
 from .registry import deregister, ensure_registry, live_workers, open_registry, register
@@ -44,12 +45,15 @@ from .taking import (
 
 __all__ = [
     "DEFAULT_STREAM_BUDGET",
+    "NATS_ADMIN",
+    "NATS_PARTS",
     "STEP_LOG_MAX_BYTES",
     "STREAM_BUDGET_VARIABLE",
     "CannotTell",
     "LeaseKeeper",
     "LogShipper",
     "Outgoing",
+    "Permissions",
     "Publisher",
     "Registration",
     "StepControls",
@@ -67,11 +71,13 @@ __all__ = [
     "ensure_streams",
     "fetch",
     "fetch_work",
+    "inbox_prefix",
     "live_workers",
     "log_retries",
     "may_start",
     "maybe_run_before",
     "message_limit",
+    "nats_permissions",
     "open_registry",
     "publish_all",
     "publish_one",

@@ -33,6 +33,7 @@ from execflow_contracts import (
 )
 from execflow_telemetry.metrics import DEAD_LETTERS, PUBLISH_SECONDS
 
+from .permissions import inbox_prefix
 from .pulling import fetch
 from .retrying import retrying
 
@@ -96,7 +97,14 @@ def stream_configs(topology: Topology, budget: int | None = None) -> list[Stream
 
 
 async def connect(url: str, name: str) -> Client:
-    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    """A client that reconnects for ever; its replies come to its user's own inboxes."""
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        inbox_prefix=inbox_prefix(url),
+    )
 
 
 async def ensure_streams(

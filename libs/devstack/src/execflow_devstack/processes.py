@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICES = ("projector", "scheduler", "runner", "api")
+# What a client is given and the services are not.
+CLIENT_ONLY = frozenset({"EXECFLOW_API_KEY", "EXECFLOW_AGENT_TOKEN"})
 
 
 @dataclass
@@ -42,8 +44,11 @@ class StackConfig:
         return {"EXECFLOW_API_KEY": self.api_key} if self.api_key else {}
 
     def env(self) -> dict[str, str]:
-        return self.env_for_clients() | {
-            **os.environ,
+        """The services' environment. No API key: no service uses one (the clients'
+        is theirs, and a runner's environment is not the place for an admin's key)."""
+        inherited = {k: v for k, v in os.environ.items() if k not in CLIENT_ONLY}
+        return {
+            **inherited,
             "EXECFLOW_NATS_URL": self.nats_url,
             "EXECFLOW_DATABASE_URL": self.database_url,
             "EXECFLOW_DB_SCHEMA": self.db_schema,

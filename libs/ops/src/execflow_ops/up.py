@@ -1,15 +1,28 @@
 """`execflow up`: the embedded stack, from a data folder that survives restarts."""
 
+import os
+import shlex
 import shutil
 import signal
 import threading
 import time
+from pathlib import Path
 
 from execflow.credentials import save_key, saved_key
+from execflow_contracts import Topology
 from execflow_devstack import EmbeddedPostgres, NatsServer, Stack, StackConfig, ensure_database
 from execflow_platform import DEFAULT_STREAM_BUDGET, STREAM_BUDGET_VARIABLE
 
 from .access import make_key, works
+from .privileges import (
+    POSTGRES_SUPERUSER,
+    Passwords,
+    admin_nats_url,
+    grant,
+    nats_authorization,
+    passwords_in,
+    service_env,
+)
 from .provision import provision
 from .settings import UpSettings
 
@@ -20,15 +33,22 @@ def up(settings: UpSettings | None = None) -> None:
     settings = settings or UpSettings()
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    passwords = passwords_in(data_dir)
     nats: NatsServer | None = None
     postgres: EmbeddedPostgres | None = None
     nats_url = settings.nats_url
     if not nats_url:
-        nats = NatsServer(data_dir / "nats", settings.nats_port, data_dir / "nats.log").start()
-        nats_url = nats.url
+        # One user per service, each allowed its own subjects only; the admin's is ours.
+        authorization = nats_authorization(Topology(settings.bus_prefix), passwords)
+        log_file = data_dir / "nats.log"
+        nats = NatsServer(
+            data_dir / "nats", settings.nats_port, log_file, authorization=authorization
+        ).start()
+        nats_url = admin_nats_url(nats.url, passwords)
     database_url = settings.database_url
     if not database_url:
-        postgres = EmbeddedPostgres(data_dir / "postgres").start()
+        superuser = passwords.of("postgres", POSTGRES_SUPERUSER)
+        postgres = EmbeddedPostgres(data_dir / "postgres", password=superuser).start()
         database_url = ensure_database(postgres.url(), "execflow")
     # JetStream reserves the streams' byte limits: on a small disk, a small budget.
     budget = settings.stream_budget_bytes or min(
@@ -48,14 +68,18 @@ def up(settings: UpSettings | None = None) -> None:
     stack: Stack | None = None
     try:
         provision(nats_url, database_url, config.db_schema, config.bus_prefix, budget)
+        least_privilege(config, passwords, own_nats=nats is not None, own_db=postgres is not None)
+        admin_env = save_admin_env(data_dir, nats_url, database_url)
         key_note = admin_key(settings, config)
         stack = Stack(config).start()
         stack.wait_ready()
         print(f"execflow is up: API {config.api_url}  (OpenAPI docs: {config.api_url}/docs)")
         print(key_note)
-        for name, env in config.service_env.items():
+        for name, env in settings.service_env().items():
             print(f"  {name} metrics: http://127.0.0.1:{env['EXECFLOW_METRICS_PORT']}/metrics")
-        print(f"data in {data_dir}; NATS {nats_url}; Ctrl-C stops everything", flush=True)
+        print(f"operator tools (execflow dead-letters|repair|migrate): . {admin_env}")
+        where = nats.url if nats else nats_url
+        print(f"data in {data_dir}; NATS {where}; Ctrl-C stops everything", flush=True)
         _supervise(stack)
     finally:
         print("execflow: stopping", flush=True)
@@ -65,6 +89,33 @@ def up(settings: UpSettings | None = None) -> None:
             nats.stop()
         if postgres is not None:
             postgres.stop()
+
+
+def least_privilege(
+    config: StackConfig, passwords: Passwords, own_nats: bool, own_db: bool
+) -> None:
+    """Each service logs in to the servers `up` started as its own NATS user and
+    database role; to servers it was given, with the URLs it was given (the operator's
+    to split: see the README)."""
+    admin_nats, admin_db = config.nats_url, config.database_url
+    if own_db:
+        grant(admin_db, config.db_schema, passwords)
+    per_service = service_env(admin_nats, admin_db, config.db_schema, passwords)
+    for name, env in per_service.items():
+        own = {"EXECFLOW_NATS_URL": env["EXECFLOW_NATS_URL"]} if own_nats else {}
+        if own_db:
+            own["EXECFLOW_DATABASE_URL"] = env["EXECFLOW_DATABASE_URL"]
+        config.service_env[name] = config.service_env.get(name, {}) | own
+
+
+def save_admin_env(data_dir: Path, nats_url: str, database_url: str) -> Path:
+    """The admin's URLs, for the operator's tools, as a file a shell can source (0600)."""
+    path = data_dir / "admin.env"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(f"export EXECFLOW_NATS_URL={shlex.quote(nats_url)}\n")
+        file.write(f"export EXECFLOW_DATABASE_URL={shlex.quote(database_url)}\n")
+    return path
 
 
 def admin_key(settings: UpSettings, config: StackConfig) -> str:

@@ -142,6 +142,7 @@ async def swap(conn: AsyncConnection, schema: str, staging: str, tables: Sequenc
     old = retired(staging)
     await conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(old)))
     for table in tables:
+        await copy_grants(conn, schema, staging, table)
         await conn.execute(
             sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
                 sql.Identifier(schema), sql.Identifier(table), sql.Identifier(old)
@@ -152,6 +153,34 @@ async def swap(conn: AsyncConnection, schema: str, staging: str, tables: Sequenc
                 sql.Identifier(staging), sql.Identifier(table), sql.Identifier(schema)
             )
         )
+
+
+# What a role may be granted on a table (and nothing else is composed into a GRANT).
+TABLE_PRIVILEGES = frozenset(
+    ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN")
+)
+
+
+async def copy_grants(conn: AsyncConnection, schema: str, staging: str, table: str) -> None:
+    """Grant on the rebuilt table what each role had on the live one (a service's role,
+    see the README's least privilege), so that the projector goes on writing it and the
+    api reading it once swapped in."""
+    found = await conn.execute(
+        "SELECT pg_get_userbyid(a.grantee), a.privilege_type FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a"
+        " WHERE n.nspname = %s AND c.relname = %s AND a.grantee NOT IN (0, c.relowner)",
+        (schema, table),
+    )
+    for grantee, privilege in await found.fetchall():
+        if privilege in TABLE_PRIVILEGES:
+            await conn.execute(
+                sql.SQL("GRANT {} ON {}.{} TO {}").format(
+                    sql.SQL(privilege),
+                    sql.Identifier(staging),
+                    sql.Identifier(table),
+                    sql.Identifier(grantee),
+                )
+            )
 
 
 def drop_schemas(database_url: str, *schemas: str) -> None:

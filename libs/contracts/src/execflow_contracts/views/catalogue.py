@@ -49,6 +49,8 @@ class WorkflowRegistered(WorkflowView):
 
 class ScheduleView(View):
     id: UUID
+    # Whose it is (it fires in its namespace); optional: a field added to the view.
+    namespace: str | None = None
     workflow_id: str
     # Null: the latest version at each fire.
     version: int | None
