@@ -18,8 +18,6 @@ router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
 
 def present(row: dict[str, Any]) -> dict[str, Any]:
     body = dict(row)
-    # Its namespace is the caller's (no view shows it): the scheduler's, not the client's.
-    body.pop("namespace", None)
     body["every"] = body.pop("every_s")
     body["status"] = "paused" if row["paused"] else "active"
     return body
