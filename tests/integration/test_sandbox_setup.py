@@ -2,8 +2,12 @@
 have it says why and does not start (it never runs steps unsandboxed by surprise)."""
 
 import os
+import shlex
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,3 +76,38 @@ def test_a_runner_where_bwrap_cannot_make_namespaces_says_so_and_does_not_start(
         " creating new namespace); set EXECFLOW_SANDBOX=off to run process steps without"
         " a sandbox"
     )
+
+
+def test_a_sandbox_left_by_a_dead_runner_is_killed_when_a_runner_starts(tmp_path: Path) -> None:
+    """bwrap killed as it starts a sandbox can leave the sandbox running (bubblewrap#633);
+    here its parent exits at once instead, which leaves it the same: running, parentless."""
+    runner_settings = settings(tmp_path)
+    sandbox = make_sandbox(runner_settings)
+    assert sandbox is not None
+    workspace = runner_settings.work_dir / "an-execution"
+    workspace.mkdir(parents=True)
+    marker = f"{uuid.uuid4().int % 10**6}.4321"  # a sleep's argument, ours alone
+    args = sandbox.command(["sleep", marker], workspace, workspace, False, 2)
+    # The shell starts it and exits; `2>&1` gives --info-fd an open descriptor.
+    subprocess.run(["sh", "-c", shlex.join(args) + " 2>/dev/null & exit 0"], check=True)
+    wait_for(lambda: alive_with(marker), what="the sandbox's sleep to start")
+    make_sandbox(runner_settings)  # a runner starting here
+    wait_for(lambda: not alive_with(marker), what="the left sandbox to be gone")
+
+
+def wait_for(predicate: Callable[[], object], what: str, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def alive_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "cmdline").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -15,11 +15,13 @@ than file by file. What it costs a step's start is measured in the README.
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 # Bound read-only: the system. Top-level folders that are symlinks (a merged /usr) are
@@ -117,6 +119,61 @@ class Sandbox:
                 f"bubblewrap cannot run a step here ({done.stderr.strip()}); set"
                 " EXECFLOW_SANDBOX=off to run process steps without a sandbox"
             )
+
+
+def reap_orphans(work_dir: Path) -> list[int]:
+    """Kill the sandboxes of `work_dir` that outlived the runner that started them.
+
+    bwrap's `--die-with-parent` is set in the sandbox's init just after bwrap starts it:
+    a runner killed in that instant leaves the init, and the step under it, running
+    (bubblewrap#633). Such a sandbox is a bwrap process binding a folder of `work_dir`
+    whose parent is neither a bwrap nor a runner; killing it (the namespace's init, or
+    the bwrap above one) ends every process of the step. Returns the pids killed."""
+    root = work_dir.resolve()
+    killed = []
+    for pid, ppid, comm, args in _processes():
+        if comm != "bwrap" or not _binds_under(args, root):
+            continue
+        parent = _process(ppid)
+        if parent is not None and (parent[1] == "bwrap" or _is_runner(parent[2])):
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        except ProcessLookupError:
+            pass
+    return killed
+
+
+def _binds_under(args: Sequence[str], root: Path) -> bool:
+    return any(
+        flag == "--bind" and Path(path).is_relative_to(root) for flag, path in pairwise(args)
+    )
+
+
+def _is_runner(args: Sequence[str]) -> bool:
+    return any("execflow_runner" in a or "execflow-runner" in a for a in args[:3])
+
+
+def _processes() -> list[tuple[int, int, str, list[str]]]:
+    """(pid, parent pid, name, arguments) of every process this user can read."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (process := _process(int(entry))) is not None:
+            found.append((int(entry), *process))
+    return found
+
+
+def _process(pid: int) -> tuple[int, str, list[str]] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone, or not ours to read
+        return None
+    # `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+    comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+    ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+    return ppid, comm, [a.decode(errors="replace") for a in raw.split(b"\0") if a]
 
 
 def find_bwrap() -> str:

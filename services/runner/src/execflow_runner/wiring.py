@@ -33,7 +33,7 @@ from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
 from .metrics import SLOTS, WorkHook
 from .reaper import Reaper
-from .sandbox import Sandbox, find_bwrap
+from .sandbox import Sandbox, find_bwrap, reap_orphans
 from .settings import RunnerSettings
 from .worker import Subscriber, Worker
 
@@ -148,6 +148,8 @@ def make_sandbox(settings: RunnerSettings) -> Sandbox | None:
         hidden.append(Path(settings.artifact_store_url))
     sandbox = Sandbox.make(find_bwrap(), settings.sandbox_read_only_paths, hidden)
     sandbox.check()
+    if killed := reap_orphans(settings.work_dir):
+        log.warning("killed %d sandboxes a runner before left running: %s", len(killed), killed)
     return sandbox
 
 
