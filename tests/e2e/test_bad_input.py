@@ -298,9 +298,10 @@ def test_a_request_beyond_a_bus_message_is_413(api: httpx.Client) -> None:
 
 def test_a_command_rendered_beyond_its_work_message_fails_the_step(api: httpx.Client) -> None:
     body = {
-        # More than a bus message once rendered: its dispatch used to stop the relay.
+        # More than a work message once rendered (a bus message, when its dispatch used to
+        # stop the relay), less than a template may render (1 MiB).
         "workflow": {"steps": [sh("a", "echo {{ inputs.x }}{{ inputs.x }}{{ inputs.x }}")]},
-        "input": {"x": "a" * 400_000},
+        "input": {"x": "a" * 100_000},
     }
     done = wait_finished(api, create(api, body))
     assert done["status"] == "failed"

@@ -161,10 +161,10 @@ def test_a_scheduler_that_loses_its_writer_lock_stops_and_a_restart_serves_again
 
 
 def test_a_backoff_timer_survives_a_scheduler_restart_and_fires_once(
-    api: httpx.Client, crash_stack: Stack, tmp_path: Path
+    api: httpx.Client, crash_stack: Stack
 ) -> None:
-    marker = tmp_path / "failed-once"
-    fail_once = f"if [ -e {marker} ]; then true; else touch {marker}; exit 1; fi"
+    # Attempts of a step share its execution's workspace.
+    fail_once = "if [ -e failed-once ]; then true; else touch failed-once; exit 1; fi"
     retry = {"max_attempts": 3, "backoff": {"initial": "3s", "jitter": 0}}
     execution_id = create(api, {"workflow": {"steps": [sh("a", fail_once, retry=retry)]}})
     wait_status(api, execution_id, "backoff")

@@ -21,7 +21,7 @@ import pytest
 
 from execflow_devstack import CHROMIUM, CHROMIUM_ARGS, Stack
 
-from .conftest import alive, create, sh, wait_finished, wait_for, wait_status
+from .conftest import alive, create, sh, step_processes, wait_finished, wait_for, wait_status
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -90,37 +90,31 @@ def card(page: Any, column: str, execution_id: str) -> Any:
 
 
 def test_the_board_moves_a_card_when_its_execution_completes_without_a_reload(
-    page: Any, api: httpx.Client
+    page: Any, api: httpx.Client, stack: Stack
 ) -> None:
     page.goto("/")
     page.wait_for_selector(".live.on")
     page.evaluate("window.__sameDocument = true")
-    marker = f"/tmp/execflow-board-{uuid.uuid4().hex}"
-    # Runs until the test lets it finish, so the card is seen running first.
-    script = f"while [ ! -e {marker} ]; do sleep 0.05; done; echo done"
+    # Runs until the test lets it finish (a file in its workspace), so the card is seen
+    # running first.
+    script = "while [ ! -e go ]; do sleep 0.05; done; echo done"
     execution_id = create(api, {"workflow": {"steps": [sh("wait", script)]}})
 
     card(page, "running", execution_id).wait_for()
     screenshot(page, "board")
-    Path(marker).touch()
-    try:
-        card(page, "completed", execution_id).wait_for()
-    finally:
-        Path(marker).unlink(missing_ok=True)
+    (stack.config.work_dir / execution_id / "go").touch()
+    card(page, "completed", execution_id).wait_for()
     assert card(page, "running", execution_id).count() == 0
     assert page.evaluate("window.__sameDocument") is True  # moved live, not reloaded
     assert "2/2" not in card(page, "completed", execution_id).inner_text()
     assert "1/1 steps" in card(page, "completed", execution_id).inner_text()
 
 
-def test_cancel_from_a_card_stops_the_running_step(
-    page: Any, api: httpx.Client, tmp_path: Path
-) -> None:
-    pid_file = tmp_path / "pid"
-    step = sh("long", f"echo $$ > {pid_file}; exec sleep 120")
+def test_cancel_from_a_card_stops_the_running_step(page: Any, api: httpx.Client) -> None:
+    step = sh("long", "echo started > started; exec sleep 120")
     execution_id = create(api, {"workflow": {"steps": [step]}, "metadata": {"board": "cancel"}})
-    wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "", what="the step")
-    pid = int(pid_file.read_text())
+    wait_for(lambda: len(step_processes(execution_id)) == 1, what="the step")
+    (pid,) = step_processes(execution_id)
     assert alive(pid)
 
     page.goto("/?meta=board%3Dcancel")  # filtered by metadata, kept in the URL

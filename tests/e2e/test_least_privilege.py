@@ -136,7 +136,7 @@ def test_a_workflow_runs_end_to_end_with_each_part_on_its_own_credentials(
     urls = {service: own(stack, service, "EXECFLOW_NATS_URL") for service in stack.services}
     assert len(set(urls.values())) == len(urls)  # four users, none the admin
     assert stack.config.nats_url not in urls.values()
-    assert own(stack, "runner", "EXECFLOW_DATABASE_URL") == ""  # the runner has no role
+    assert own(stack, "runner", "EXECFLOW_DATABASE_URL") != stack.config.database_url
     steps = [sh("hello", "echo hello from a step"), sh("after", "echo done", "hello")]
     execution_id = create(api, {"workflow": {"steps": steps}})
     body = wait_finished(api, execution_id)
@@ -188,7 +188,7 @@ def test_a_step_finds_no_credential_in_its_environment(
     seen = (stack.config.work_dir / execution_id / "env.txt").read_text()
     assert "EXECFLOW_EXECUTION_ID" in seen  # it did write its environment
     secrets = passwords.known()
-    assert len(secrets) == 10  # the admin and five parts on NATS, a superuser and 3 roles
+    assert len(secrets) == 11  # the admin and five parts on NATS, a superuser and 4 roles
     for name, secret in secrets.items():
         assert secret not in seen, f"the {name} password is in a step's environment"
     assert "nats://" not in seen and "EXECFLOW_NATS_URL" not in seen
@@ -200,7 +200,10 @@ def test_each_service_holds_its_own_credentials_only(
     secured: tuple[Stack, Passwords],
 ) -> None:
     stack, passwords = secured
-    mine = {"runner": {"nats:runner"}, "api": {"nats:api", f"postgres:{SCHEMA}_api"}}
+    mine = {
+        "runner": {"nats:runner", f"postgres:{SCHEMA}_runner"},
+        "api": {"nats:api", f"postgres:{SCHEMA}_api"},
+    }
     for service, own_secrets in mine.items():
         pid = stack.services[service].pid
         environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
@@ -258,6 +261,23 @@ def test_the_api_role_cannot_write_the_event_store_nor_the_projector_the_catalog
     # Their own tables they may write (the statements are rolled back).
     insert("scheduler", event)
     insert("api", workflow)
+
+
+def test_the_runner_role_reads_the_sealed_secrets_and_nothing_else(stack: Stack) -> None:
+    url = own(stack, "runner", "EXECFLOW_DATABASE_URL")
+    with psycopg.connect(schema_conninfo(url, SCHEMA)) as conn:
+        conn.execute("SELECT count(*) FROM secrets").fetchone()
+    for table in ("execflow_events", "executions", "api_keys", "workflow_definitions"):
+        with (
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+            psycopg.connect(schema_conninfo(url, SCHEMA)) as conn,
+        ):
+            conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
+    with (
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+        psycopg.connect(schema_conninfo(url, SCHEMA)) as conn,
+    ):
+        conn.execute("DELETE FROM secrets")
 
 
 def test_the_embedded_database_asks_every_role_for_its_password(stack: Stack) -> None:

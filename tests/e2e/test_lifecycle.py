@@ -3,7 +3,6 @@ children, idempotency, progress, TTL — through the API, the services as proces
 
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ from execflow_devstack import Stack
 from .conftest import (
     alive,
     create,
+    host_pid,
     logs_until,
     sh,
     wait_finished,
@@ -26,9 +26,10 @@ PID_THEN_SLEEP = "echo $$ > {name}.pid; exec sleep 60"
 
 
 def pid_of(stack: Stack, execution_id: str, name: str) -> int:
+    """The host pid of the process that wrote its pid (as its sandbox sees it)."""
     path = stack.config.work_dir / execution_id / f"{name}.pid"
     wait_for(lambda: path.exists() and path.read_text().strip() != "", what=f"{path}")
-    return int(path.read_text())
+    return host_pid(execution_id, int(path.read_text()))
 
 
 def moves(api: httpx.Client, execution_id: str) -> list[tuple[str, str | None, str]]:
@@ -282,24 +283,24 @@ def test_progress_and_outputs_reported_by_a_step_are_shown(api: httpx.Client) ->
 
 
 def test_retry_creates_a_linked_execution_and_leaves_the_original_alone(
-    api: httpx.Client, tmp_path: Path
+    api: httpx.Client,
 ) -> None:
-    marker, left_done = tmp_path / "failed-once", tmp_path / "left-done"
     # The first time, `right` fails only once `left` is done: the original's failure
     # then leaves `left` succeeded (a sibling still running when it fails would run
-    # again in the retry).
+    # again in the retry). The retry reuses `fetch` without running it, so its
+    # workspace (a new execution's) has no `fetched`: there `right` succeeds.
     fail_once = (
-        f"if [ -e {marker} ]; then echo second; else touch {marker};"
-        f" while [ ! -e {left_done} ]; do sleep 0.02; done; sleep 0.2; exit 1; fi"
+        "if [ ! -e fetched ]; then echo second; else"
+        " while [ ! -e left-done ]; do sleep 0.02; done; sleep 0.2; exit 1; fi"
     )
-    report = 'echo \'{"type":"output","value":"fetched"}\' >> "$EXECFLOW_EVENTS"'
+    report = 'touch fetched; echo \'{"type":"output","value":"fetched"}\' >> "$EXECFLOW_EVENTS"'
     original = create(
         api,
         {
             "workflow": {
                 "steps": [
                     sh("fetch", report),
-                    sh("left", f"touch {left_done}", "fetch"),
+                    sh("left", "touch left-done", "fetch"),
                     sh("right", fail_once, "fetch"),
                     sh("join", "true", "left", "right"),
                 ]

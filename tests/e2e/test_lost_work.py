@@ -40,14 +40,20 @@ def test_work_that_kills_its_runner_each_time_fails_as_lost(stack: Stack) -> Non
     with httpx.Client(
         base_url=stack.config.api_url, timeout=10, headers=stack.config.api_headers
     ) as api:
-        # The step kills the runner that runs it: no runner ever reports on it.
-        execution_id = create(api, {"workflow": {"steps": [sh("deadly", "kill -9 $PPID")]}})
+        # The runner dies each time the step runs (killed as soon as the step says it
+        # started: a sandboxed step cannot kill its runner itself): no runner ever
+        # reports on it.
+        execution_id = create(api, {"workflow": {"steps": [sh("deadly", "touch up; sleep 60")]}})
+        started = stack.config.work_dir / execution_id / "up"
         deadline = time.monotonic() + 120
         body = api.get(f"/api/v1/executions/{execution_id}").json()
         while body.get("status") not in ("failed", "completed") and time.monotonic() < deadline:
+            if started.exists():
+                started.unlink()
+                runner.kill()
             if not runner.alive:
                 runner.start()  # as `execflow up` would
-            time.sleep(0.5)
+            time.sleep(0.2)
             body = api.get(f"/api/v1/executions/{execution_id}").json()
         if not runner.alive:
             runner.start()

@@ -5,7 +5,6 @@ import secrets
 import time
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -122,7 +121,7 @@ def test_a_concurrency_key_of_one_serialises_executions(api: httpx.Client) -> No
 
 
 def test_priorities_reorder_a_backlog_on_a_runner_of_capacity_one(
-    api: httpx.Client, stack: Stack, tmp_path: Path
+    api: httpx.Client, stack: Stack
 ) -> None:
     queue = f"prio-{uuid.uuid4().hex[:8]}"
     limit = api.put(f"/api/v1/queues/{queue}", json={"max_running": 1})
@@ -132,7 +131,6 @@ def test_priorities_reorder_a_backlog_on_a_runner_of_capacity_one(
         stack.config,
         env={"EXECFLOW_QUEUES": queue, "EXECFLOW_CAPACITY": "1", "EXECFLOW_WORKER_ID": queue},
     ).start()
-    go, order = tmp_path / "go", tmp_path / "order"
     try:
 
         def on_queue(step: dict[str, Any], priority: int = 0) -> dict[str, Any]:
@@ -141,21 +139,29 @@ def test_priorities_reorder_a_backlog_on_a_runner_of_capacity_one(
 
         blocker = create(
             api,
-            on_queue(
-                sh("block", f"while [ ! -f {go} ]; do sleep 0.05; done; echo blocker >> {order}")
-            ),
+            on_queue(sh("block", "while [ ! -f go ]; do sleep 0.05; done")),
         )
         wait_status(api, blocker, "running")
         backlog = {
-            name: create(api, on_queue(sh("s", f"echo {name} >> {order}"), priority))
+            name: create(api, on_queue(sh("s", "true"), priority))
             for name, priority in [("low", 1), ("mid", 5), ("high", 10), ("low2", 1)]
         }
         for execution_id in backlog.values():
             wait_status(api, execution_id, "queued")
-        go.touch()
-        for execution_id in [blocker, *backlog.values()]:
-            assert wait_finished(api, execution_id)["status"] == "completed"
-        assert order.read_text().split() == ["blocker", "high", "mid", "low", "low2"]
+        (stack.config.work_dir / blocker / "go").touch()  # the blocker's workspace
+        started = {}
+        for name, execution_id in {"blocker": blocker, **backlog}.items():
+            body = wait_finished(api, execution_id)
+            assert body["status"] == "completed"
+            started[name] = body["attempts"][0]["started_at"]
+        # One runner with one slot: they ran one after the other, in this order.
+        assert sorted(started, key=lambda name: started[name]) == [
+            "blocker",
+            "high",
+            "mid",
+            "low",
+            "low2",
+        ]
     finally:
         runner.stop()
 

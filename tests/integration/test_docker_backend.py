@@ -1,6 +1,7 @@
 """The Docker backend against a real Docker engine: containers, limits, output, stop."""
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -110,6 +111,10 @@ async def test_a_step_runs_in_a_labelled_limited_container_that_is_removed_after
     assert host["Memory"] == 64 * 2**20
     assert host["PidsLimit"] == 32
     assert host["NetworkMode"] == "none"
+    # Hardened as every container step is: no capabilities, nothing gained by exec, not root.
+    assert host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert container.attrs["Config"]["User"] == "65534:65534"
     assert containers_of(docker_client, policy) == [], "the container was not removed"
 
 
@@ -246,3 +251,53 @@ async def test_stop_kills_a_step_that_ignores_sigterm_after_the_grace(
     assert containers_of(docker_client, policy) == []
     assert outcome.exit_code == 137  # SIGKILL
     assert "ignoring TERM" in output.text()
+
+
+async def test_a_container_step_is_not_root_and_has_no_capabilities_unless_it_asks(
+    backend: DockerBackend, busybox_image: str, tmp_path: Path
+) -> None:
+    probe = "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; echo mine > made"
+    outcome, output = await run(backend, work(busybox_image, probe), tmp_path / "ws")
+    assert outcome.exit_code == 0, output.lines
+    assert output.text() == ["65534", "CapEff:\t0000000000000000", "NoNewPrivs:\t1"]
+    assert (tmp_path / "ws" / "made").read_text() == "mine\n"  # the workspace is shared
+
+    outcome, output = await run(backend, work(busybox_image, probe, user="0"), tmp_path / "r")
+    assert outcome.exit_code == 0, output.lines
+    assert output.text() == ["0", "CapEff:\t0000000000000000", "NoNewPrivs:\t1"]
+
+
+async def test_an_image_outside_the_allow_list_is_neither_pulled_nor_run(
+    docker_client: docker.DockerClient,
+    policy: ContainerPolicy,
+    busybox_image: str,
+    tmp_path: Path,
+) -> None:
+    listed = dataclasses.replace(policy, images=("registry.example.com/*",))
+    backend = DockerBackend(docker_client, listed, pull=True)
+    try:
+        outcome, _ = await run(backend, work(busybox_image, "echo ran > ran"), tmp_path)
+    finally:
+        backend.close()
+    assert outcome.exit_code is None
+    assert outcome.error_kind == "start"
+    assert f"image {busybox_image!r} is not allowed here" in (outcome.error or "")
+    assert not (tmp_path / "ran").exists()
+    assert containers_of(docker_client, policy) == []
+
+
+async def test_a_step_that_sets_no_limits_gets_the_runners_defaults(
+    docker_client: docker.DockerClient, policy: ContainerPolicy, busybox_image: str, tmp_path: Path
+) -> None:
+    limited = dataclasses.replace(policy, default_cpus=2.0, default_memory="2g")
+    backend = DockerBackend(docker_client, limited, pull=False)
+    try:
+        running = asyncio.create_task(run(backend, work(busybox_image, "sleep 1"), tmp_path))
+        await until(lambda: containers_of(docker_client, policy))
+        container = docker_client.containers.get(containers_of(docker_client, policy)[0]["Id"])
+        outcome, _ = await running
+    finally:
+        backend.close()
+    assert outcome == Outcome(exit_code=0)
+    host = container.attrs["HostConfig"]
+    assert (host["NanoCpus"], host["Memory"], host["PidsLimit"]) == (2 * 10**9, 2 * 2**30, 64)

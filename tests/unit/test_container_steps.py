@@ -1,5 +1,6 @@
 """Container steps: what the spec accepts, and the container a step attempt becomes."""
 
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,8 @@ from execflow_contracts import RunSpec, StepWork
 from execflow_runner.backends import ContainerPolicy
 from execflow_runner.backends.containers import container_options
 from execflow_runner.backends.lines import LineSplitter
+from execflow_runner.settings import RunnerSettings
+from execflow_runner.wiring import container_policy
 
 
 def test_a_step_with_an_image_runs_on_docker_and_one_without_as_a_process() -> None:
@@ -23,12 +26,17 @@ def test_a_step_with_an_image_runs_on_docker_and_one_without_as_a_process() -> N
     "run",
     [
         {"command": ["true"], "resources": {"memory": "64m"}},
-        {"command": ["true"], "network": True},
+        {"command": ["true"], "user": "root"},
     ],
 )
-def test_limits_and_network_without_an_image_are_refused(run: dict[str, Any]) -> None:
+def test_limits_and_a_user_without_an_image_are_refused(run: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="apply to container steps"):
         RunSpec.model_validate(run)
+
+
+def test_a_process_step_may_ask_for_the_network() -> None:
+    # A sandboxed process has none unless it asks, as a container.
+    assert RunSpec.model_validate({"command": ["true"], "network": True}).network is True
 
 
 @pytest.mark.parametrize(
@@ -91,6 +99,44 @@ def test_the_steps_limits_win_over_the_runners_defaults() -> None:
     assert (own["mem_limit"], own["pids_limit"], own["nano_cpus"]) == (2**26, 10, 1_500_000_000)
     assert own["network_mode"] == "bridge"
     assert own["working_dir"] == "/workspace/src"
+
+
+def test_a_container_has_no_capabilities_no_new_privileges_and_is_not_root() -> None:
+    options = container_options(work(), Path("/ws"), POLICY)
+    assert options["cap_drop"] == ["ALL"]
+    assert options["security_opt"] == ["no-new-privileges"]
+    assert options["user"] == "65534:65534"
+    assert container_options(work(user="root"), Path("/ws"), POLICY)["user"] == "root"
+    with pytest.raises(ValidationError):
+        work(user="root; rm -rf /")
+
+
+def test_a_runner_limits_container_steps_and_runs_them_as_itself_or_nobody() -> None:
+    policy = container_policy(RunnerSettings(docker_images="python:3.*, busybox"))
+    options = container_options(work(), Path("/ws"), policy)
+    assert (options["nano_cpus"], options["mem_limit"], options["pids_limit"]) == (
+        2_000_000_000,
+        "2g",
+        1024,
+    )
+    expected = "65534:65534" if os.geteuid() == 0 else f"{os.getuid()}:{os.getgid()}"
+    assert options["user"] == expected
+    assert policy.images == ("python:3.*", "busybox")
+
+
+@pytest.mark.parametrize("workdir", ["..", "../other", "/etc", "src/../../x"])
+def test_a_workdir_outside_the_workspace_is_refused(workdir: str) -> None:
+    with pytest.raises(ValueError, match="workspace"):
+        container_options(work(workdir=workdir), Path("/ws"), POLICY)
+
+
+def test_the_image_allow_list() -> None:
+    assert ContainerPolicy("w", "d").allows("anything:1")
+    listed = ContainerPolicy("w", "d", images=("python:3.*", "registry.example.com/*"))
+    assert listed.allows("python:3.12-slim")
+    assert listed.allows("registry.example.com/team/tool:2")
+    assert not listed.allows("python:2.7")
+    assert not listed.allows("evil.example.com/registry.example.com/x")
 
 
 def test_lines_are_rebuilt_from_chunks_cut_anywhere() -> None:

@@ -1,6 +1,7 @@
 """The Kubernetes backend's Jobs, checked against Kubernetes' own schemas (strict: no
 field it does not know); no cluster runs here."""
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,21 @@ def test_the_backend_is_off_unless_configured_and_made_from_a_kubeconfig(
     backend = kubernetes_backend(settings)  # reads the config; connects on first use only
     assert (backend.policy.namespace, backend.policy.workspace_claim) == ("builds", "ws")
     assert backend.policy.containers.deployment == settings.bus_prefix
+
+
+def test_an_image_outside_the_allow_list_is_refused_before_the_cluster_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from execflow_runner.settings import RunnerSettings
+    from execflow_runner.wiring import kubernetes_backend
+
+    config = tmp_path / "config"
+    config.write_text(KUBECONFIG)  # a cluster that does not exist: asking it would fail
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    backend = kubernetes_backend(RunnerSettings(kubernetes="on", docker_images="python:3.*"))
+    step = work(image="busybox:1")
+    outcome = asyncio.run(backend.run(step, tmp_path, lambda *_: None, lambda: None))
+    assert outcome.error_kind == "start"
+    assert outcome.error == (
+        "image 'busybox:1' is not allowed here (EXECFLOW_DOCKER_IMAGES: python:3.*)"
+    )

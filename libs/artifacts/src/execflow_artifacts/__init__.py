@@ -2,7 +2,13 @@
 declared, for whoever runs steps (runners, function workers) and the API that serves
 them. No database, no bus."""
 
-from .store import ArtifactSettings, ArtifactStore
+from .store import ArtifactKeyRefused, ArtifactSettings, ArtifactStore
 from .uploading import ArtifactRefused, Uploader
 
-__all__ = ["ArtifactRefused", "ArtifactSettings", "ArtifactStore", "Uploader"]
+__all__ = [
+    "ArtifactKeyRefused",
+    "ArtifactRefused",
+    "ArtifactSettings",
+    "ArtifactStore",
+    "Uploader",
+]

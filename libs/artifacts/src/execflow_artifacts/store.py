@@ -12,6 +12,8 @@ from uuid import UUID
 import fsspec
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from execflow_contracts import ARTIFACT_KEY, artifact_key
+
 
 class ArtifactSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EXECFLOW_", extra="ignore")
@@ -27,6 +29,10 @@ class ArtifactSettings(BaseSettings):
         return self.artifacts_url or str((self.data_dir / "artifacts").resolve())
 
 
+class ArtifactKeyRefused(ValueError):
+    pass
+
+
 class ArtifactStore:
     def __init__(self, url: str) -> None:
         fs, root = fsspec.core.url_to_fs(url)
@@ -35,16 +41,23 @@ class ArtifactStore:
 
     @staticmethod
     def key(execution_id: UUID, step_id: str, attempt: int, name: str) -> str:
-        return f"{execution_id}/{step_id}/{attempt}/{name}"
+        return artifact_key(execution_id, step_id, attempt, name)
 
     def put(self, local: Path, key: str) -> None:
-        target = f"{self._root}/{key}"
+        target = self._path(key)
         self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         self._fs.put_file(str(local), target)
 
     def open(self, key: str) -> IO[bytes]:
-        handle: IO[bytes] = self._fs.open(f"{self._root}/{key}", "rb")
+        handle: IO[bytes] = self._fs.open(self._path(key), "rb")
         return handle
+
+    def _path(self, key: str) -> str:
+        """Where the key is under the store's root; a key that is not made as keys are
+        (`..`, an absolute path, …) would be somewhere else, and is refused."""
+        if ARTIFACT_KEY.match(key) is None:
+            raise ArtifactKeyRefused(f"not an artifact key: {key!r}")
+        return f"{self._root}/{key}"
 
     def forget(self, execution_id: UUID) -> None:
         """Delete every artifact of the execution (its time to live is over)."""

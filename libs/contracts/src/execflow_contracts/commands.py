@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from .errors import WorkflowNotFound
-from .facts import StepFact
+from .facts import ARTIFACT_KEY, StepFact, artifact_key
 from .json_values import BoundedJson, BoundedJsonObject
 from .specs import StepId, WorkflowSpec
 
@@ -203,6 +203,18 @@ class ReportStepFacts(StepReport):
     type: Literal["ReportStepFacts"] = "ReportStepFacts"
     facts: list[StepFact]
     sequence: int
+
+    @model_validator(mode="after")
+    def _own_artifacts(self) -> Self:
+        # A key is where the API reads the artifact's file: a report may only name its
+        # own step attempt's place in the store (a forged `../` key is refused here).
+        own = artifact_key(self.execution_id, self.step_id, self.attempt, "")
+        for fact in self.facts:
+            if fact.key is not None and not (
+                ARTIFACT_KEY.match(fact.key) and fact.key.startswith(own)
+            ):
+                raise ValueError(f"artifact {fact.name!r}: key {fact.key!r} is not under {own}")
+        return self
 
     @property
     def dedupe_id(self) -> str:

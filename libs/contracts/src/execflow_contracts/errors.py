@@ -16,6 +16,8 @@ class ErrorCode(StrEnum):
     JOB_NOT_FOUND = "job_not_found"
     LEASE_LOST = "lease_lost"
     ARTIFACT_TOO_LARGE = "artifact_too_large"
+    # A request body (or what its YAML's aliases make) over the API's bound.
+    BODY_TOO_LARGE = "body_too_large"
     # A command whose handling fails on its own, every time: parked, not retried.
     UNAPPLICABLE_COMMAND = "unapplicable_command"
     SUITE_NOT_FOUND = "suite_not_found"
@@ -100,6 +102,12 @@ class LeaseLost(ExecflowError):
     """An agent reports with a token whose lease expired: the step may run elsewhere."""
 
     code = ErrorCode.LEASE_LOST
+
+
+class BodyTooLarge(ExecflowError):
+    """A request body over the API's bound, refused before (or while) it is parsed."""
+
+    code = ErrorCode.BODY_TOO_LARGE
 
 
 class ArtifactTooLarge(ExecflowError):

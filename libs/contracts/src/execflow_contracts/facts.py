@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,22 @@ from .json_values import MAX_OUTPUT_BYTES, BoundedJsonObject
 FactKind = Literal["action", "screenshot", "checkpoint", "artifact"]
 ArtifactStatus = Literal["stored", "refused"]
 ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Where a stored artifact is in the artifact store: `<execution>/<step>/<attempt>/<name>`
+# (a step's log is `<step>.log`, whose step id may start with `_` or `-`). No segment is
+# `.` or `..`, none is empty: a key never leaves its execution's prefix.
+ARTIFACT_KEY = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"/[A-Za-z0-9_-]{1,64}/[0-9]{1,9}/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"
+)
+
+
+def artifact_key(execution_id: UUID, step_id: str, attempt: int, name: str) -> str:
+    return f"{execution_id}/{step_id}/{attempt}/{name}"
+
+
+def artifact_key_of(key: str, execution_id: UUID) -> bool:
+    """Whether `key` is a well-made key of that execution's artifacts."""
+    return ARTIFACT_KEY.match(key) is not None and key.startswith(f"{execution_id}/")
 
 
 class StepFact(BaseModel):

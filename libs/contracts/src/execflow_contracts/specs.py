@@ -22,6 +22,9 @@ DEFAULT_QUEUE = "default"
 MemorySize = (
     Annotated[str, Field(pattern=r"^[1-9][0-9]*[bkmgBKMG]?$")] | Annotated[int, Field(ge=1)]
 )
+ContainerUser = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$")
+]
 # Where a step runs: a process; a container, on Docker or (a runner configured for it) as
 # a Kubernetes Job; or a function, in a function worker's process.
 BackendName = Literal["process", "docker", "kubernetes", "function"]
@@ -51,9 +54,10 @@ class RunSpec(Spec):
     """A command, run without a shell: as a process, or in a container when `image` is set;
     or a Python function, by name, called by a function worker that serves it.
 
-    A container gets the execution's workspace at `/workspace` (its working directory)
-    and no network unless `network` is true. A function gets `args` (validated against
-    its input model by the worker) and runs in the worker's own process.
+    A container gets the execution's workspace at `/workspace` (its working directory).
+    Neither a container nor a (sandboxed) process has a network unless `network` is true.
+    A function gets `args` (validated against its input model by the worker) and runs in
+    the worker's own process.
     """
 
     command: list[str] = Field(default_factory=list)
@@ -62,6 +66,9 @@ class RunSpec(Spec):
     image: str | None = Field(default=None, min_length=1)
     resources: Resources | None = None
     network: bool = False
+    # The user a container step runs as (`root`, `1000`, `1000:1000`, a name the image
+    # knows); unset, the runner's default, which is not root.
+    user: ContainerUser | None = None
     function: FunctionName | None = None
     args: BoundedJsonObject = Field(default_factory=dict)
 
@@ -78,6 +85,7 @@ class RunSpec(Spec):
                     ("image", self.image),
                     ("resources", self.resources),
                     ("network", self.network),
+                    ("user", self.user),
                 )
                 if value
             ]
@@ -89,9 +97,9 @@ class RunSpec(Spec):
             raise ValueError("`run` needs a `command` (at least one item) or a `function`")
         if self.args:
             raise ValueError("`args` are a function's: a command takes its arguments in `command`")
-        # A process cannot be limited or cut off the network: say so rather than ignore it.
-        if self.image is None and (self.resources is not None or self.network):
-            raise ValueError("`resources` and `network` apply to container steps: set `image`")
+        # A process is not limited, nor run as another user: say so rather than ignore it.
+        if self.image is None and (self.resources is not None or self.user is not None):
+            raise ValueError("`resources` and `user` apply to container steps: set `image`")
         return self
 
     @property

@@ -31,6 +31,10 @@ from .agent_files import LeaseLostError, StepFiles
 log = logging.getLogger("execflow.agent")
 AGENTS = "/api/v1/agent-control/agents"
 SHIP_EVERY_S = 0.2
+# One post of lines or facts holds at most this many, and about this many bytes: well
+# within the API's body bound (EXECFLOW_API_MAX_BODY_BYTES, 2 MiB by default).
+POST_MAX_ITEMS = 1000
+POST_MAX_BYTES = 512 * 1024
 SIGNALS_WAIT_S = 5.0
 DEFAULT_STOP_GRACE_S = 10.0
 # The API may be away for a while: ask again with backoff (0.1 s to 5 s) and jitter.
@@ -180,11 +184,10 @@ class Job:
 
     async def _ship(self, events: Path) -> None:
         lines, self._lines = self._lines, []
-        if lines:
-            await self._post("logs", lines=lines)
-        facts = self._new_facts(events)
-        if facts:
-            await self._post("events", events=facts)
+        for batch in batches(lines):
+            await self._post("logs", lines=batch)
+        for batch in batches(self._new_facts(events)):
+            await self._post("events", events=batch)
 
     def _new_facts(self, events: Path) -> list[dict[str, Any]]:
         try:
@@ -314,3 +317,21 @@ async def _claim(http: httpx.AsyncClient, body: dict[str, Any]) -> Claim | None:
 
 def default_work_dir() -> Path:
     return Path(tempfile.gettempdir()) / "execflow-agent"
+
+
+def batches(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """`items` in order, in posts of at most POST_MAX_ITEMS and about POST_MAX_BYTES as
+    JSON (an item larger than that alone)."""
+    found: list[list[dict[str, Any]]] = []
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for item in items:
+        item_size = len(json.dumps(item))
+        if batch and (size + item_size > POST_MAX_BYTES or len(batch) == POST_MAX_ITEMS):
+            found.append(batch)
+            batch, size = [], 0
+        batch.append(item)
+        size += item_size
+    if batch:
+        found.append(batch)
+    return found

@@ -22,13 +22,13 @@ from .roles import ROLES, Role, grant_roles, role_name, service_url
 
 PASSWORDS_FILE = "passwords.json"
 POSTGRES_SUPERUSER = "postgres"
-# Which NATS user and database role each service program logs in as (the runner has no
-# database role: it never touches the database).
+# Which NATS user and database role each service program logs in as (the runner's role
+# reads the sealed secrets only).
 SERVICES: dict[str, tuple[str, str | None]] = {
     "scheduler": ("scheduler", "scheduler"),
     "projector": ("projector", "projector"),
     "api": ("api", "api"),
-    "runner": ("runner", None),
+    "runner": ("runner", "runner"),
 }
 
 

@@ -6,8 +6,8 @@ event store and its own tables (timers, held work, the relay's position) and adv
 schedules; the projector writes the read models; the api writes the catalogue and its
 own tables (keys, namespaces, the test platform's). Every role may read the schema
 (the api reads read models and the event store's history, the scheduler the catalogue,
-the holds, the projector the event store when it rebuilds). The runner has no role:
-it never touches the database.
+the holds, the projector the event store when it rebuilds). The runner reads one table,
+the secrets (sealed: it opens them with the secrets key), and nothing else.
 """
 
 from dataclasses import dataclass
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-SCHEDULER, PROJECTOR, API = "scheduler", "projector", "api"
-ROLES = (SCHEDULER, PROJECTOR, API)
+SCHEDULER, PROJECTOR, API, RUNNER = "scheduler", "projector", "api", "runner"
+ROLES = (SCHEDULER, PROJECTOR, API, RUNNER)
+# Roles that read only these tables, not the whole schema.
+READS_ONLY: dict[str, tuple[str, ...]] = {RUNNER: ("secrets",)}
 
 # The tables each service writes (INSERT, UPDATE, DELETE). A table a migration adds
 # must be named here (a test fails on a table of no one's).
@@ -96,7 +98,11 @@ def _grant(conn: psycopg.Connection, schema: str, role: Role) -> None:
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r))
     conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(s, r))
     conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(s, r))
-    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r))
+    if role.service in READS_ONLY:
+        tables = _tables(schema, READS_ONLY[role.service])
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(tables, r))
+    else:
+        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r))
     # Identity and serial columns draw from sequences.
     conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(s, r))
     writes = WRITES.get(role.service, ())

@@ -1,7 +1,7 @@
 """execflow's workflow language, pure: CEL conditions, Jinja templates, schedule
 rhythms, and the checks a workflow passes before it runs. No I/O."""
 
-from . import conditions, templates
+from . import conditions, isolation, templates
 from .errors import ExpressionError
 from .rhythm import Rhythm, plan
 from .validation import ancestors, check_input, check_input_schema, check_workflow, problems
@@ -14,6 +14,7 @@ __all__ = [
     "check_input_schema",
     "check_workflow",
     "conditions",
+    "isolation",
     "plan",
     "problems",
     "templates",

@@ -14,6 +14,7 @@ from celpy.celtypes import BoolType
 from celpy.evaluation import CELEvalError
 from lark import Token, Tree
 
+from . import isolation
 from .errors import ExpressionError
 
 # The names a condition or template may use.
@@ -35,6 +36,19 @@ def check(expression: str) -> None:
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    """Evaluated here if it cannot run away (`isolation`), else by the evaluator."""
+    isolated = isolation.evaluator()
+    if isolated is not None and not _plain(expression):
+        return bool(isolated("condition", expression, context))
+    return evaluate_here(expression, context)
+
+
+@lru_cache(maxsize=1024)
+def _plain(expression: str) -> bool:
+    return isolation.plain_condition(_compiled(expression))
+
+
+def evaluate_here(expression: str, context: dict[str, Any]) -> bool:
     program = celpy.Environment().program(_compiled(expression))
     try:
         result = program.evaluate({name: json_to_cel(value) for name, value in context.items()})
@@ -45,10 +59,35 @@ def evaluate(expression: str, context: dict[str, Any]) -> bool:
     return bool(result)
 
 
+# CEL's macros: `list.map(x, expr)` binds `x` in `expr`.
+MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+
+
 def names(expression: str) -> set[str]:
-    """The top-level variables the expression reads."""
-    found = (_ident(n) for n in _compiled(expression).iter_subtrees() if n.data == "primary")
-    return {name for name in found if name is not None}
+    """The top-level variables the expression reads (not a macro's own variables)."""
+    tree = _compiled(expression)
+    found = (_ident(n) for n in tree.iter_subtrees() if n.data == "primary")
+    return {name for name in found if name is not None} - _bound(tree)
+
+
+def _bound(tree: Tree[Token]) -> set[str]:
+    """The variables macros bind: the first argument of each, a bare name."""
+    bound: set[str] = set()
+    for node in tree.iter_subtrees():
+        if node.data != "member_dot_arg" or len(node.children) < 3:
+            continue
+        method, arguments = node.children[1], node.children[2]
+        if str(method) not in MACROS or not isinstance(arguments, Tree):
+            continue
+        first = arguments.children[0]
+        primaries = (
+            [p for p in first.iter_subtrees() if p.data == "primary"]
+            if isinstance(first, Tree)
+            else []
+        )
+        if len(primaries) == 1 and (name := _ident(primaries[0])) is not None:
+            bound.add(name)
+    return bound
 
 
 def step_references(expression: str) -> set[str]:

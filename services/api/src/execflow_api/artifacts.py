@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
-from execflow_contracts import ArtifactNotFound
+from execflow_contracts import ArtifactNotFound, artifact_key_of
 from execflow_platform import ArtifactStore
 
 CHUNK = 64 * 1024
@@ -42,6 +42,10 @@ def find(execution_id: UUID, artifacts: list[dict[str, Any]], name: str) -> dict
             if artifact.get("status") != "stored":
                 reason = artifact.get("error") or "it is not stored (yet)"
                 raise ArtifactNotFound(f"artifact '{name}' has no content: {reason}")
+            if not artifact_key_of(str(artifact.get("key")), execution_id):
+                # Never served from outside the execution's place in the store, whatever
+                # a report said (reports are checked too; this holds for older ones).
+                raise ArtifactNotFound(f"artifact '{name}' has no content in this execution")
             found: dict[str, Any] = artifact
             return found
     raise ArtifactNotFound(f"execution {execution_id} has no artifact '{name}'")

@@ -18,6 +18,10 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     # (kontinue's Execution, deploy/kubernetes/kontinue-apiservice.yaml) must.
     api_tls_cert: str | None = None
     api_tls_key: str | None = None
+    # A request body larger than this is refused (413) before it is parsed: a command
+    # must fit in one bus message (1 MiB by default) anyway. A remote agent's artifact
+    # upload is bounded by `EXECFLOW_ARTIFACT_MAX_BYTES` instead.
+    api_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     # Read connections held open for queries.
     db_pool_size: int = 8
     # On stop, open streams (SSE) get this long to end before they are cut.

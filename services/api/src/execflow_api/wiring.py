@@ -25,10 +25,12 @@ from . import dialects, errors
 from .agents import AgentControl
 from .auth import Authenticator, guard
 from .auth.routes import router as access_router
+from .body_limit import BodyLimit
 from .dashboard import install_dashboard
 from .docker_engine import DockerEngine
 from .openapi import COMPONENTS, join_modes
 from .routes import ROUTERS
+from .routes.agents import UPLOADS
 from .routes.asyncapi import router as asyncapi_router
 from .routes.health import router as health_router
 from .routes.workflows import DEFINITION_SCHEMAS
@@ -105,6 +107,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    # Outermost: no body is read past its bound by anything else.
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes, exempt=UPLOADS)
     instrument(app)
     for router in [access_router, *ROUTERS, *dialects.ROUTERS]:
         if router in OPEN_ROUTERS:

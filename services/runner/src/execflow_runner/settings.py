@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from execflow_contracts import MemorySize, WorkerId
+from execflow_contracts import ContainerUser, MemorySize, WorkerId
 from execflow_platform import ArtifactSettings, ServiceSettings
 
 
@@ -40,6 +40,15 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     # url-safe base64). Unset, a step that names a secret fails to start, saying so.
     secrets_key: SecretStr | None = None
 
+    # Process steps: "bwrap" runs each under bubblewrap (namespaces of its own, the system
+    # read-only, its workspace the one folder it writes, no network unless it asks);
+    # "off" runs them as plain processes of the runner's user. The runner will not start
+    # with "bwrap" where bubblewrap is missing or cannot work.
+    sandbox: Literal["bwrap", "off"] = "bwrap"
+    # Further folders sandboxed steps may read (comma-separated), besides the system's
+    # (/usr, /etc, /bin, /lib…) and the runner's own Python.
+    sandbox_read_only: str = ""
+
     # Docker: "auto" uses the engine if it answers at start, "on" insists, "off" never.
     docker: Literal["auto", "on", "off"] = "auto"
     # The Docker Engine API's address; unset, DOCKER_HOST or the local socket.
@@ -51,9 +60,15 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     # Pull an image that is not present locally.
     docker_pull: bool = True
     # Limits of a container step whose `resources` leaves them unset (None: unlimited).
-    docker_default_cpus: float | None = None
-    docker_default_memory: MemorySize | None = None
+    docker_default_cpus: float | None = 2.0
+    docker_default_memory: MemorySize | None = "2g"
     docker_default_pids: int | None = 1024
+    # The user container steps run as unless they say (`user: root`); unset, the
+    # runner's own uid:gid, or 65534:65534 (nobody) for a runner run as root.
+    docker_user: ContainerUser | None = None
+    # Images container steps may run or pull (comma-separated shell patterns:
+    # `python:3.*,registry.example.com/*`); empty: any. Another image fails its step.
+    docker_images: str = ""
     # How often the reaper looks for containers that no running step owns.
     docker_reap_interval_s: float = 60.0
 
@@ -66,6 +81,10 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     # pods mount the execution's folder of it at /workspace.
     kubernetes_workspace_claim: str = "execflow-workspaces"
     kubernetes_service_account: str | None = None
+
+    @property
+    def sandbox_read_only_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.sandbox_read_only.split(",") if p.strip()]
 
     @property
     def queue_names(self) -> list[str]:

@@ -5,6 +5,7 @@ import logging
 import os
 import socket
 from datetime import UTC, datetime
+from pathlib import Path
 
 from docker import DockerClient
 from lightkube import AsyncClient
@@ -28,11 +29,13 @@ from execflow_platform import (
 from execflow_telemetry.metrics import Watched, watch_consumers
 
 from .backends import Backend, Backends, ContainerPolicy, DockerBackend, ProcessBackend
+from .backends.containers import NOT_ROOT
 from .backends.jobs import JobPolicy
 from .backends.kubernetes import KubernetesBackend
 from .docker_engine import open_docker
 from .metrics import SLOTS, WorkHook
 from .reaper import Reaper
+from .sandbox import Sandbox, find_bwrap, reap_orphans
 from .secrets import StepSecrets
 from .settings import RunnerSettings
 from .worker import Subscriber, Worker
@@ -46,9 +49,11 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
     js = nc.jetstream()
     await ensure_streams(js, topology)
     kv = await ensure_registry(js, topology, settings.worker_ttl_s)
+    sandbox = await asyncio.to_thread(make_sandbox, settings)
+    await asyncio.to_thread(close_work_dir, settings.work_dir)
     docker_client = await open_docker(settings)
     docker = docker_backend(settings, docker_client) if docker_client else None
-    available: dict[BackendName, Backend] = {"process": ProcessBackend()}
+    available: dict[BackendName, Backend] = {"process": ProcessBackend(sandbox)}
     if docker is not None:
         available["docker"] = docker
     if settings.kubernetes == "on":
@@ -131,6 +136,32 @@ async def watch_work(settings: RunnerSettings, js: JetStreamContext, stop: async
     await watch_consumers(js, watched, stop, on_read=WorkHook(consumers))
 
 
+def close_work_dir(work_dir: Path) -> None:
+    """The folder of workspaces is the runner's alone: a workspace opened to a container
+    step's user (`share_workspace`) is then open to no one else on the host."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        work_dir.chmod(0o700)
+    except OSError as exc:  # a volume the runner does not own: say so, and go on
+        log.warning("cannot close %s to other users: %s", work_dir, exc)
+
+
+def make_sandbox(settings: RunnerSettings) -> Sandbox | None:
+    """The sandbox of process steps, tried once (raises SandboxUnavailable, saying why);
+    None when it is off."""
+    if settings.sandbox == "off":
+        log.warning("EXECFLOW_SANDBOX=off: process steps run unsandboxed, as %s", os.getuid())
+        return None
+    hidden = [settings.data_dir, settings.work_dir]
+    if "://" not in settings.artifact_store_url:
+        hidden.append(Path(settings.artifact_store_url))
+    sandbox = Sandbox.make(find_bwrap(), settings.sandbox_read_only_paths, hidden)
+    sandbox.check()
+    if killed := reap_orphans(settings.work_dir):
+        log.warning("killed %d sandboxes a runner before left running: %s", len(killed), killed)
+    return sandbox
+
+
 def container_policy(settings: RunnerSettings) -> ContainerPolicy:
     """Who owns this runner's containers (or Jobs), and the limits they run with."""
     return ContainerPolicy(
@@ -140,7 +171,14 @@ def container_policy(settings: RunnerSettings) -> ContainerPolicy:
         default_cpus=settings.docker_default_cpus,
         default_memory=settings.docker_default_memory,
         default_pids=settings.docker_default_pids,
+        user=settings.docker_user or default_container_user(),
+        images=tuple(p.strip() for p in settings.docker_images.split(",") if p.strip()),
     )
+
+
+def default_container_user() -> str:
+    """Not root: the runner's own user, or nobody for a runner run as root."""
+    return NOT_ROOT if os.geteuid() == 0 else f"{os.getuid()}:{os.getgid()}"
 
 
 def docker_backend(settings: RunnerSettings, client: DockerClient) -> DockerBackend:

@@ -18,3 +18,8 @@ class SchedulerSettings(ServiceSettings):
     # A schedule's fire due longer ago than this was missed (execflow was down): its
     # `catchup` policy decides whether it runs.
     schedule_grace_s: float = 5.0
+    # A template or condition that could run away (a loop, a call, arithmetic) is
+    # evaluated in a child process, stopped after this long and held to this much memory:
+    # its step fails with the reason.
+    expression_timeout_s: float = 0.5
+    expression_memory_mb: int = 512

@@ -19,11 +19,13 @@ from execflow_platform import (
     schema_conninfo,
 )
 from execflow_telemetry.metrics import Watched, watch_consumers
+from execflow_workflows import isolation
 
 from .application import ExecutionsApplication
 from .consumer import CommandConsumer
 from .dispatch import Dispatcher
 from .eventsourcing_internals import BinaryInsertRecorder
+from .expressions import ExpressionProcess
 from .firing import ScheduleLoop
 from .forgetting import Forgetter
 from .lost_work import LostWork
@@ -85,6 +87,11 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
     await keeper.check()
     app = await asyncio.to_thread(build_application, settings)
     app.fence(lock.epoch)
+    # Templates and conditions that could run away are evaluated in a child process,
+    # within a deadline and a memory limit (started now, beside the rest).
+    expressions = ExpressionProcess(settings.expression_timeout_s, settings.expression_memory_mb)
+    isolation.isolate(expressions)
+    starting = asyncio.create_task(asyncio.to_thread(expressions.start))
     conninfo = schema_conninfo(settings.database_url, settings.db_schema)
     # Checked on every use, so the relay and timers outlive a database restart.
     pool = ConnectionPool(
@@ -164,3 +171,6 @@ async def serve_holding(settings: SchedulerSettings, stop: asyncio.Event, lock: 
         await asyncio.to_thread(pool.close)
         await nc.close()
         app.close()
+        isolation.isolate(None)
+        await asyncio.gather(starting, return_exceptions=True)
+        await asyncio.to_thread(expressions.close)

@@ -31,10 +31,13 @@ from execflow_contracts import (
     parse_fact,
 )
 
+from .. import body_limit
 from ..auth import Caller
 from ..state import Deps
 
 PREFIX = "/api/v1/agent-control"
+# Streamed to the artifact store, and bounded there (not by the API's body limit).
+UPLOADS = body_limit.pattern(rf"{PREFIX}/jobs/[^/]+/artifacts/[^/]+")
 # The routes without their prefix: mounted here, and under the seeds' prefix.
 routes = APIRouter(tags=["agents"])
 

@@ -1,5 +1,6 @@
 """Registered workflows: register (JSON or YAML) as a new version, read, execute."""
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from execflow_catalogue import catalog
 from execflow_contracts import (
     MAX_JSON_DEPTH,
+    BodyTooLarge,
     ExecuteRequest,
     ExecutionAccepted,
     ExecutionRequest,
@@ -22,6 +24,7 @@ from execflow_contracts import (
 )
 from execflow_workflows import check_input_schema, check_workflow
 
+from .. import bounded_yaml
 from ..state import Deps
 from .executions import create_execution
 
@@ -44,15 +47,17 @@ DEFINITION_BODY = {
 
 
 def parse_definition(raw: bytes, content_type: str) -> WorkflowDefinition:
-    """A definition from JSON or YAML (safe_load: plain data, no objects)."""
+    """A definition from JSON or YAML (plain data, no objects; its aliases bounded)."""
     try:
         if content_type.split(";", maxsplit=1)[0].strip() in YAML_TYPES:
-            data = yaml.safe_load(raw)
+            data = bounded_yaml.load(raw)
         else:
             data = json.loads(raw)
     except RecursionError:  # deeper than the parsers go; the fields' own limit is lower
         reason = f"malformed body: nested deeper than {MAX_JSON_DEPTH} levels"
         raise HTTPException(status.HTTP_400_BAD_REQUEST, reason) from None
+    except bounded_yaml.YamlRefused as exc:
+        raise BodyTooLarge(str(exc)) from None
     except (yaml.YAMLError, ValueError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed body: {exc}") from None
     try:
@@ -71,7 +76,10 @@ def parse_definition(raw: bytes, content_type: str) -> WorkflowDefinition:
 async def register(request: Request, response: Response, svc: Deps) -> dict[str, Any]:
     """Register a workflow; a changed definition becomes a new version, the same one
     again changes nothing (200)."""
-    definition = parse_definition(await request.body(), request.headers.get("content-type", ""))
+    # Off the event loop: a YAML document takes a while to read (and is bounded).
+    definition = await asyncio.to_thread(
+        parse_definition, await request.body(), request.headers.get("content-type", "")
+    )
     check_input_schema(definition.inputs)
     check_workflow(definition)
     async with svc.pool.connection() as conn:

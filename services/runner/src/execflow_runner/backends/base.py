@@ -74,6 +74,20 @@ def step_variables(work: StepWork, workspace: str) -> dict[str, str]:
     }
 
 
+def workdir_in(workspace: Path, workdir: str | None) -> Path:
+    """The step's working folder: `workdir` under its workspace, never outside it (no
+    absolute path, no `..` or symlink out of it); raises ValueError."""
+    if not workdir:
+        return workspace
+    if workdir.startswith("/"):
+        raise ValueError(f"workdir {workdir!r} is absolute: it must be inside the workspace")
+    root = workspace.resolve()
+    folder = (root / workdir).resolve()
+    if not folder.is_relative_to(root):
+        raise ValueError(f"workdir {workdir!r} leaves the workspace")
+    return workspace / folder.relative_to(root)
+
+
 def exit_outcome(code: int) -> Outcome:
     if code == 0:
         return Outcome(exit_code=0)

@@ -3,7 +3,7 @@
 Pure: it builds the Docker SDK's arguments and reads labels back; `docker.py` does the I/O.
 """
 
-import posixpath
+import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,12 @@ from execflow_contracts import (
     StepWork,
 )
 
-from .base import AttemptKey, step_variables
+from .base import AttemptKey, step_variables, workdir_in
 
 # Where every container of an execution finds the execution's workspace.
 WORKSPACE = "/workspace"
+# Who a container step runs as, unless it says: not root (nobody, on Debian).
+NOT_ROOT = "65534:65534"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,22 @@ class ContainerPolicy:
     default_cpus: float | None = None
     default_memory: str | int | None = None
     default_pids: int | None = None
+    # The user steps run as unless they say otherwise.
+    user: str = NOT_ROOT
+    # Images steps may use (shell patterns, `python:3.*`, `registry.example.com/*`);
+    # empty: any.
+    images: tuple[str, ...] = ()
+
+    def allows(self, image: str) -> bool:
+        """Whether the allow-list lets a step run (or pull) `image`, as the step names it."""
+        return not self.images or any(fnmatch.fnmatchcase(image, p) for p in self.images)
+
+    def refusal(self, image: str) -> str | None:
+        """Why a step may not run `image` here; None if it may."""
+        if self.allows(image):
+            return None
+        allowed = ", ".join(self.images)
+        return f"image {image!r} is not allowed here (EXECFLOW_DOCKER_IMAGES: {allowed})"
 
     def owned(self) -> list[str]:
         """Label filters matching every container of this deployment."""
@@ -66,11 +84,13 @@ def container_options(
     cpus = resources.cpus if resources and resources.cpus else policy.default_cpus
     pids = resources.pids if resources and resources.pids else policy.default_pids
     memory = policy.memory_limit(work)
+    # Inside the workspace, or ValueError (checked on the host, where the folder is).
+    workdir = workdir_in(workspace, run.workdir).relative_to(workspace)
     return {
         "image": run.image,
         "command": run.command,
         "environment": step_variables(work, WORKSPACE) | (env or {}) | run.literal_env,
-        "working_dir": posixpath.join(WORKSPACE, run.workdir) if run.workdir else WORKSPACE,
+        "working_dir": WORKSPACE if workdir == Path() else f"{WORKSPACE}/{workdir.as_posix()}",
         "volumes": {str(workspace): {"bind": WORKSPACE, "mode": "rw"}},
         "labels": policy.labels(work),
         "network_mode": policy.network if run.network else "none",
@@ -82,4 +102,9 @@ def container_options(
         # Swap as large as memory means none: the limit is the limit.
         "memswap_limit": memory,
         "pids_limit": pids,
+        # What a process step's sandbox does too: no capabilities, nothing gained by
+        # exec (setuid programs), not root unless the step asks.
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "user": run.user or policy.user,
     }

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,13 +64,15 @@ class DockerBackend:
         env: dict[str, str] | None = None,
     ) -> Outcome:
         key = AttemptKey.of(work)
+        if refusal := self.policy.refusal(work.run.image or ""):
+            return Outcome(None, refusal, "start")
         self._active[key] = None
         # Paths in the runner's workspace are under /workspace in the container.
         inside = {k: v.replace(str(workspace), WORKSPACE) for k, v in (env or {}).items()}
         try:
             try:
                 container = await asyncio.to_thread(self._create, work, workspace, inside)
-            except DockerException as exc:
+            except (DockerException, ValueError) as exc:  # ValueError: its workdir
                 return Outcome(
                     None, f"cannot create a container of {work.run.image!r}: {exc}", "start"
                 )
@@ -112,6 +115,7 @@ class DockerBackend:
 
     def _create(self, work: StepWork, workspace: Path, env: dict[str, str]) -> Container:
         options = container_options(work, workspace, self.policy, env)
+        share_workspace(workspace, options["user"])
         try:
             return self._client.containers.create(**options)
         except ImageNotFound:
@@ -165,6 +169,19 @@ class DockerBackend:
             # The SDK waits the grace plus its own timeout for the engine to answer.
             container.stop(timeout=math.ceil(self._stop_grace_s))
         remove_container(self._client, container.id)
+
+
+def share_workspace(workspace: Path, user: str) -> None:
+    """A container step that runs as another user than the runner's may write the
+    workspace, and its `.execflow` (where it appends its facts), too: both open to all
+    (the folder of workspaces is the runner's, closed to others). What each step writes
+    is its user's: steps run as different users read each other's files, and write
+    only their own."""
+    if user.split(":", maxsplit=1)[0] in ("root", "0", str(os.getuid())):
+        return
+    for folder in (workspace, workspace / ".execflow"):
+        with contextlib.suppress(FileNotFoundError):
+            folder.chmod(0o777)
 
 
 def _threadsafe(loop: asyncio.AbstractEventLoop, on_line: LineSink) -> LineSink:

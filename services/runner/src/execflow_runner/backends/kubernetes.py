@@ -54,6 +54,8 @@ class KubernetesBackend:
         env: dict[str, str] | None = None,
     ) -> Outcome:
         key = AttemptKey.of(work)
+        if refusal := self.policy.containers.refusal(work.run.image or ""):
+            return Outcome(None, refusal, "start")
         manifest = job_manifest(work, uuid.uuid4().hex[:8], workspace, self.policy, env)
         name = manifest["metadata"]["name"]
         try:
