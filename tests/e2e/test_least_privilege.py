@@ -287,3 +287,15 @@ def test_the_embedded_database_asks_every_role_for_its_password(stack: Stack) ->
     superuser = stack.config.database_url
     with pytest.raises(psycopg.OperationalError, match="password"):
         psycopg.connect(psycopg.conninfo.make_conninfo(superuser, password="")).close()
+
+
+def test_a_step_on_a_least_privileged_runner_gets_its_secret(
+    stack: Stack, api: httpx.Client
+) -> None:
+    name, value = f"token-{uuid.uuid4().hex[:6]}", f"v-{uuid.uuid4().hex}"
+    assert api.put(f"/api/v1/secrets/{name}", json={"value": value}).status_code in (200, 201)
+    step = sh("use", 'printf %s "$TOKEN" > token.txt')
+    step["run"]["env"] = {"TOKEN": {"secret": name}}
+    execution_id = create(api, {"workflow": {"steps": [step]}})
+    assert wait_finished(api, execution_id)["status"] == "completed"
+    assert (stack.config.work_dir / execution_id / "token.txt").read_text() == value
