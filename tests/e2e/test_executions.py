@@ -54,6 +54,8 @@ def test_the_diamond_completes_with_its_branches_in_parallel(api: httpx.Client) 
     assert at(join["started_at"]) >= max(at(left["finished_at"]), at(right["finished_at"]))
     for field in ("created_at", "started_at", "completed_at"):
         assert body[field]
+    # It started when its first step did, not when that start was heard.
+    assert at(body["started_at"]) <= at(steps["fetch"]["started_at"])
 
 
 def test_transitions_record_every_move(api: httpx.Client) -> None:

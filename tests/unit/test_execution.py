@@ -93,6 +93,18 @@ def test_the_first_start_makes_it_running_and_a_root_success_fans_out() -> None:
     assert status_of(execution)["left"] is StepStatus.QUEUED
 
 
+def test_an_execution_starts_when_its_first_step_did_and_never_after_the_schedulers_now() -> None:
+    for runner_clock, expected in ((-timedelta(seconds=2), -2), (timedelta(seconds=5), 0)):
+        execution = diamond()
+        execution.collect_events()
+        heard = NOW + timedelta(seconds=10)
+        execution.record_step_started("fetch", 1, 1, "w", heard + runner_clock, now=heard)
+        began = next(
+            e for e in execution.collect_events() if isinstance(e, domain_events.ExecutionStarted)
+        )
+        assert began.started_at == heard + timedelta(seconds=expected), runner_clock
+
+
 def test_the_join_waits_for_both_branches_then_the_execution_completes() -> None:
     execution = diamond()
     finish(execution, "fetch")

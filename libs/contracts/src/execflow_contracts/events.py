@@ -91,6 +91,13 @@ class ExecutionStarting(StatusChanged):
 
 class ExecutionStarted(StatusChanged):
     type: Literal["ExecutionStarted"] = "ExecutionStarted"
+    # When its first step started (never later than `at`, when it was stored); None in
+    # events stored before it was recorded. `started` says which to go by.
+    started_at: datetime | None = None
+
+    @property
+    def started(self) -> datetime:
+        return self.started_at if self.started_at is not None else self.at
 
 
 class ExecutionWaiting(StatusChanged):

@@ -21,7 +21,7 @@ from execflow_contracts import (
     TransitionType,
 )
 
-from .rows import ExecutionRow
+from .rows import ExecutionRow, happened_at
 
 
 class Transition(NamedTuple):
@@ -100,7 +100,7 @@ class Batch:
                 to_status,
                 reason,
                 actor,
-                event.at,
+                happened_at(event) if isinstance(event, StatusChanged) else event.at,
             )
         )
 

@@ -20,6 +20,7 @@ from execflow_contracts import (
     ExecutionCompleted,
     ExecutionFailed,
     ExecutionRetried,
+    ExecutionStarted,
     ExecutionStatus,
     ExecutionTimedOut,
     StatusChanged,
@@ -37,6 +38,12 @@ STATUS_TIMESTAMPS = {
     ExecutionStatus.CANCELLED: "completed_at",
     ExecutionStatus.TIMED_OUT: "completed_at",
 }
+
+
+def happened_at(event: StatusChanged) -> datetime:
+    """When the move happened: an execution started when its first step did (its start
+    report is applied later), anything else when it was stored."""
+    return event.started if isinstance(event, ExecutionStarted) else event.at
 
 
 @dataclass
@@ -68,7 +75,7 @@ class ExecutionRow:
         self.status = event.to_status
         self.sets |= {"status": event.to_status, "message": event.reason}
         if stamp := STATUS_TIMESTAMPS.get(event.to_status):
-            self.stamps.setdefault(stamp, event.at)
+            self.stamps.setdefault(stamp, happened_at(event))
         if isinstance(event, ExecutionCompleted):
             self.sets["output"] = Jsonb(event.output)
         if isinstance(event, ExecutionFailed):

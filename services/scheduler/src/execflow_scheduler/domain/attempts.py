@@ -73,7 +73,7 @@ def record_step_started(
         started_at=started_at,
         timeout_at=(now or started_at) + timedelta(seconds=timeout) if timeout else None,
     )
-    settle(x, now or started_at)
+    settle(x, now or started_at, step_started_at=started_at)
 
 
 def record_step_finished(

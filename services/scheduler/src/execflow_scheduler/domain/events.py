@@ -58,7 +58,10 @@ class ExecutionStarting(StatusChanged):
 
 
 class ExecutionStarted(StatusChanged):
-    pass
+    # When its first step started (the runner's time, never later than the scheduler's
+    # when it heard): the execution started then, not when the report was applied.
+    # None in events stored before it was recorded.
+    started_at: datetime | None = None
 
 
 class ExecutionWaiting(StatusChanged):

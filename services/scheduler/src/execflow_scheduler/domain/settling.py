@@ -24,8 +24,11 @@ DEFAULT_REASONS = {
 }
 
 
-def settle(x: "Execution", now: datetime, reason: str = "") -> None:
-    """Move the execution to the status its steps call for, if that is a change."""
+def settle(
+    x: "Execution", now: datetime, reason: str = "", step_started_at: datetime | None = None
+) -> None:
+    """Move the execution to the status its steps call for, if that is a change.
+    `step_started_at`: when the step whose start is being applied started, by its runner."""
     if x.status.is_terminal:
         return
     if x.status is ExecutionStatus.CANCELLING:
@@ -69,7 +72,12 @@ def settle(x: "Execution", now: datetime, reason: str = "") -> None:
         reason = "waiting for a runner and for " + ", ".join(
             f"{gate['name']} (at most {gate['max']} at once)" for gate in x.gates
         )
-    move(x, event_class, target, reason or DEFAULT_REASONS[target], expires_at=None)
+    fields: dict[str, Any] = {}
+    if event_class is events.ExecutionStarted:
+        # Not later than its first step's start, nor than now (a runner's clock may be
+        # ahead of the scheduler's, which alone decides).
+        fields["started_at"] = min(step_started_at or now, now)
+    move(x, event_class, target, reason or DEFAULT_REASONS[target], expires_at=None, **fields)
 
 
 def move(
