@@ -45,3 +45,81 @@ def grant(passwords: PasswordsOption = Path(".execflow/passwords.json")) -> None
     for role in roles:
         url = service_url(settings.database_url, role)
         typer.echo(f"{role.service}: EXECFLOW_DATABASE_URL={url!r}")
+
+
+@app.command("env")
+def env(
+    out: Annotated[Path, typer.Option(help="the folder of the files (made 0700)")],
+    passwords: Annotated[
+        Path | None,
+        typer.Option(help="where the passwords are kept (default: OUT/passwords.json)"),
+    ] = None,
+    grant_roles: Annotated[
+        bool,
+        typer.Option(
+            "--grant/--no-grant",
+            help="grant the roles on the database now (after `execflow migrate`);"
+            " --no-grant: only write the files, no server asked (grant later)",
+        ),
+    ] = True,
+    admin_key: Annotated[
+        bool,
+        typer.Option(
+            "--admin-key/--no-admin-key",
+            help="make an admin API key (namespace default), kept in admin.env as"
+            " EXECFLOW_API_KEY (one already there that works is kept)",
+        ),
+    ] = False,
+) -> None:
+    """Everything least privilege needs on servers of your own, in one go: nats-server's
+    `authorization` include (nats-authorization.conf), the roles granted, and an env
+    file per part with its own credentials only (scheduler, projector, api, runner,
+    worker: a function worker's) plus admin.env (the admin's and owner's URLs: for
+    setup and your tools, no service). EXECFLOW_NATS_URL and EXECFLOW_DATABASE_URL say
+    where the servers are, as the services will reach them, the database's as its
+    schema's owner."""
+    import os
+
+    from execflow_platform import ServiceSettings
+
+    from .deployment import ADMIN, read_env_file, write_deployment
+    from .privileges import Passwords, grant
+    from .secrets_key import VARIABLE as SECRETS_KEY_VARIABLE
+
+    settings = ServiceSettings()
+    missing = {"nats_url", "database_url"} - settings.model_fields_set
+    if missing:
+        names = ", ".join(f"EXECFLOW_{name.upper()}" for name in sorted(missing))
+        typer.echo(f"error: set {names}: where the servers are", err=True)
+        raise typer.Exit(2)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    kept = Passwords(passwords or out / "passwords.json")
+    if grant_roles:
+        grant(settings.database_url, settings.db_schema, kept)
+    # A key made by an earlier run stays in admin.env (it is in the database still).
+    admin_env = out / f"{ADMIN}.env"
+    api_key = read_env_file(admin_env).get("EXECFLOW_API_KEY") if admin_env.exists() else None
+    if admin_key:
+        api_key = _admin_key(settings.database_url, settings.db_schema, api_key)
+    written = write_deployment(
+        out,
+        settings.nats_url,
+        settings.database_url,
+        settings.db_schema,
+        settings.bus_prefix,
+        kept,
+        os.environ.get(SECRETS_KEY_VARIABLE),
+        api_key,
+    )
+    typer.echo(f"roles granted on {settings.db_schema}" if grant_roles else "roles not granted")
+    for path in written:
+        typer.echo(f"  {path}")
+    typer.echo(f"nats-server: include {out.resolve() / written[0].name} in its config, restart")
+
+
+def _admin_key(database_url: str, schema: str, saved: str | None) -> str:
+    from .access import make_key, works
+
+    if saved and works(database_url, schema, saved):
+        return saved
+    return make_key(database_url, schema, name="execflow privileges env")
