@@ -30,9 +30,15 @@ def nats_users(passwords: PasswordsOption = Path(".execflow/passwords.json")) ->
 
 
 @app.command("grant")
-def grant(passwords: PasswordsOption = Path(".execflow/passwords.json")) -> None:
-    """Create (or update) a role per service on the database and grant it its tables;
-    print each service's EXECFLOW_DATABASE_URL. Run it after every migration."""
+def grant(
+    passwords: PasswordsOption = Path(".execflow/passwords.json"),
+    show_urls: Annotated[
+        bool, typer.Option(help="print each service's EXECFLOW_DATABASE_URL (its password)")
+    ] = False,
+) -> None:
+    """Create (or update) a role per service on the database and grant it its tables.
+    Run it after every migration. (`privileges env` writes the services' URLs to files;
+    printed here only when asked, as a log is no place for a password.)"""
     from execflow_platform import ServiceSettings
 
     from .privileges import Passwords, database_roles
@@ -44,7 +50,8 @@ def grant(passwords: PasswordsOption = Path(".execflow/passwords.json")) -> None
     grant_roles(settings.database_url, settings.db_schema, roles)
     for role in roles:
         url = service_url(settings.database_url, role)
-        typer.echo(f"{role.service}: EXECFLOW_DATABASE_URL={url!r}")
+        shown = f": EXECFLOW_DATABASE_URL={url!r}" if show_urls else ""
+        typer.echo(f"{role.service}: role {role.name} granted{shown}")
 
 
 @app.command("env")
