@@ -235,19 +235,26 @@ def test_nats_refuses_a_client_without_credentials(stack: Stack) -> None:
         asyncio.run(nats.connect(f"nats://{anonymous}", allow_reconnect=False, connect_timeout=2))
 
 
+FORGED_EVENT = (
+    "INSERT INTO execflow_events (originator_id, originator_version, topic, state)"
+    " VALUES (gen_random_uuid(), 1, 'forged', 'x')"
+)
+
+
+def insert_as(database_url: str, schema: str, statement: str) -> None:
+    """Run `statement` as `database_url`'s role, then roll it back."""
+    with psycopg.connect(schema_conninfo(database_url, schema)) as conn:
+        conn.execute(statement)
+        conn.rollback()
+
+
 def test_the_api_role_cannot_write_the_event_store_nor_the_projector_the_catalogue(
     stack: Stack,
 ) -> None:
     def insert(service: str, statement: str) -> None:
-        url = own(stack, service, "EXECFLOW_DATABASE_URL")
-        with psycopg.connect(schema_conninfo(url, SCHEMA)) as conn:
-            conn.execute(statement)
-            conn.rollback()
+        insert_as(own(stack, service, "EXECFLOW_DATABASE_URL"), SCHEMA, statement)
 
-    event = (
-        "INSERT INTO execflow_events (originator_id, originator_version, topic, state)"
-        " VALUES (gen_random_uuid(), 1, 'forged', 'x')"
-    )
+    event = FORGED_EVENT
     workflow = (
         "INSERT INTO workflow_definitions (workflow_id, version, definition, digest)"
         " VALUES ('forged', 1, '{}', 'x')"

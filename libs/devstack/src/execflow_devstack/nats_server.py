@@ -37,6 +37,7 @@ class NatsServer:
         log_file: Path | None = None,
         max_file_store: str | None = None,
         authorization: dict[str, Any] | None = None,
+        config_file: Path | None = None,
     ):
         self.store_dir = store_dir
         # JetStream reserves each stream's byte limit against this (default: most of the
@@ -45,6 +46,11 @@ class NatsServer:
         # nats-server's `authorization` block (its users and their permissions); None:
         # anyone may connect and do anything.
         self._authorization = authorization
+        # An operator's own config (its `include`s, its users), as deploy/ documents;
+        # given, it is the whole config: the two options above must then be None.
+        if config_file is not None and (max_file_store, authorization) != (None, None):
+            raise ValueError("config_file is the whole config: say the rest in it")
+        self._config_file = config_file
         if port is not None and not is_free(port):
             raise RuntimeError(
                 f"port {port} is taken (is execflow already running?); "
@@ -87,6 +93,8 @@ class NatsServer:
     def _config_args(self) -> list[str]:
         """A config file for what the command line cannot say (JSON, which nats-server
         reads as its own format); readable by its owner only: it holds passwords."""
+        if self._config_file is not None:
+            return ["-c", str(self._config_file)]
         config: dict[str, Any] = {}
         if self._max_file_store is not None:
             config["jetstream"] = {"max_file_store": size_in_bytes(self._max_file_store)}
