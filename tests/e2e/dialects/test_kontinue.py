@@ -215,7 +215,7 @@ def test_a_create_the_scheduler_does_not_answer_is_a_timeout(
     name = f"{function}-late"
     stack.services["scheduler"].kill()
     try:
-        late = api.post(COLLECTION, content=manifest(function, name=name))
+        late = api.post(COLLECTION, content=manifest(function, name=name), timeout=60)
     finally:
         stack.services["scheduler"].start()
     assert late.status_code == 504, late.text

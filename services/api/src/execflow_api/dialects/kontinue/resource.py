@@ -65,7 +65,11 @@ WATCH_FALLBACK_S = 1.0
 # time is taken before its transaction commits, so a slower commit may carry an earlier one.
 WATCH_OVERLAP = timedelta(seconds=2)
 MAX_LIMIT = 500
-# How long a create waits for the read model to have what it made (it takes milliseconds).
+# How long a create waits for the scheduler's verdict: an API server answers a create
+# when its storage has decided, and waits for a slow one (up to its 60 s request timeout)
+# rather than fail a create that would succeed. Then for the read model to have what it
+# made (milliseconds, usually).
+VERDICT_WITHIN_S = 20.0
 READABLE_WITHIN_S = 5.0
 
 
@@ -230,7 +234,9 @@ async def store_new(svc: Services, name: str, command: CreateExecution) -> None:
     request = uuid4().hex
     try:
         outcome = await send_and_wait(
-            svc, command.model_copy(update={"request_id": request, "request_hash": request})
+            svc,
+            command.model_copy(update={"request_id": request, "request_hash": request}),
+            VERDICT_WITHIN_S,
         )
     except IdempotencyConflict:
         raise already_exists(name) from None
