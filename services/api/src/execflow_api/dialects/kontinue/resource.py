@@ -226,8 +226,8 @@ async def store_new(svc: Services, name: str, command: CreateExecution) -> None:
     """Create the execution of `name`, answering as the API server's storage would.
 
     Whether the name is taken is the scheduler's to say, not the read model's: the read
-    model lags, and a create it has not seen yet was stored on the bus under the same
-    `Nats-Msg-Id` and dropped as a duplicate, so a second create was answered 201. Each
+    model lags, and a second create of a name it did not show yet went on the bus under
+    the first one's `Nats-Msg-Id`, was dropped as a duplicate, and was answered 201. Each
     request has an id of its own, so it reaches the scheduler, and that id as its
     request hash: the scheduler accepts it again only re-delivered, and refuses any other
     create of the name (IdempotencyConflict), which is Kubernetes' AlreadyExists."""
