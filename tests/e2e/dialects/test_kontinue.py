@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,46 @@ def test_kubectl_hears_refusals_as_a_server_says_them(api: httpx.Client, kubectl
     missing = kubectl("get", "execution", "nothing-here")
     assert missing.returncode == 1
     assert 'executions.kontinue.cloud "nothing-here" not found' in missing.stderr
+
+
+def test_a_name_is_taken_once_and_read_once_created(api: httpx.Client) -> None:
+    """As an API server's storage does: of creates of one name sent together, one is
+    created and the others hear AlreadyExists, though none is in the read model yet;
+    and what a create made is there to read as soon as it is answered."""
+    function = register(api, sh("a", "true"))
+    for attempt in range(3):
+        name = f"{function}-race{attempt}"
+        with ThreadPoolExecutor(3) as pool:
+            bodies = [manifest(function, name=name)] * 3
+            answers = list(pool.map(lambda body: api.post(COLLECTION, content=body), bodies))
+        assert sorted(a.status_code for a in answers) == [201, 409, 409], answers
+        for refused in (a.json() for a in answers if a.status_code == 409):
+            assert refused["reason"] == "AlreadyExists"
+            assert refused["message"] == f'executions.kontinue.cloud "{name}" already exists'
+        read = api.get(f"{COLLECTION}/{name}")
+        assert read.status_code == 200, read.text
+        assert read.json()["metadata"]["uid"] == next(
+            a.json()["metadata"]["uid"] for a in answers if a.status_code == 201
+        )
+
+
+def test_a_create_the_scheduler_does_not_answer_is_a_timeout(
+    api: httpx.Client, stack: Stack
+) -> None:
+    """A create stored but not yet decided may still make its execution, or be refused:
+    the server says it cannot tell (504 Timeout), not 201. Decided later, it stands."""
+    function = register(api, sh("a", "true"))
+    name = f"{function}-late"
+    stack.services["scheduler"].kill()
+    try:
+        late = api.post(COLLECTION, content=manifest(function, name=name), timeout=60)
+    finally:
+        stack.services["scheduler"].start()
+    assert late.status_code == 504, late.text
+    assert (late.json()["reason"], late.json()["details"]["name"]) == ("Timeout", name)
+    wait_for(lambda: phase(api, name) == "Completed", timeout_s=60, what=f"{name} completed")
+    again = api.post(COLLECTION, content=manifest(function, name=name))
+    assert (again.status_code, again.json()["reason"]) == (409, "AlreadyExists")
 
 
 def create(api: httpx.Client, function: str, **spec: Any) -> str:

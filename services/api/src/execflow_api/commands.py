@@ -35,15 +35,17 @@ async def send(svc: Services, command: Command) -> None:
     await _publish(svc, command, {})
 
 
-async def send_and_wait(svc: Services, command: Command) -> CommandOutcome | None:
+async def send_and_wait(
+    svc: Services, command: Command, within_s: float = OUTCOME_TIMEOUT_S
+) -> CommandOutcome | None:
     """Send, then wait for the outcome: raises the refusal as its ExecflowError;
-    None if the scheduler did not answer in time."""
+    None if the scheduler did not answer within `within_s`."""
     inbox = svc.nc.new_inbox()
     subscription = await svc.nc.subscribe(inbox, max_msgs=1)
     try:
         await _publish(svc, command, {REPLY_TO_HEADER: inbox})
         try:
-            reply = await subscription.next_msg(timeout=OUTCOME_TIMEOUT_S)
+            reply = await subscription.next_msg(timeout=within_s)
         except TimeoutError:
             return None
     finally:

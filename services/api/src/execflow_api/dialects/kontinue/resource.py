@@ -3,8 +3,9 @@ create (with `generateName`), get, list (with `continue` pages and label selecto
 watch, the status subresource, and kubectl's table output. Errors are `Status` objects.
 
 Executions are execflow's: created as runs of the registered workflow the `function`
-names, read from the read models. Their status belongs to execflow, so writes to it are
-refused, and there is no delete (an execution is kept until its `ttl`).
+names (whether a name is taken, the scheduler says: it alone writes executions), read
+from the read models, once a create has reached them. Their status belongs to execflow,
+so writes to it are refused, and there is no delete (an execution is kept until its `ttl`).
 """
 
 import asyncio
@@ -15,17 +16,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ParamSpec
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from execflow_catalogue import catalog
-from execflow_contracts import ExecflowError, InvalidInput, WorkflowNotFound
+from execflow_contracts import (
+    CreateExecution,
+    ExecflowError,
+    ExecutionNotFound,
+    IdempotencyConflict,
+    InvalidInput,
+    WorkflowNotFound,
+)
 
-from ...commands import send
+from ...commands import send_and_wait
 from ...errors import STATUS_OF
+from ...live import until_known
 from ...state import Deps, Services
 from . import store, tables
 from .models import (
@@ -56,6 +65,12 @@ WATCH_FALLBACK_S = 1.0
 # time is taken before its transaction commits, so a slower commit may carry an earlier one.
 WATCH_OVERLAP = timedelta(seconds=2)
 MAX_LIMIT = 500
+# How long a create waits for the scheduler's verdict: an API server answers a create
+# when its storage has decided, and waits for a slow one (up to its 60 s request timeout)
+# rather than fail a create that would succeed. Then for the read model to have what it
+# made (milliseconds, usually).
+VERDICT_WITHIN_S = 20.0
+READABLE_WITHIN_S = 5.0
 
 
 class KubernetesError(Exception):
@@ -163,7 +178,8 @@ def manifest(raw: bytes) -> KontinueExecution:
 @kubernetes_errors
 async def create(namespace: str, request: Request, svc: Deps) -> Response:
     """`kubectl create -f execution.yaml`: runs the registered workflow `spec.function`
-    with `spec.arguments`, its retry, timeout and ttl applied to the whole run."""
+    with `spec.arguments`, its retry, timeout and ttl applied to the whole run. Checked
+    as the API server checks: the manifest, then whether its name is taken."""
     given = manifest(await request.body())
     meta = given.metadata
     if meta.namespace and meta.namespace != namespace:
@@ -174,10 +190,6 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
     name = meta.name or generated(meta.generate_name or "")
     new_id = execution_id(namespace, name, svc.caller.namespace)
     async with svc.pool.connection() as conn:
-        if await store.one(conn, new_id, svc.caller.namespace) is not None:
-            raise KubernetesError(
-                409, "AlreadyExists", f'{PLURAL}.{GROUP} "{name}" already exists', name=name
-            )
         try:
             registered = await catalog.get(conn, svc.caller.namespace, given.spec.function)
         except WorkflowNotFound:
@@ -197,7 +209,7 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
         workflow = with_policies(command.spec, given.spec)
     except ValidationError as exc:
         raise invalid(name, [("spec", str(exc))]) from None
-    await send(svc, command.model_copy(update={"workflow": workflow}))
+    await store_new(svc, name, command.model_copy(update={"workflow": workflow}))
     created = {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -208,6 +220,45 @@ async def create(namespace: str, request: Request, svc: Deps) -> Response:
         "status": {"phase": "Pending"},
     }
     return JSONResponse(created, status_code=201)
+
+
+async def store_new(svc: Services, name: str, command: CreateExecution) -> None:
+    """Create the execution of `name`, answering as the API server's storage would.
+
+    Whether the name is taken is the scheduler's to say, not the read model's: the read
+    model lags, and a second create of a name it did not show yet went on the bus under
+    the first one's `Nats-Msg-Id`, was dropped as a duplicate, and was answered 201. Each
+    request has an id of its own, so it reaches the scheduler, and that id as its
+    request hash: the scheduler accepts it again only re-delivered, and refuses any other
+    create of the name (IdempotencyConflict), which is Kubernetes' AlreadyExists."""
+    request = uuid4().hex
+    try:
+        outcome = await send_and_wait(
+            svc,
+            command.model_copy(update={"request_id": request, "request_hash": request}),
+            VERDICT_WITHIN_S,
+        )
+    except IdempotencyConflict:
+        raise already_exists(name) from None
+    if outcome is None:  # stored, and applied later: whether it makes `name` is not known
+        raise KubernetesError(
+            504,
+            "Timeout",
+            f"the server could not tell in time whether {PLURAL}.{GROUP} {name!r} was"
+            " created; it may still be",
+            name=name,
+        )
+    # A Kubernetes client reads what it has just created (the API server reads its
+    # writes): answer once the read model has it too. If it lags longer, the create
+    # still stands; reads show it as soon as they can.
+    with contextlib.suppress(ExecutionNotFound):
+        await until_known(svc, command.execution_id, READABLE_WITHIN_S)
+
+
+def already_exists(name: str) -> KubernetesError:
+    return KubernetesError(
+        409, "AlreadyExists", f'{PLURAL}.{GROUP} "{name}" already exists', name=name
+    )
 
 
 ONE: dict[int | str, dict[str, Any]] = {
