@@ -117,9 +117,9 @@ async def rotate(conn: AsyncConnection, keyring: SecretsKeyring | None) -> dict[
             resealed.append((*keyring.seal(namespace, name, value), namespace, name))
         if unopened:
             raise SecretsUnavailable(
-                f"{len(unopened)} secret(s) do not open with any key configured here, so none was"
-                f" re-sealed (give their key in {RETIRED}, or set them"
-                f" again): {'; '.join(unopened)}"
+                f"{len(unopened)} secret(s) open with no key configured here, so none was"
+                f" re-sealed: {'; '.join(unopened)} (give their key in {RETIRED}, or set"
+                " them again)"
             )
         async with conn.cursor() as cur:
             await cur.executemany(
