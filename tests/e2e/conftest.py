@@ -13,7 +13,7 @@ import pytest
 
 from execflow_catalogue.secrets import SecretsKey
 from execflow_contracts import Topology
-from execflow_devstack import NatsServer, Stack, StackConfig, free_port
+from execflow_devstack import NatsServer, ServiceProcess, Stack, StackConfig, free_port
 from execflow_ops.access import make_key
 from execflow_ops.privileges import Passwords, admin_nats_url, nats_authorization, passwords_in
 from execflow_ops.provision import provision
@@ -99,6 +99,23 @@ def stack(
 ) -> Iterator[Stack]:
     with running_stack(nats_url, database_url, tmp_path_factory.mktemp("stack")) as running:
         yield running
+
+
+@contextlib.contextmanager
+def runner_on(stack: Stack, queues: str, worker_id: str = "", capacity: int = 4) -> Iterator[str]:
+    """One more runner of the stack, on `queues` (keys: `gpu`, `team-a/gpu`); its id.
+    A namespace's work runs only on runners told its queues."""
+    worker_id = worker_id or f"r-{uuid.uuid4().hex[:8]}"
+    env = {
+        "EXECFLOW_QUEUES": queues,
+        "EXECFLOW_WORKER_ID": worker_id,
+        "EXECFLOW_CAPACITY": str(capacity),
+    }
+    process = ServiceProcess("runner", stack.config, env).start()
+    try:
+        yield worker_id
+    finally:
+        process.kill()
 
 
 @pytest.fixture

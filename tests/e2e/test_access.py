@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from execflow.cli import app
 from execflow_devstack import Stack
 
-from .conftest import create, sh, wait_finished
+from .conftest import create, runner_on, sh, wait_finished
 
 pytestmark = pytest.mark.e2e
 
@@ -147,7 +147,8 @@ def test_a_namespace_sees_and_touches_only_its_own(stack: Stack, api: httpx.Clie
     mine = create(api, {"workflow": {"steps": [sh("a", "true")]}, "metadata": {"who": "a"}})
     wait_finished(api, mine)
     other = namespace(api)
-    with client(stack, key(api, "admin", other)) as b:
+    # Its work runs on a runner of its own queue: `default`'s runner serves `default` only.
+    with client(stack, key(api, "admin", other)) as b, runner_on(stack, f"{other}/default"):
         assert b.get("/api/v1/whoami").json()["namespace"] == other
         theirs = create(
             b, {"workflow": {"steps": [sh("b", "echo SEEN")]}, "metadata": {"who": "b"}}
@@ -192,7 +193,8 @@ def test_workflows_and_schedules_belong_to_their_namespace(stack: Stack, api: ht
     schedule = api.post("/api/v1/schedules", json={"workflow_id": name, "every": "1h"})
     assert schedule.status_code == 201, schedule.text
     schedule_id = schedule.json()["id"]
-    with client(stack, key(api, "operator", namespace(api))) as b:
+    other = namespace(api)
+    with client(stack, key(api, "operator", other)) as b, runner_on(stack, f"{other}/default"):
         # Another namespace's workflow and schedule are unknown to it, by id or in lists.
         assert b.get(f"/api/v1/workflows/{name}").status_code == 404
         assert name not in [w["id"] for w in b.get("/api/v1/workflows").json()["items"]]
@@ -238,6 +240,7 @@ def test_the_cli_makes_keys_and_namespaces(stack: Stack) -> None:
     name = f"t-{uuid.uuid4().hex[:8]}"
     made = runner.invoke(app, ["namespaces", "create", name, "--retention", "3600"])
     assert made.exit_code == 0, made.output
+    assert f"EXECFLOW_QUEUES={name}/default" in made.output  # where its work will run
     listed = runner.invoke(app, ["namespaces", "list"])
     assert name in listed.output and "default" in listed.output
     created = runner.invoke(app, ["keys", "create", "--role", "operator", "--namespace", name])

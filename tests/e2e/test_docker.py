@@ -17,6 +17,7 @@ from execflow_contracts import DEPLOYMENT_LABEL, EXECUTION_LABEL
 from execflow_devstack import ServiceProcess, Stack
 
 from .conftest import logs_until, running_stack, wait_finished, wait_status
+from .test_access import client, key, namespace
 
 T = TypeVar("T")
 TTL_S = 3.0
@@ -133,7 +134,7 @@ def test_a_memory_limit_is_enforced(api: httpx.Client, busybox_image: str) -> No
 
 
 def test_environments_list_a_running_steps_container_and_delete_removes_it(
-    api: httpx.Client, docker_client: docker.DockerClient, busybox_image: str
+    api: httpx.Client, stack: Stack, docker_client: docker.DockerClient, busybox_image: str
 ) -> None:
     execution_id = create(api, container_step("long", busybox_image, "sleep 300"))
 
@@ -148,6 +149,12 @@ def test_environments_list_a_running_steps_container_and_delete_removes_it(
     assert environment["worker"] in workers(api)  # a live runner's id
     assert environment["image"] == busybox_image
     assert environment["labels"]["execflow.execution"] == execution_id
+    assert environment["labels"]["execflow.namespace"] == "default"
+    # Another namespace's admin neither sees it nor removes it.
+    with client(stack, key(api, "admin", namespace(api))) as other:
+        assert execution_id not in other.get("/api/v1/environments").text
+        assert other.delete(f"/api/v1/environments/{environment['id']}").status_code == 404
+    assert listed() is not None
 
     assert api.delete(f"/api/v1/environments/{environment['id']}").status_code == 204
     assert listed() is None

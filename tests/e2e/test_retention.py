@@ -19,7 +19,7 @@ from nats.js.errors import NotFoundError
 from execflow_contracts import Topology
 from execflow_devstack import Stack
 
-from .conftest import create, sh, wait_finished, wait_for
+from .conftest import create, runner_on, sh, wait_finished, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -155,9 +155,12 @@ def test_holds_by_query_and_a_namespaces_default_retention(stack: Stack, api: ht
     name = f"r-{uuid.uuid4().hex[:8]}"
     assert api.post("/api/v1/namespaces", json={"name": name, "retention_s": 1}).status_code == 201
     key = api.post("/api/v1/keys", json={"role": "operator", "namespace": name}).json()["key"]
-    with httpx.Client(
-        base_url=stack.config.api_url, timeout=10, headers={"Authorization": f"Bearer {key}"}
-    ) as tenant:
+    with (
+        httpx.Client(
+            base_url=stack.config.api_url, timeout=10, headers={"Authorization": f"Bearer {key}"}
+        ) as tenant,
+        runner_on(stack, f"{name}/default"),
+    ):
         short = create(tenant, {"workflow": {"steps": [sh("a", "true")]}})
         assert wait_finished(tenant, short)["status"] == "completed"
         wait_for(lambda: tenant.get(f"/api/v1/executions/{short}").status_code == 404, 20)

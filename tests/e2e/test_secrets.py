@@ -19,7 +19,7 @@ from execflow_catalogue.secrets import SecretsKey
 from execflow_contracts import Topology
 from execflow_devstack import Stack
 
-from .conftest import create, logs_until, running_stack, sh, wait_finished
+from .conftest import create, logs_until, runner_on, running_stack, sh, wait_finished
 from .test_access import client, key, namespace
 from .test_remote_agents import agents, start_agent  # noqa: F401 (a fixture)
 from .test_retention import in_database, in_files, in_streams
@@ -120,7 +120,7 @@ def test_who_may_set_list_and_use_a_secret(stack: Stack, api: httpx.Client) -> N
         assert op.delete(f"/api/v1/secrets/{name}").status_code == 403
     # Another namespace neither sees nor uses it: its step fails to start, saying why.
     other = namespace(api)
-    with client(stack, key(api, "admin", other)) as b:
+    with client(stack, key(api, "admin", other)) as b, runner_on(stack, f"{other}/default"):
         assert name not in b.get("/api/v1/secrets").text
         assert b.delete(f"/api/v1/secrets/{name}").status_code == 404
         theirs = wait_finished(b, create(b, leaking(name)))

@@ -15,7 +15,7 @@ import pytest
 from execflow_catalogue.keys import CURRENT, RETIRED, SecretsKey
 from execflow_devstack import Stack
 
-from .conftest import create, running_stack, sh, wait_finished
+from .conftest import create, runner_on, running_stack, sh, wait_finished
 from .test_access import client, key, namespace
 from .test_secrets import cli
 
@@ -109,7 +109,10 @@ def test_a_key_is_rotated_and_steps_get_their_secrets_throughout(
     # Key 1 dropped: every value opens with key 2 alone, in every namespace.
     restart(stack, KEY_2)
     assert seen(stack, api, ours) == value
-    with client(stack, key(api, "operator", other)) as their_operator:
+    with (
+        client(stack, key(api, "operator", other)) as their_operator,
+        runner_on(stack, f"{other}/default"),  # its queues are its own
+    ):
         assert seen(stack, their_operator, theirs) == "t"
 
     # Key 1 alone: the step fails to start, saying which key its secret needs.

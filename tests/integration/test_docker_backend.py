@@ -105,6 +105,7 @@ async def test_a_step_runs_in_a_labelled_limited_container_that_is_removed_after
         "execflow.step": "step",
         "execflow.attempt": "1",
         "execflow.worker": "tester",
+        "execflow.namespace": "default",
     }
     host = container.attrs["HostConfig"]
     assert host["NanoCpus"] == 500_000_000

@@ -75,6 +75,7 @@ def test_a_container_gets_the_workspace_labels_and_no_network() -> None:
         "execflow.step": "build",
         "execflow.attempt": "2",
         "execflow.worker": "w1",
+        "execflow.namespace": "default",
     }
     assert options["environment"] == {
         "EXECFLOW_EXECUTION_ID": str(uuid.UUID(int=7)),

@@ -1,4 +1,5 @@
-"""Per-queue limits: how many steps of a queue run at once, set through the API."""
+"""Per-queue limits: how many steps of a queue run at once, set through the API; by
+queue key (see `execflow_contracts.queues`), as the scheduler's `work_slots` name queues."""
 
 from psycopg import AsyncConnection
 

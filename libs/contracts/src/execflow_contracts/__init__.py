@@ -1,14 +1,6 @@
 """execflow's contracts: every message, spec, status, subject and error."""
 
-from .access import (
-    DEFAULT_NAMESPACE,
-    HoldRequest,
-    KeyRequest,
-    NamespaceName,
-    NamespaceRequest,
-    Role,
-    namespace_of,
-)
+from .access import HoldRequest, KeyRequest, NamespaceRequest, Role, namespace_of
 from .agents import (
     AgentLogLine,
     AgentRegistration,
@@ -143,11 +135,21 @@ from .labels import (
     ATTEMPT_LABEL,
     DEPLOYMENT_LABEL,
     EXECUTION_LABEL,
+    NAMESPACE_LABEL,
     STEP_LABEL,
     WORKER_LABEL,
 )
 from .metrics import ALL as ALL_WORKFLOWS_AND_QUEUES
 from .metrics import DURATION_BOUNDS_MS, HISTOGRAM_BUCKETS
+from .queues import (
+    DEFAULT_NAMESPACE,
+    NamespaceName,
+    QueueKey,
+    QueueName,
+    queue_key,
+    queues_in,
+    split_queue_key,
+)
 from .secrets import (
     MASK,
     MAX_SECRET_BYTES,
@@ -174,7 +176,6 @@ from .specs import (
     FunctionName,
     MemorySize,
     OutputMode,
-    QueueName,
     Resources,
     ResumeRequest,
     RetryPolicy,
@@ -300,6 +301,7 @@ __all__ = [
     "MAX_OUTPUT_BYTES",
     "MAX_SECRET_BYTES",
     "MSG_ID_HEADER",
+    "NAMESPACE_LABEL",
     "REDISPATCHED_HEADER",
     "REPLY_TO_HEADER",
     "SECRETS_KEY_BYTES",
@@ -436,6 +438,7 @@ __all__ = [
     "ProfileNotFound",
     "Progress",
     "QueueDepth",
+    "QueueKey",
     "QueueLimit",
     "QueueLimitList",
     "QueueLimitView",
@@ -533,7 +536,10 @@ __all__ = [
     "parse_fact",
     "progress_report",
     "question_report",
+    "queue_key",
+    "queues_in",
     "refusal",
     "sized_output",
+    "split_queue_key",
     "stored_workflow",
 ]

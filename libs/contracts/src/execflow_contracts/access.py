@@ -10,12 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .specs import QueueName
-
-DEFAULT_NAMESPACE = "default"
-# Lower-case letters, digits and inner dashes: a label that fits a NATS subject token,
-# a consumer name and a file name alike.
-NamespaceName = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")]
+from .queues import DEFAULT_NAMESPACE, NamespaceName, QueueName
 
 
 def namespace_of(stored: str | None) -> str:

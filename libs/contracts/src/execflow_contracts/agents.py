@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .commands import ExitCode
 from .json_values import BoundedJson, BoundedJsonObject
-from .specs import QueueName
+from .queues import QueueName
 from .work import StepWork
 from .workers import WorkerId
 

@@ -6,7 +6,8 @@ from pydantic import Field, model_validator
 
 from .durations import Duration
 from .json_values import BoundedJson, BoundedJsonObject
-from .specs import QueueName, RetryPolicy, Spec, StepTimeout, WorkflowId, WorkflowSpec
+from .queues import QueueName
+from .specs import RetryPolicy, Spec, StepTimeout, WorkflowId, WorkflowSpec
 
 CatchupPolicy = Literal["skip", "once"]
 

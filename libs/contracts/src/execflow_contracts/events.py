@@ -11,7 +11,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
-from .specs import OutputMode, QueueName, RunSpec, StepId, WorkflowSpec, stored_workflow
+from .queues import QueueName, queue_key
+from .specs import OutputMode, RunSpec, StepId, WorkflowSpec, stored_workflow
 from .statuses import ExecutionStatus, TransitionType
 
 
@@ -167,8 +168,14 @@ class StepDispatched(ExecutionEvent):
     gates: list[Gate] = Field(default_factory=list)
     # The registered workflow the execution runs, if it runs one.
     workflow_id: str | None = None
-    # Whose execution it is (None: `default`'s): its step's secrets are that namespace's.
+    # Whose execution it is (None: `default`'s): its step's secrets are that namespace's,
+    # and so is its queue.
     namespace: str | None = None
+
+    @property
+    def queue_key(self) -> str:
+        """Its queue as the bus and the queue limits name it (see `queues`)."""
+        return queue_key(self.namespace, self.queue)
 
 
 class StepStarted(ExecutionEvent):

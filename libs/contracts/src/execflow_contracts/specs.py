@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .durations import Duration
 from .json_values import STORED, BoundedJson, BoundedJsonObject
+from .queues import QueueName
 from .secrets import SecretRef
 
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 WorkflowId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
 # A function's name is a token of its work's subject and of its consumer's name: no dots.
 FunctionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

@@ -7,6 +7,8 @@ tests) can share one NATS server without seeing each other's messages.
 from dataclasses import dataclass
 from uuid import UUID
 
+from .queues import SEPARATOR as QUEUE_SEPARATOR
+
 MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Execflow-Dlq-Reason"
 # On a dead letter: the subject it came from (where a replay sends it again).
@@ -18,6 +20,9 @@ REPLY_TO_HEADER = "Execflow-Reply-To"
 REDISPATCHED_HEADER = "Execflow-Redispatched"
 # The W3C trace context of the span that sent the message (see execflow_telemetry).
 TRACEPARENT_HEADER = "traceparent"
+
+
+FUNCTION_INFIX = ".fn."
 
 
 @dataclass(frozen=True)
@@ -92,13 +97,26 @@ class Topology:
         return f"{self.prefix}.evt.*.{name}"
 
     def work(self, queue: str) -> str:
-        return f"{self.prefix}.work.{queue}"
+        """Where the work of a queue (by its key: `name`, or `namespace/name`) waits:
+        `<prefix>.work.name`, or `<prefix>.work.namespace.name`."""
+        return f"{self.prefix}.work.{_token_path(queue)}"
 
     def function_work(self, queue: str, function: str) -> str:
         """Work for a function step: apart from the runners' (whose consumers take
         `work(queue)` exactly), one subject per function, so that it waits in its queue
         until a worker serving that function takes it."""
-        return f"{self.prefix}.work.{queue}.fn.{function}"
+        return f"{self.work(queue)}{FUNCTION_INFIX}{function}"
+
+    def queue_of_work(self, subject: str) -> tuple[str, str | None]:
+        """(queue key, function or None) of a work subject: `work`'s and
+        `function_work`'s inverse. (A namespace's queue has one token more than
+        `default`'s, and a function's subject `.fn.` and its name, so none is ambiguous.)"""
+        path = subject.removeprefix(self.work(""))
+        # The last `.fn.`: a function's name holds no dot, but a queue may be named `fn`.
+        queue_path, infix, function = path.rpartition(FUNCTION_INFIX)
+        if not infix:
+            return path.replace(".", QUEUE_SEPARATOR), None
+        return queue_path.replace(".", QUEUE_SEPARATOR), function
 
     @property
     def all_work(self) -> str:
@@ -143,13 +161,23 @@ class Topology:
         return "scheduler-advisories"
 
     def runner_consumer(self, queue: str) -> str:
-        return f"runner-{queue}"
+        return f"runner-{_name_part(queue)}"
 
     def function_consumer(self, queue: str, function: str) -> str:
         """Shared by every worker serving the function on the queue: each step goes to one.
         (The queue's length keeps `a-b` + `c` apart from `a` + `b-c`.)"""
-        return f"function-{len(queue)}-{queue}-{function}"
+        return f"function-{len(queue)}-{_name_part(queue)}-{function}"
 
     @property
     def _stream_prefix(self) -> str:
         return self.prefix.upper().replace("-", "_")
+
+
+def _token_path(queue: str) -> str:
+    """A queue key as subject tokens: a namespace's queue is a token deeper."""
+    return queue.replace(QUEUE_SEPARATOR, ".")
+
+
+def _name_part(queue: str) -> str:
+    """A queue key within a consumer's name (which may hold neither `.` nor `/`)."""
+    return queue.replace(QUEUE_SEPARATOR, ":")

@@ -6,7 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .specs import OutputMode, QueueName, RunSpec, StepId
+from .queues import QueueName, queue_key
+from .specs import OutputMode, RunSpec, StepId
 from .subjects import Topology
 
 
@@ -35,11 +36,16 @@ class StepWork(BaseModel):
     def dedupe_id(self) -> str:
         return f"work:{self.execution_id}:{self.step_id}:{self.attempt}"
 
+    @property
+    def queue_key(self) -> str:
+        """Its queue as the bus names it: its namespace's (see `queues`)."""
+        return queue_key(self.namespace, self.queue)
+
     def subject(self, topology: Topology) -> str:
-        """Where it waits: a runner's queue, or a function's within it."""
+        """Where it waits: its namespace's queue, or a function's within it."""
         if self.run.function is not None:
-            return topology.function_work(self.queue, self.run.function)
-        return topology.work(self.queue)
+            return topology.function_work(self.queue_key, self.run.function)
+        return topology.work(self.queue_key)
 
 
 LogStream = Literal["stdout", "stderr"]

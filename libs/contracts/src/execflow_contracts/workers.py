@@ -7,7 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from .specs import BackendName, FunctionName, QueueName, StepId
+from .queues import QueueKey
+from .specs import BackendName, FunctionName, StepId
 
 # Also the runner's key in the registry bucket, hence the characters NATS keys allow.
 WorkerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", max_length=128)]
@@ -21,6 +22,8 @@ class RunningStep(BaseModel):
     attempt: int
     backend: BackendName
     started_at: datetime
+    # Whose execution it is (None: `default`'s, or said by a runner older than namespaces).
+    namespace: str | None = None
 
 
 # A runner (process and container steps), a remote agent, or a function worker.
@@ -37,7 +40,8 @@ class WorkerInfo(BaseModel):
     id: WorkerId
     host: str
     pid: int
-    queues: list[QueueName]
+    # By key (see `queues`): `gpu` is `default`'s, `team-a/gpu` namespace team-a's.
+    queues: list[QueueKey]
     backends: list[BackendName]
     capacity: int
     running: list[RunningStep] = Field(default_factory=list)

@@ -92,6 +92,8 @@ def create_namespace(
         echo_json(made)
     else:
         typer.echo(f"namespace {made.name} created")
+        # Its queues are its own: no runner serves them until one is told to.
+        typer.echo(f"its work runs on runners started with EXECFLOW_QUEUES={made.name}/default")
 
 
 @namespaces.command("list")

@@ -99,7 +99,10 @@ def describe_work(broker: NatsBroker, topology: Topology) -> None:
         schema=StepWork,
         title="StepWork",
         description="A step's attempt for the runners of its queue (durable consumer"
-        f" `{topology.runner_consumer('{queue}')}`), leased until its finish report is stored.",
+        f" `{topology.runner_consumer('{queue}')}`), leased until its finish report is stored."
+        " `{queue}` is the queue's name for namespace default's queues, and"
+        " `{namespace}.{name}` for another namespace's (its consumer's name has"
+        " `{namespace}:{name}`).",
     )
     broker.publisher(
         subjects.function_work(topology),

@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from execflow_artifacts import ArtifactSettings
-from execflow_contracts import Topology, WorkerId
+from execflow_contracts import DEFAULT_NAMESPACE, NamespaceName, Topology, WorkerId
 
 
 def _default_worker_id() -> str:
@@ -23,6 +23,9 @@ class WorkerSettings(ArtifactSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     # The deployment's prefix of streams and subjects (as its services have it).
     bus_prefix: str = "execflow"
+    # The namespace whose queues the worker serves: `run(queues=...)` names its queues,
+    # and a queue belongs to its namespace (another's `gpu` is another queue).
+    namespace: NamespaceName = DEFAULT_NAMESPACE
     # This worker's key in the worker registry.
     worker_id: WorkerId = Field(default_factory=_default_worker_id)
     # A step whose worker stops heartbeating for this long goes to another worker.

@@ -42,7 +42,15 @@ from execflow_bus import (
     pull_subscription,
     work_to_start,
 )
-from execflow_contracts import InputProvided, RunningStep, StepStopRequested, StepWork, WorkerInfo
+from execflow_contracts import (
+    InputProvided,
+    RunningStep,
+    StepStopRequested,
+    StepWork,
+    WorkerInfo,
+    queue_key,
+    split_queue_key,
+)
 from execflow_telemetry import steps, tracing
 
 from .attempt import FunctionAttempt
@@ -118,7 +126,10 @@ class Worker:
             raise ValueError("no function registered: decorate some with @worker.function")
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
-        serving = Serving(self.settings, self._functions, list(queues), capacity)
+        keys = [queue_key(self.settings.namespace, queue) for queue in queues]
+        for key in keys:
+            split_queue_key(key)  # a ValueError naming a queue that cannot be one
+        serving = Serving(self.settings, self._functions, keys, capacity)
         await serving.run(stop or asyncio.Event(), ready)
 
 
@@ -129,7 +140,7 @@ class Serving:
         self,
         settings: WorkerSettings,
         functions: dict[str, Function],
-        queues: list[str],
+        queues: list[str],  # by key
         capacity: int,
     ) -> None:
         self._settings = settings
@@ -279,6 +290,7 @@ class Serving:
             attempt=work.attempt,
             backend="function",
             started_at=datetime.now(UTC),
+            namespace=work.namespace,
         )
         # A lease lost (the bus out of reach for longer): the work may run elsewhere now,
         # so the call is stopped and reports nothing.

@@ -1,7 +1,8 @@
 """What execflow runs on the Docker engine, found by its labels: list, remove.
 
 Blocking SDK calls, run through `DockerEngine.call` in a thread. Only this deployment's
-things (label `execflow.deployment` = the bus prefix) are seen or touched.
+things (label `execflow.deployment` = the bus prefix) of the caller's namespace (label
+`execflow.namespace`) are seen or touched.
 """
 
 from datetime import UTC, datetime
@@ -14,12 +15,16 @@ from execflow_contracts import (
     ATTEMPT_LABEL,
     DEPLOYMENT_LABEL,
     EXECUTION_LABEL,
+    NAMESPACE_LABEL,
     STEP_LABEL,
     WORKER_LABEL,
+    namespace_of,
 )
 
 
-def list_environments(client: DockerClient, deployment: str) -> list[dict[str, Any]]:
+def list_environments(
+    client: DockerClient, deployment: str, namespace: str
+) -> list[dict[str, Any]]:
     api = client.api
     owned = {"label": [f"{DEPLOYMENT_LABEL}={deployment}"]}
     containers = [
@@ -35,20 +40,23 @@ def list_environments(client: DockerClient, deployment: str) -> list[dict[str, A
         _view("volume", v["Name"], v["Name"], v.get("Labels"), v.get("CreatedAt"))
         for v in api.volumes(filters=owned).get("Volumes") or []
     ]
-    return containers + networks + volumes
+    return [item for item in containers + networks + volumes if _of(namespace, item["labels"])]
 
 
 KINDS = ("container", "network", "volume")
 
 
-def remove_environment(client: DockerClient, deployment: str, ident: str) -> str | None:
-    """Remove this deployment's container, network or volume `ident`; its kind, or None
-    if there is no such thing of ours (another deployment's, or not execflow's at all)."""
+def remove_environment(
+    client: DockerClient, deployment: str, namespace: str, ident: str
+) -> str | None:
+    """Remove this deployment's container, network or volume `ident` of `namespace`; its
+    kind, or None if there is no such thing of ours (another deployment's or another
+    namespace's, or not execflow's at all)."""
     for kind in KINDS:
         labels = _labels(client.api, kind, ident)
         if labels is None:
             continue
-        if labels.get(DEPLOYMENT_LABEL) != deployment:
+        if labels.get(DEPLOYMENT_LABEL) != deployment or not _of(namespace, labels):
             return None
         try:
             _remove(client.api, kind, ident)
@@ -56,6 +64,10 @@ def remove_environment(client: DockerClient, deployment: str, ident: str) -> str
             return None
         return kind
     return None
+
+
+def _of(namespace: str, labels: dict[str, str]) -> bool:
+    return namespace_of(labels.get(NAMESPACE_LABEL)) == namespace
 
 
 def _labels(api: APIClient, kind: str, ident: str) -> dict[str, str] | None:

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from nats.js import JetStreamContext
 
-from execflow_contracts import ExecutionStatus, Topology
-from execflow_platform import live_workers
+from execflow_contracts import ExecutionStatus, Topology, split_queue_key
 
 from .state import Services
+from .worker_views import namespace_workers
 
 ACTIVE = (ExecutionStatus.STARTING, ExecutionStatus.RUNNING, ExecutionStatus.CANCELLING)
 
@@ -29,17 +29,20 @@ async def snapshot(svc: Services) -> dict[str, Any]:
             (namespace,),
         )
         running_steps = (await cur.fetchone() or (0,))[0]
-    workers = await live_workers(svc.js, svc.topology)
+    workers = await namespace_workers(svc)
     return {
         "counts": counts,
         "running_now": {"executions": sum(counts[s] for s in ACTIVE), "steps": running_steps},
-        "queues": await queue_depths(svc.js, svc.topology),
+        "queues": await queue_depths(svc.js, svc.topology, namespace),
         "workers": [w.model_dump(mode="json") for w in workers],
     }
 
 
-async def queue_depths(js: JetStreamContext, topology: Topology) -> list[dict[str, Any]]:
-    """Per queue: work waiting for a runner, and work a runner holds (leased).
+async def queue_depths(
+    js: JetStreamContext, topology: Topology, namespace: str
+) -> list[dict[str, Any]]:
+    """Per queue of `namespace`: work waiting for a runner, and work a runner holds
+    (leased).
 
     WORK is a work-queue stream: a message stays until its runner acks it, so the
     subject's count is waiting + leased, and a queue's consumer knows the leased part."""
@@ -49,17 +52,21 @@ async def queue_depths(js: JetStreamContext, topology: Topology) -> list[dict[st
     for consumer in await js.consumers_info(topology.work_stream):
         if consumer.config.filter_subject:
             leased[consumer.config.filter_subject] = consumer.num_ack_pending or 0
-    subject_prefix = topology.work("")
     depths = []
     for subject in sorted(set(stored) | set(leased)):
-        # A function's work waits on `<queue>.fn.<function>` within its queue.
-        queue, _, function = subject.removeprefix(subject_prefix).partition(".fn.")
+        key, function = topology.queue_of_work(subject)
+        try:
+            owner, queue = split_queue_key(key)
+        except ValueError:  # not execflow's: only the scheduler publishes work
+            continue
+        if owner != namespace:
+            continue
         depths.append(
             {
                 "queue": queue,
                 "waiting": max(0, stored.get(subject, 0) - leased.get(subject, 0)),
                 "leased": leased.get(subject, 0),
-                "function": function or None,
+                "function": function,
             }
         )
     return depths

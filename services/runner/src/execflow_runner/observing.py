@@ -17,7 +17,7 @@ from .metrics import STEP_SECONDS, STEPS_RUNNING
 @contextmanager
 def observed_run(message: Msg, work: StepWork, worker: str) -> Iterator[None]:
     started = time.perf_counter()
-    running = STEPS_RUNNING.labels(work.queue)
+    running = STEPS_RUNNING.labels(work.queue_key)
     running.inc()
     span = steps.start_run(message, work, worker)
     try:
@@ -30,6 +30,6 @@ def observed_run(message: Msg, work: StepWork, worker: str) -> Iterator[None]:
         if span is not None:
             span.end()
         running.dec()
-        STEP_SECONDS.labels(work.workflow_id or "", work.queue).observe(
+        STEP_SECONDS.labels(work.workflow_id or "", work.queue_key).observe(
             time.perf_counter() - started
         )

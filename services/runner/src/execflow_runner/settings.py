@@ -5,10 +5,10 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from execflow_catalogue.keys import SecretsSettings
-from execflow_contracts import ContainerUser, MemorySize, WorkerId
+from execflow_contracts import ContainerUser, MemorySize, WorkerId, split_queue_key
 from execflow_platform import ArtifactSettings, ServiceSettings
 
 
@@ -20,7 +20,8 @@ class RunnerSettings(ServiceSettings, ArtifactSettings, SecretsSettings):
     """Also the secrets keys (`SecretsSettings`), which open the secrets steps name
     (`env: {X: {secret: NAME}}`)."""
 
-    # Comma-separated queues this runner takes work from.
+    # Comma-separated queues this runner takes work from: `gpu` is namespace default's
+    # queue gpu, `team-a/gpu` namespace team-a's (a queue belongs to its namespace).
     queues: str = "default"
     # Steps run at once, at most.
     capacity: int = 16
@@ -87,6 +88,18 @@ class RunnerSettings(ServiceSettings, ArtifactSettings, SecretsSettings):
     def sandbox_read_only_paths(self) -> list[Path]:
         return [Path(p.strip()) for p in self.sandbox_read_only.split(",") if p.strip()]
 
+    @field_validator("queues")
+    @classmethod
+    def _queue_keys(cls, queues: str) -> str:
+        for key in _split(queues):
+            split_queue_key(key)  # a ValueError that names the one it cannot read
+        return queues
+
     @property
     def queue_names(self) -> list[str]:
-        return [q.strip() for q in self.queues.split(",") if q.strip()]
+        """The queues' keys."""
+        return _split(self.queues)
+
+
+def _split(queues: str) -> list[str]:
+    return [q.strip() for q in queues.split(",") if q.strip()]

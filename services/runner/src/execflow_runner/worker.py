@@ -189,6 +189,7 @@ class Worker:
             attempt=work.attempt,
             backend=work.run.backend,
             started_at=datetime.now(UTC),
+            namespace=work.namespace,
         )
 
         def lost() -> None:

@@ -57,6 +57,7 @@ class Dispatcher:
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()  # the one connection
         self._wake = asyncio.Event()
+        # By queue key (`name`, `namespace/name`): so too `work_slots.queue`.
         self._limits: dict[str, int] = {}
         self._limits_read: asyncio.Task[dict[str, int]] | None = None
         # Executions with recorded slots or gates. Work nothing limits is not recorded, so
@@ -90,7 +91,7 @@ class Dispatcher:
             reading.add_done_callback(lambda task: task.cancelled() or task.exception())
         for event in events:
             if isinstance(event, StepDispatched):
-                if not event.gates and event.queue not in self._limits:
+                if not event.gates and event.queue_key not in self._limits:
                     direct.add(event.dedupe_id)
                     continue
                 self._tracked.add(event.execution_id)
@@ -114,7 +115,7 @@ class Dispatcher:
         return {
             event.dedupe_id
             for event in dispatches
-            if not event.gates and event.queue not in self._limits
+            if not event.gates and event.queue_key not in self._limits
         }
 
     async def release_again(self) -> None:
@@ -222,7 +223,7 @@ class Dispatcher:
                 event.execution_id,
                 event.step_id,
                 event.attempt,
-                event.queue,
+                event.queue_key,
                 event.priority,
                 Jsonb([g.model_dump() for g in event.gates]),
                 work.subject,

@@ -124,7 +124,7 @@ def dispatched(event: StepDispatched, parent: str | None = None) -> dict[str, st
                 "execflow.execution_id": str(event.execution_id),
                 "execflow.step_id": event.step_id,
                 "execflow.attempt": event.attempt,
-                "execflow.queue": event.queue,
+                "execflow.queue": event.queue_key,
             },
         )
     )

@@ -42,6 +42,7 @@ from execflow_contracts import (
     StepStopRequested,
     StepWork,
     Topology,
+    queue_key,
 )
 from execflow_platform import (
     ArtifactStore,
@@ -57,7 +58,7 @@ from execflow_platform import (
 from execflow_telemetry import steps, tracing
 
 from .leases import Lease, Leases
-from .registry import AgentRegistry
+from .registry import AgentRegistry, agent_id
 
 log = logging.getLogger(__name__)
 # How long a claim waits for the start to carry it: the start follows at once.
@@ -115,11 +116,19 @@ class AgentControl:
         ]
 
     async def claim(
-        self, agent: str, queues: list[str], capacity: int, wait_s: float, host: str | None = None
+        self,
+        namespace: str,
+        name: str,
+        queues: list[str],
+        capacity: int,
+        wait_s: float,
+        host: str | None = None,
     ) -> Lease | None:
-        """The first work on `queues` within `wait_s`, leased to `agent`; None if none came
-        (or the agent already holds `capacity` jobs)."""
-        await self.registry.claiming(agent, queues, capacity, host)
+        """The first work on `namespace`'s `queues` (by name) within `wait_s`, leased to
+        its agent `name`; None if none came (or the agent already holds `capacity` jobs)."""
+        await self.registry.claiming(namespace, name, queues, capacity, host)
+        agent = agent_id(namespace, name)
+        queues = [queue_key(namespace, queue) for queue in queues]
         if self.leases.held_by(agent) >= capacity:
             return None
         deadline = time.monotonic() + wait_s
@@ -219,6 +228,7 @@ class AgentControl:
         reporter.send(
             ReportStepFinished(
                 started_at=lease.started_at,
+                namespace=lease.work.namespace,
                 finished_at=datetime.now(UTC),
                 exit_code=report.exit_code,
                 error=error,

@@ -18,10 +18,23 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
-from execflow_contracts import AgentRegistration, RunningStep, Topology, WorkerInfo
+from execflow_contracts import (
+    DEFAULT_NAMESPACE,
+    AgentRegistration,
+    RunningStep,
+    Topology,
+    WorkerInfo,
+    queue_key,
+)
 from execflow_platform import deregister, ensure_registry, register
 
 log = logging.getLogger(__name__)
+
+
+def agent_id(namespace: str, name: str) -> str:
+    """An agent in the registry, in its leases and in the steps it reports: named within
+    its token's namespace, so that two tenants' agents `a1` are two agents."""
+    return name if namespace == DEFAULT_NAMESPACE else f"{namespace}.{name}"
 
 
 class AgentRegistry:
@@ -40,13 +53,16 @@ class AgentRegistry:
         self._agents: dict[str, WorkerInfo] = {}
         self._written: dict[str, float] = {}  # time.monotonic() of each agent's last write
 
-    async def register(self, registration: AgentRegistration, host: str | None) -> WorkerInfo:
+    async def register(
+        self, registration: AgentRegistration, host: str | None, namespace: str
+    ) -> WorkerInfo:
+        """List `namespace`'s agent (its token's namespace) with its queues."""
         now = datetime.now(UTC)
         info = WorkerInfo(
-            id=registration.name,
+            id=agent_id(namespace, registration.name),
             host=registration.host or host or socket.gethostname(),
             pid=registration.pid,
-            queues=registration.queues,
+            queues=[queue_key(namespace, queue) for queue in registration.queues],
             backends=["process"],
             capacity=registration.capacity,
             started_at=now,
@@ -58,18 +74,19 @@ class AgentRegistry:
         return await self._write(info.id)
 
     async def claiming(
-        self, agent: str, queues: list[str], capacity: int, host: str | None
+        self, namespace: str, agent: str, queues: list[str], capacity: int, host: str | None
     ) -> None:
-        """An agent asks for work: registered if it is new here, else refreshed."""
-        if agent in self._agents:
-            await self.seen(agent)
+        """`namespace`'s agent (by name) asks for work on its `queues` (by name):
+        registered if it is new here, else refreshed."""
+        if agent_id(namespace, agent) in self._agents:
+            await self.seen(agent_id(namespace, agent))
             return
         try:
             registration = AgentRegistration(name=agent, queues=queues, capacity=capacity)
         except ValidationError:
             log.warning("agent %r cannot be listed: its name is not a registry key", agent)
             return
-        await self.register(registration, host)
+        await self.register(registration, host, namespace)
 
     async def seen(self, agent: str, changed: bool = False) -> None:
         """The agent called: its entry is refreshed if a third of the TTL has passed, or

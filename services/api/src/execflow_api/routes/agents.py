@@ -32,6 +32,7 @@ from execflow_contracts import (
 )
 
 from .. import body_limit
+from ..agents.registry import agent_id
 from ..auth import Caller
 from ..state import Deps
 
@@ -43,7 +44,8 @@ routes = APIRouter(tags=["agents"])
 
 
 def may_claim(caller: Caller, queues: list[str]) -> None:
-    """An agent token claims the queues it was made for only (an admin key, any)."""
+    """An agent token claims the queues it was made for only (an admin key, any of its
+    namespace's: a key claims only its own namespace's work)."""
     foreign = sorted(set(queues) - set(caller.queues))
     if caller.role is Role.AGENT and foreign:
         raise Forbidden(
@@ -60,13 +62,13 @@ async def register_agent(
     while it calls; a first claim registers it too."""
     may_claim(svc.caller, registration.queues)
     host = request.client.host if request.client else None
-    return await svc.agents.registry.register(registration, host)
+    return await svc.agents.registry.register(registration, host, svc.caller.namespace)
 
 
 @routes.delete("/agents/{name}", status_code=status.HTTP_204_NO_CONTENT)
 async def deregister_agent(name: WorkerId, svc: Deps) -> Response:
     """The agent stops: unlisted at once rather than after the registry's TTL."""
-    await svc.agents.registry.leave(name)
+    await svc.agents.registry.leave(agent_id(svc.caller.namespace, name))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -76,7 +78,7 @@ async def claim_next(request: ClaimRequest, svc: Deps, http: Request) -> Any:
     may_claim(svc.caller, request.queues)
     host = http.client.host if http.client else None
     lease = await svc.agents.claim(
-        request.agent, request.queues, request.capacity, request.wait, host
+        svc.caller.namespace, request.agent, request.queues, request.capacity, request.wait, host
     )
     if lease is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)

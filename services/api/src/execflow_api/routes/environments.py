@@ -15,9 +15,14 @@ router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
 
 @router.get("", response_model=EnvironmentList, response_model_exclude_unset=True)
 async def list_environments(svc: Deps) -> dict[str, Any]:
-    """This deployment's containers, networks and volumes, with their execution and step."""
+    """This deployment's containers, networks and volumes of the caller's namespace, with
+    their execution and step."""
     items = await svc.docker.call(
-        functools.partial(environments.list_environments, deployment=svc.topology.prefix)
+        functools.partial(
+            environments.list_environments,
+            deployment=svc.topology.prefix,
+            namespace=svc.caller.namespace,
+        )
     )
     return {"items": items}
 
@@ -29,6 +34,7 @@ async def delete_environment(environment_id: str, svc: Deps) -> Response:
         functools.partial(
             environments.remove_environment,
             deployment=svc.topology.prefix,
+            namespace=svc.caller.namespace,
             ident=environment_id,
         )
     )

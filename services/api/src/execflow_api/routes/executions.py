@@ -23,9 +23,9 @@ from ..commands import send, send_and_wait
 from ..dialects import testplatform
 from ..dialects.testplatform import LaunchRequest
 from ..dialects.testplatform.models import Launched
-from ..functions import say_unserved, unserved
 from ..launch import create_command
 from ..state import Deps, Services
+from ..waiting import say_unserved, unserved
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 

@@ -16,11 +16,11 @@ from execflow_contracts import (
     WorkflowNotFound,
     WorkflowSpec,
 )
-from execflow_platform import live_workers
 from execflow_workflows import templates
 
 from ..functions import served
 from ..state import Deps
+from ..worker_views import namespace_workers
 from .executions import create_execution
 
 router = APIRouter(prefix="/api/v1/functions", tags=["functions"])
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api/v1/functions", tags=["functions"])
 async def list_functions(svc: Deps) -> dict[str, Any]:
     """The functions live workers serve, by name."""
     try:
-        serving = served(await live_workers(svc.js, svc.topology))
+        serving = served(await namespace_workers(svc))
     except (nats.errors.Error, TimeoutError) as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the worker registry is unavailable: {exc!r}"

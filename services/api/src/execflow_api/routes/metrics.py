@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from execflow_contracts import MetricsReport
-from execflow_platform import live_workers
 
 from ..listing import utc
 from ..metrics import Bucket, GroupBy, metrics, worker_utilisation
 from ..state import Deps
+from ..worker_views import namespace_workers
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
 
@@ -47,7 +47,7 @@ async def get_metrics(
             status.HTTP_400_BAD_REQUEST,
             f"more than {MAX_BUCKETS} {bucket.value} buckets: choose a larger bucket",
         )
-    live = await live_workers(svc.js, svc.topology)
+    live = await namespace_workers(svc)
     async with svc.pool.connection() as conn:
         items = await metrics(
             conn, start, end, bucket, group_by, workflow_id, queue, svc.caller.namespace

@@ -13,9 +13,11 @@ from execflow_contracts import (
     ATTEMPT_LABEL,
     DEPLOYMENT_LABEL,
     EXECUTION_LABEL,
+    NAMESPACE_LABEL,
     STEP_LABEL,
     WORKER_LABEL,
     StepWork,
+    namespace_of,
 )
 
 from .base import AttemptKey, step_variables, workdir_in
@@ -68,6 +70,7 @@ class ContainerPolicy:
             STEP_LABEL: key.step_id,
             ATTEMPT_LABEL: key.attempt,
             WORKER_LABEL: self.worker_id,
+            NAMESPACE_LABEL: namespace_of(work.namespace),
         }
 
     def memory_limit(self, work: StepWork) -> str | int | None:
