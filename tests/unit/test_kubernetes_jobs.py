@@ -2,6 +2,7 @@
 field it does not know); no cluster runs here."""
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,15 @@ import pytest
 
 from execflow_contracts import RunSpec, StepWork
 from execflow_runner.backends import Backends, ContainerPolicy, ProcessBackend
-from execflow_runner.backends.jobs import JobPolicy, job_manifest, job_name, memory
+from execflow_runner.backends.jobs import (
+    JobPolicy,
+    job_manifest,
+    job_name,
+    memory,
+    owned_by_job,
+    secret_manifest,
+    secret_name,
+)
 
 # The oldest Kubernetes still served by its makers, and the newest the package knows.
 VERSIONS = ["1.32.0", kubernetes_validate.latest_version()]
@@ -95,6 +104,91 @@ def test_names_labels_and_memory_as_kubernetes_wants_them() -> None:
         "1024",
         None,
     ]
+
+
+# What the runner gives the backend for a step that names secrets: their values beside the
+# step protocol's paths.
+SECRET_VALUE = "s3cr3t-" + "v" * 20
+ODD = "odd name:1"  # a variable a Secret cannot have as a key
+
+
+def with_secrets() -> tuple[StepWork, dict[str, str]]:
+    env = {"TOKEN": {"secret": "deploy-token"}, ODD: {"secret": "odd"}, "MODE": "ci"}
+    step = work(env=env)
+    folder = WORKSPACE / str(step.execution_id)
+    given = {
+        "TOKEN": SECRET_VALUE,
+        ODD: "other-" + SECRET_VALUE,
+        "EXECFLOW_EVENTS": str(folder / ".execflow" / "build.2.1.events.jsonl"),
+    }
+    return step, given
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_steps_secret_and_its_job_are_valid_kubernetes(version: str) -> None:
+    step, given = with_secrets()
+    manifest = job_manifest(step, "n0nce", WORKSPACE / str(step.execution_id), policy(), given)
+    secret = secret_manifest(step, "n0nce", policy(), given)
+    assert secret is not None
+    # As it stands once the Job exists and owns it.
+    owned = secret | {"metadata": secret["metadata"] | owned_by_job("job", "uid")["metadata"]}
+    for checked in (manifest, secret, owned):
+        kubernetes_validate.validate(checked, version, strict=True)
+
+
+def test_a_job_holds_no_secret_value_and_refers_to_its_secret_which_does() -> None:
+    step, given = with_secrets()
+    manifest = job_manifest(step, "n0nce", WORKSPACE / str(step.execution_id), policy(), given)
+    secret = secret_manifest(step, "n0nce", policy(), given)
+    assert secret is not None
+    assert SECRET_VALUE not in json.dumps(manifest)
+
+    name = job_name(step, "n0nce")
+    assert secret["metadata"]["name"] == secret_name(name) != name
+    assert secret["metadata"]["namespace"] == manifest["metadata"]["namespace"] == "builds"
+    assert secret["metadata"]["labels"] == manifest["metadata"]["labels"]
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    refs = {
+        item["name"]: item["valueFrom"]["secretKeyRef"]
+        for item in container["env"]
+        if "valueFrom" in item
+    }
+    assert set(refs) == {"TOKEN", ODD}
+    assert {ref["name"] for ref in refs.values()} == {secret_name(name)}
+    # Each reference finds its value in the Secret (the odd name under a key it can have).
+    held = secret["stringData"]
+    assert held[refs["TOKEN"]["key"]] == SECRET_VALUE
+    assert held[refs[ODD]["key"]] == "other-" + SECRET_VALUE
+    assert refs["TOKEN"]["key"] == "TOKEN" and refs[ODD]["key"].startswith("env-")
+    assert len(held) == 2  # the secrets' values only: the step protocol's paths stay plain
+    plain = {item["name"]: item["value"] for item in container["env"] if "value" in item}
+    assert plain["MODE"] == "ci"
+    assert plain["EXECFLOW_EVENTS"] == "/workspace/.execflow/build.2.1.events.jsonl"
+    assert not {"TOKEN", ODD} & set(plain)
+
+
+def test_a_step_naming_no_secret_has_no_secret_and_only_plain_variables() -> None:
+    step = work(env={"MODE": "ci"})
+    assert secret_manifest(step, "n0nce", policy(), {"EXECFLOW_EVENTS": "/x"}) is None
+    manifest = job_manifest(step, "n0nce", WORKSPACE, policy(), {"EXECFLOW_EVENTS": "/x"})
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    assert all(set(item) == {"name", "value"} for item in container["env"])
+
+
+def test_the_secret_is_owned_by_its_job_once_the_job_exists() -> None:
+    patch = owned_by_job("execflow-build-0123456789", "5f1c-uid")
+    assert patch == {
+        "metadata": {
+            "ownerReferences": [
+                {
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "name": "execflow-build-0123456789",
+                    "uid": "5f1c-uid",
+                }
+            ]
+        }
+    }
 
 
 class Kubernetes(ProcessBackend):

@@ -1,6 +1,7 @@
 """Secrets without servers: how a step names one, how values are sealed, what a step's
 environment is made of on each backend, and what the mask hides."""
 
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from execflow_contracts import (
 from execflow_ops.secrets_key import secrets_key
 from execflow_runner.backends import ContainerPolicy
 from execflow_runner.backends.containers import container_options
-from execflow_runner.backends.jobs import JobPolicy, job_manifest
+from execflow_runner.backends.jobs import JobPolicy, job_manifest, secret_manifest
 from execflow_runner.backends.process import step_environment
 from execflow_scheduler.domain.workflow import WorkflowRules
 
@@ -131,12 +132,18 @@ def test_a_container_gets_them_in_its_environment() -> None:
     assert "deploy-token" not in environment.values()
 
 
-def test_a_kubernetes_job_gets_them_in_its_environment() -> None:
+def test_a_kubernetes_job_refers_to_its_secret_which_holds_the_value() -> None:
     policy = JobPolicy(ContainerPolicy("w1", "prod"), "builds", "claim", None)
     manifest = job_manifest(work("busybox"), "n1", Path("/ws/x"), policy, SECRETS)
+    assert "s3cr3t" not in json.dumps(manifest)
     variables = manifest["spec"]["template"]["spec"]["containers"][0]["env"]
-    found = {v["name"]: v["value"] for v in variables}
-    assert found["TOKEN"] == "s3cr3t" and found["EXECFLOW_EVENTS"] == "/workspace/.execflow/e.jsonl"
+    found = {v["name"]: v.get("value", v.get("valueFrom")) for v in variables}
+    secret = secret_manifest(work("busybox"), "n1", policy, SECRETS)
+    assert secret is not None
+    assert found["TOKEN"] == {"secretKeyRef": {"name": secret["metadata"]["name"], "key": "TOKEN"}}
+    assert found["EXECFLOW_EVENTS"] == "/workspace/.execflow/e.jsonl"
+    assert found["PLAIN"] == "{{ inputs.who }}"
+    assert secret["stringData"] == {"TOKEN": "s3cr3t"}  # the step protocol's paths are no secret
 
 
 def test_execflow_up_makes_a_key_once_keeps_it_private_and_takes_a_configured_one(

@@ -1,89 +1,43 @@
 """Secrets at rest: each value sealed with AES-GCM (a 256-bit key from the environment,
 `EXECFLOW_SECRETS_KEY`; a fresh 96-bit nonce per value), with its namespace and name as
-associated data, so a sealed value copied to another row does not open. The API seals
-and lists; runners (and the API, for remote agents) open the ones a step names, as it
+associated data, so a sealed value copied to another row does not open, and its key's
+fingerprint, which picks the key that opens it (`keys`). The API seals, lists and
+rotates; runners (and the API, for remote agents) open the ones a step names, as it
 starts. Nothing here logs a value."""
 
-import base64
-import hashlib
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from execflow_contracts import DEFAULT_NAMESPACE, SecretNotFound, SecretsUnavailable
 
-NONCE_BYTES = 12
+from .keys import NO_KEY, RETIRED, SecretsKey, SecretsKeyring, load_key, load_keyring
+
 COLUMNS = "name, namespace, created_at, updated_at, updated_by"
-NO_KEY = (
-    "no secrets key is configured: set EXECFLOW_SECRETS_KEY (32 random bytes, url-safe"
-    " base64: `python -c 'import secrets,base64;"
-    " print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())'`) on the API and"
-    " the runners alike; `execflow up` makes one in its data folder"
-)
-
-
-class SecretsKey:
-    """The key that seals and opens secrets; `id` is its fingerprint, stored with each
-    value, so that a value sealed with another key says so rather than fail obscurely."""
-
-    def __init__(self, text: str) -> None:
-        try:
-            raw = base64.urlsafe_b64decode(text.strip().encode())
-        except ValueError:
-            raw = b""
-        if len(raw) != 32:
-            raise ValueError("EXECFLOW_SECRETS_KEY must be 32 bytes in url-safe base64")
-        self._aead = AESGCM(raw)
-        self.id = hashlib.sha256(b"execflow secrets key:" + raw).hexdigest()[:16]
-
-    @staticmethod
-    def generate() -> str:
-        return base64.urlsafe_b64encode(os.urandom(32)).decode()
-
-    def seal(self, namespace: str, name: str, value: str) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, value.encode(), _bound(namespace, name))
-
-    def open(self, namespace: str, name: str, sealed: bytes) -> str:
-        nonce, body = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
-        try:
-            return self._aead.decrypt(nonce, body, _bound(namespace, name)).decode()
-        except InvalidTag:
-            raise SecretsUnavailable(f"secret {name!r} does not open: it was altered") from None
-
-
-def load_key(text: str | None) -> SecretsKey | None:
-    """The configured key (None: none configured); ValueError for a malformed one."""
-    return SecretsKey(text) if text else None
-
-
-def _bound(namespace: str, name: str) -> bytes:
-    return f"{namespace}\x00{name}".encode()
 
 
 async def put(
     conn: AsyncConnection,
-    key: SecretsKey | None,
+    keyring: SecretsKeyring | None,
     namespace: str,
     name: str,
     value: str,
     actor: str | None,
 ) -> dict[str, Any]:
-    """Set (or replace) the secret; its row as anyone may see it."""
-    if key is None:
+    """Set (or replace) the secret, sealed with the current key; its row as anyone may
+    see it."""
+    if keyring is None:
         raise SecretsUnavailable(NO_KEY)
+    sealed, key_id = keyring.seal(namespace, name, value)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             "INSERT INTO secrets (namespace, name, sealed, key_id, updated_by)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (namespace, name) DO UPDATE SET"
             " sealed = EXCLUDED.sealed, key_id = EXCLUDED.key_id, updated_at = now(),"
             f" updated_by = EXCLUDED.updated_by RETURNING {COLUMNS}",
-            (namespace, name, key.seal(namespace, name, value), key.id, actor),
+            (namespace, name, sealed, key_id, actor),
         )
         row = await cur.fetchone()
     assert row is not None
@@ -108,7 +62,7 @@ async def delete(conn: AsyncConnection, namespace: str, name: str) -> bool:
 
 async def values(
     conn: AsyncConnection,
-    key: SecretsKey | None,
+    keyring: SecretsKeyring | None,
     namespace: str | None,
     wanted: Mapping[str, str],
 ) -> dict[str, str]:
@@ -116,7 +70,7 @@ async def values(
     every one the namespace lacks, SecretsUnavailable says there is no key to open them."""
     if not wanted:
         return {}
-    if key is None:
+    if keyring is None:
         raise SecretsUnavailable(f"the step names secrets, but {NO_KEY}")
     namespace = namespace or DEFAULT_NAMESPACE
     cursor = await conn.execute(
@@ -125,12 +79,7 @@ async def values(
     )
     found: dict[str, str] = {}
     for name, sealed, key_id in await cursor.fetchall():
-        if key_id != key.id:
-            raise SecretsUnavailable(
-                f"secret {name!r} was sealed with another key ({key_id}) than this one"
-                f" ({key.id}): EXECFLOW_SECRETS_KEY differs here"
-            )
-        found[name] = key.open(namespace, name, bytes(sealed))
+        found[name] = keyring.open(namespace, name, bytes(sealed), key_id)
     missing = sorted(set(wanted.values()) - found.keys())
     if missing:
         raise SecretNotFound(
@@ -138,3 +87,67 @@ async def values(
             " (execflow secrets set NAME)"
         )
     return {variable: found[name] for variable, name in wanted.items()}
+
+
+async def rotate(conn: AsyncConnection, keyring: SecretsKeyring | None) -> dict[str, Any]:
+    """Re-seal every secret of every namespace under the current key, in one transaction:
+    those sealed with it already are left as they are (so a second call re-seals
+    nothing); if any does not open with a key of the keyring, SecretsUnavailable names
+    them all and nothing is written."""
+    if keyring is None:
+        raise SecretsUnavailable(NO_KEY)
+    current = keyring.current.id
+    async with conn.transaction():
+        # Locked: a secret replaced meanwhile waits, and is then sealed with the current key.
+        cursor = await conn.execute(
+            "SELECT namespace, name, sealed, key_id FROM secrets"
+            " ORDER BY namespace, name FOR UPDATE"
+        )
+        rows = await cursor.fetchall()
+        resealed: list[tuple[bytes, str, str, str]] = []
+        unopened: list[str] = []
+        for namespace, name, sealed, key_id in rows:
+            if key_id == current:
+                continue
+            try:
+                value = keyring.open(namespace, name, bytes(sealed), key_id)
+            except SecretsUnavailable:
+                unopened.append(f"{namespace}/{name} ({_why(keyring, key_id)})")
+                continue
+            resealed.append((*keyring.seal(namespace, name, value), namespace, name))
+        if unopened:
+            raise SecretsUnavailable(
+                f"{len(unopened)} secret(s) open with no key configured here, so none was"
+                f" re-sealed: {'; '.join(unopened)} (give their key in {RETIRED}, or set"
+                " them again)"
+            )
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "UPDATE secrets SET sealed = %s, key_id = %s WHERE namespace = %s AND name = %s",
+                resealed,
+            )
+    return {
+        "resealed": len(resealed),
+        "already_current": len(rows) - len(resealed),
+        "key_id": current,
+    }
+
+
+def _why(keyring: SecretsKeyring, key_id: str) -> str:
+    if key_id in keyring.retired_ids:
+        return "altered: it does not open with the key that sealed it"
+    return f"sealed with key {key_id}, which is neither current nor retired here"
+
+
+__all__ = [
+    "NO_KEY",
+    "SecretsKey",
+    "SecretsKeyring",
+    "delete",
+    "listed",
+    "load_key",
+    "load_keyring",
+    "put",
+    "rotate",
+    "values",
+]

@@ -6,6 +6,8 @@ What the step writes is masked (`SecretMask`) before it leaves the runner: its l
 its facts and its output say `***` where a value was.
 """
 
+import base64
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,6 +22,13 @@ MASK = "***"
 # A line of a multi-line value is masked on its own only from this length: log lines
 # are split, so a PEM key's lines come one by one, but `}` or `--` alone are no secret.
 MIN_MASKED_LINE = 4
+# A secrets key: AES-256, written as url-safe base64.
+SECRETS_KEY_BYTES = 32
+
+
+def new_secrets_key() -> str:
+    """A fresh secrets key (`EXECFLOW_SECRETS_KEY`), as `execflow secrets new-key` prints it."""
+    return base64.urlsafe_b64encode(os.urandom(SECRETS_KEY_BYTES)).decode()
 
 
 class SecretRef(BaseModel):

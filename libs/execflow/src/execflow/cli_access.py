@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from execflow_contracts import new_secrets_key
+
 from .cli_common import Json, client, echo_json, handled
 
 keys = typer.Typer(help="API keys: each with a namespace and a role.", no_args_is_help=True)
@@ -153,3 +155,26 @@ def delete_secret(
     """Delete a secret: steps that name it fail to start from now on."""
     client(ctx).delete_secret(name)
     typer.echo(f"secret {name} deleted")
+
+
+@secrets.command("rotate")
+@handled
+def rotate_secrets(ctx: typer.Context, as_json: Json = False) -> None:
+    """Re-seal every namespace's secrets under the API's current key (EXECFLOW_SECRETS_KEY),
+    opening each with the key that sealed it (EXECFLOW_SECRETS_OLD_KEYS); an admin key of
+    `default`. Run it again: it re-seals nothing more."""
+    rotated = client(ctx).rotate_secrets()
+    if as_json:
+        echo_json(rotated)
+        return
+    typer.echo(
+        f"{rotated.resealed} secret(s) re-sealed under key {rotated.key_id},"
+        f" {rotated.already_current} already under it"
+    )
+
+
+@secrets.command("new-key")
+def new_key() -> None:
+    """Print a fresh secrets key (32 random bytes, url-safe base64), for
+    EXECFLOW_SECRETS_KEY; the old one then goes in EXECFLOW_SECRETS_OLD_KEYS until a rotate."""
+    typer.echo(new_secrets_key())

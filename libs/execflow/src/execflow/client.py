@@ -40,6 +40,7 @@ from execflow_contracts import (
     ScheduleList,
     ScheduleView,
     SecretList,
+    SecretsRotated,
     SecretView,
     TransitionList,
     TransitionView,
@@ -247,6 +248,11 @@ class Client:
 
     def delete_secret(self, name: str) -> None:
         self._request("DELETE", f"{API}/secrets/{name}")
+
+    def rotate_secrets(self) -> SecretsRotated:
+        """Re-seal every namespace's secrets under the API's current key (an admin of
+        `default`); a 409 names those no configured key opens, and nothing changes."""
+        return self._read(SecretsRotated, "POST", f"{API}/secrets/rotate")
 
     # -- streams -----------------------------------------------------------
 

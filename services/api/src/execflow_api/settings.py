@@ -3,15 +3,19 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
+from execflow_catalogue.keys import SecretsSettings
 from execflow_platform import ArtifactSettings, ServiceSettings
 
 # Where `make dashboard` builds the front end, beside this package's sources.
 BUILT_DASHBOARD = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 
-class ApiSettings(ServiceSettings, ArtifactSettings):
+class ApiSettings(ServiceSettings, ArtifactSettings, SecretsSettings):
+    """Also the secrets keys (`SecretsSettings`): it seals secrets, opens them for
+    remote agents, and re-seals them under a new key (`POST /api/v1/secrets/rotate`)."""
+
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     # Serve HTTPS with this certificate and key (PEM files): a Kubernetes aggregated API
@@ -46,7 +50,3 @@ class ApiSettings(ServiceSettings, ArtifactSettings):
     auth: Literal["on", "off"] = "on"
     # A key once checked (argon2, slow by design) is taken without a check this long.
     auth_cache_s: float = Field(default=30.0, ge=0.0)
-    # Seals secrets (`PUT /api/v1/secrets/{name}`) and opens them for remote agents: 32
-    # bytes, url-safe base64; the runners need the same. Unset, secrets cannot be set and a
-    # step that names one fails to start, saying so. `execflow up` makes one.
-    secrets_key: SecretStr | None = None

@@ -8,7 +8,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
-from execflow_catalogue.secrets import SecretsKey
+from execflow_catalogue.secrets import SecretsKeyring
 from execflow_contracts import Topology
 from execflow_platform import ArtifactStore, ChangeFeed
 
@@ -27,8 +27,8 @@ class Services:
     artifacts: ArtifactStore
     agents: AgentControl
     changes: ChangeFeed
-    # Seals and opens secrets (None: no EXECFLOW_SECRETS_KEY, so none can be set).
-    secrets_key: SecretsKey | None = None
+    # Seals, opens and re-seals secrets (None: no EXECFLOW_SECRETS_KEY, so none can be set).
+    secrets_keyring: SecretsKeyring | None = None
     # Who sends the request (the guard's verdict): its namespace scopes every query.
     caller: Caller = ANYONE
 

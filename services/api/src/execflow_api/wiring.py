@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_catalogue import secrets
-from execflow_catalogue.secrets import SecretsKey, load_key
+from execflow_catalogue.secrets import SecretsKeyring
 from execflow_contracts import StepWork
 from execflow_platform import (
     ArtifactStore,
@@ -63,7 +63,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             log.warning(
                 "auth is OFF (EXECFLOW_AUTH=off): anyone who reaches this API may do anything"
             )
-        key = load_key(settings.secrets_key.get_secret_value() if settings.secrets_key else None)
+        keyring = settings.secrets_keyring()
         docker = DockerEngine(settings.docker_host)
         artifacts = ArtifactStore(settings.artifact_store_url)
         agents = AgentControl(
@@ -73,7 +73,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             artifacts,
             settings.artifact_max_bytes,
             settings.worker_ttl_s,
-            secrets_opener(pool, key),
+            secrets_opener(pool, keyring),
         )
         await agents.start()
         changes = ChangeFeed(
@@ -89,7 +89,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             artifacts=artifacts,
             agents=agents,
             changes=changes,
-            secrets_key=key,
+            secrets_keyring=keyring,
         )
         try:
             yield
@@ -121,7 +121,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
 
 def secrets_opener(
-    pool: AsyncConnectionPool, key: SecretsKey | None
+    pool: AsyncConnectionPool, keyring: SecretsKeyring | None
 ) -> Callable[[StepWork], Awaitable[dict[str, str]]]:
     """Opens the secrets of a step a remote agent claims (a runner opens its own)."""
 
@@ -130,7 +130,7 @@ def secrets_opener(
         if not wanted:
             return {}
         async with pool.connection() as conn:
-            return await secrets.values(conn, key, work.namespace, wanted)
+            return await secrets.values(conn, keyring, work.namespace, wanted)
 
     return open_secrets
 

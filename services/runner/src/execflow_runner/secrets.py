@@ -1,5 +1,6 @@
 """The secrets a step's `env` names, opened as it starts: read from the catalogue's
-table (its namespace's, by the work's namespace) with the runner's EXECFLOW_SECRETS_KEY.
+table (its namespace's, by the work's namespace) with the runner's keyring (its
+EXECFLOW_SECRETS_KEY and EXECFLOW_SECRETS_OLD_KEYS).
 A runner that never meets a step with secrets never connects to PostgreSQL for them."""
 
 import asyncio
@@ -7,16 +8,16 @@ import asyncio
 from psycopg_pool import AsyncConnectionPool
 
 from execflow_catalogue import secrets
-from execflow_catalogue.secrets import SecretsKey
+from execflow_catalogue.secrets import SecretsKeyring
 from execflow_contracts import SecretsUnavailable, StepWork
 
 POOL_SIZE = 2
 
 
 class StepSecrets:
-    def __init__(self, conninfo: str | None = None, key: SecretsKey | None = None) -> None:
+    def __init__(self, conninfo: str | None = None, keyring: SecretsKeyring | None = None) -> None:
         self._conninfo = conninfo
-        self._key = key
+        self._keyring = keyring
         self._pool: AsyncConnectionPool | None = None
         self._opening = asyncio.Lock()
 
@@ -28,7 +29,7 @@ class StepSecrets:
             return {}
         pool = await self._open()
         async with pool.connection() as conn:
-            return await secrets.values(conn, self._key, work.namespace, wanted)
+            return await secrets.values(conn, self._keyring, work.namespace, wanted)
 
     async def _open(self) -> AsyncConnectionPool:
         async with self._opening:

@@ -5,8 +5,9 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
+from execflow_catalogue.keys import SecretsSettings
 from execflow_contracts import ContainerUser, MemorySize, WorkerId, split_queue_key
 from execflow_platform import ArtifactSettings, ServiceSettings
 
@@ -15,7 +16,10 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class RunnerSettings(ServiceSettings, ArtifactSettings):
+class RunnerSettings(ServiceSettings, ArtifactSettings, SecretsSettings):
+    """Also the secrets keys (`SecretsSettings`), which open the secrets steps name
+    (`env: {X: {secret: NAME}}`)."""
+
     # Comma-separated queues this runner takes work from: `gpu` is namespace default's
     # queue gpu, `team-a/gpu` namespace team-a's (a queue belongs to its namespace).
     queues: str = "default"
@@ -37,9 +41,6 @@ class RunnerSettings(ServiceSettings, ArtifactSettings):
     # The registry forgets a runner this long after its last heartbeat (one every third
     # of it). It is the bucket's TTL, so every runner of a deployment should agree.
     worker_ttl_s: float = Field(default=15.0, ge=1.0)
-    # Opens the secrets steps name (`env: {X: {secret: NAME}}`): the API's key (32 bytes,
-    # url-safe base64). Unset, a step that names a secret fails to start, saying so.
-    secrets_key: SecretStr | None = None
 
     # Process steps: "bwrap" runs each under bubblewrap (namespaces of its own, the system
     # read-only, its workspace the one folder it writes, no network unless it asks);

@@ -11,7 +11,6 @@ from docker import DockerClient
 from lightkube import AsyncClient
 from nats.js import JetStreamContext
 
-from execflow_catalogue.secrets import load_key
 from execflow_contracts import BackendName, Topology, WorkerInfo
 from execflow_platform import (
     ArtifactStore,
@@ -59,10 +58,11 @@ async def serve(settings: RunnerSettings, stop: asyncio.Event) -> None:
     if settings.kubernetes == "on":
         available["kubernetes"] = kubernetes_backend(settings)
     backends = Backends(available)
-    key = settings.secrets_key.get_secret_value() if settings.secrets_key else None
     # No database URL (a runner `execflow up` starts has no role): no secrets, said so.
     conninfo = schema_conninfo(settings.database_url, settings.db_schema)
-    step_secrets = StepSecrets(conninfo if settings.database_url else None, load_key(key))
+    step_secrets = StepSecrets(
+        conninfo if settings.database_url else None, settings.secrets_keyring()
+    )
     worker = Worker(
         nc,
         topology,

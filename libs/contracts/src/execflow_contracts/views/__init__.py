@@ -9,6 +9,7 @@ from .access import (
     NamespaceList,
     NamespaceView,
     SecretList,
+    SecretsRotated,
     SecretView,
     WhoAmI,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "ScheduleView",
     "SecretList",
     "SecretView",
+    "SecretsRotated",
     "Signal",
     "StepView",
     "TransitionList",

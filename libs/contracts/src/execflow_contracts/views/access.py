@@ -72,3 +72,14 @@ class SecretView(View):
 
 class SecretList(View):
     items: list[SecretView]
+
+
+class SecretsRotated(View):
+    """`POST /api/v1/secrets/rotate`: every namespace's secrets now under the current key."""
+
+    # Re-sealed under the current key by this call.
+    resealed: int
+    # Sealed with it already, and left as they were.
+    already_current: int
+    # The current key's fingerprint.
+    key_id: str

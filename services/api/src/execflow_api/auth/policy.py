@@ -13,7 +13,8 @@ EVERY = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 RULES: tuple[tuple[str, frozenset[str], Role], ...] = (
     ("/api/v1/keys", EVERY, Role.ADMIN),
     # Secrets: an admin sets and deletes them; an operator, who runs the workflows that
-    # name them, may list their names (never their values: no route shows one).
+    # name them, may list their names (never their values: no route shows one). A
+    # rotation (a POST) also asks that the admin be of `default` (the route checks).
     ("/api/v1/secrets", WRITES, Role.ADMIN),
     ("/api/v1/secrets", EVERY, Role.OPERATOR),
     ("/api/v1/holds", EVERY, Role.ADMIN),

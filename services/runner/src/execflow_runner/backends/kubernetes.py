@@ -1,6 +1,8 @@
 """The Kubernetes backend: each container step's attempt as a Job (lightkube), its pod's
 log streamed as the step's lines, its container's exit code as the outcome; a stop
-deletes the Job (the pod gets SIGTERM, then SIGKILL after the grace period).
+deletes the Job (the pod gets SIGTERM, then SIGKILL after the grace period). The values of
+the secrets a step names go in a Secret of the attempt, made before its Job and owned by
+it once the Job exists; the backend deletes both when the attempt ends.
 
 Off unless the runner is configured for it (`EXECFLOW_KUBERNETES=on`); it then runs the
 runner's container steps in place of the Docker engine. Untested against a live cluster
@@ -19,13 +21,13 @@ from typing import Any
 
 from lightkube import ApiError, AsyncClient, codecs
 from lightkube.resources.batch_v1 import Job
-from lightkube.resources.core_v1 import Pod
-from lightkube.types import CascadeType
+from lightkube.resources.core_v1 import Pod, Secret
+from lightkube.types import CascadeType, PatchType
 
 from execflow_contracts import ATTEMPT_LABEL, EXECUTION_LABEL, STEP_LABEL, StepWork
 
 from .base import AttemptKey, LineSink, Outcome, exit_outcome
-from .jobs import JobPolicy, job_manifest, job_name
+from .jobs import JobPolicy, job_manifest, job_name, owned_by_job, secret_manifest, secret_name
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +58,16 @@ class KubernetesBackend:
         key = AttemptKey.of(work)
         if refusal := self.policy.containers.refusal(work.run.image or ""):
             return Outcome(None, refusal, "start")
-        manifest = job_manifest(work, uuid.uuid4().hex[:8], workspace, self.policy, env)
+        nonce = uuid.uuid4().hex[:8]
+        manifest = job_manifest(work, nonce, workspace, self.policy, env)
+        secret = secret_manifest(work, nonce, self.policy, env)
         name = manifest["metadata"]["name"]
         try:
             # A runner that lost this attempt's lease left its Job running: one at a time.
             await self._delete_earlier(manifest["metadata"]["labels"])
-            await self._client.create(codecs.from_dict(manifest))
+            await self._create(manifest, secret)
         except ApiError as exc:
+            await self._delete(name, grace_s=0)  # and a Secret made before the Job failed
             return Outcome(None, f"cannot create Job {name}: {exc.status.message}", "start")
         self._jobs[key] = name
         try:
@@ -73,6 +78,23 @@ class KubernetesBackend:
             self._jobs.pop(key, None)
             self._stopping.discard(key)
             await self._delete(name, grace_s=0)
+
+    async def _create(self, manifest: dict[str, Any], secret: dict[str, Any] | None) -> None:
+        """The Job, and before it its Secret (its pod cannot start without it), which is
+        then made the Job's: deleted by Kubernetes with it, even if this runner dies."""
+        if secret is not None:
+            await self._client.create(codecs.from_dict(secret))
+        job = await self._client.create(codecs.from_dict(manifest))
+        uid = job.metadata.uid if job.metadata else None
+        if secret is not None and uid is not None:
+            name = manifest["metadata"]["name"]
+            await self._client.patch(
+                Secret,
+                secret["metadata"]["name"],
+                owned_by_job(name, uid),
+                namespace=self.policy.namespace,
+                patch_type=PatchType.MERGE,
+            )
 
     async def stop(self, key: AttemptKey, grace_s: float) -> bool:
         """Delete the attempt's Job if it runs here; its `run` then ends, as stopped."""
@@ -153,8 +175,14 @@ class KubernetesBackend:
             if job.metadata and job.metadata.name:
                 log.info("deleting Job %s of a lost delivery", job.metadata.name)
                 await self._delete(job.metadata.name, grace_s=0)
+        # A lost delivery's Secret whose Job was never made, or not yet its owner.
+        secrets = self._client.list(Secret, namespace=self.policy.namespace, labels=attempt)
+        async for secret in secrets:
+            if secret.metadata and secret.metadata.name:
+                await self._delete_secret(secret.metadata.name)
 
     async def _delete(self, name: str, grace_s: float) -> None:
+        """The Job `name`, and its Secret (which Kubernetes would delete with it, later)."""
         with contextlib.suppress(ApiError):  # gone already
             await self._client.delete(
                 Job,
@@ -163,6 +191,11 @@ class KubernetesBackend:
                 grace_period=int(grace_s),
                 cascade=CascadeType.BACKGROUND,
             )
+        await self._delete_secret(secret_name(name))
+
+    async def _delete_secret(self, name: str) -> None:
+        with contextlib.suppress(ApiError):  # gone already, or never made (no secrets)
+            await self._client.delete(Secret, name, namespace=self.policy.namespace)
 
 
 def container_state(pod: Pod) -> Any:
