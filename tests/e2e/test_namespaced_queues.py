@@ -4,6 +4,7 @@ runners, agents, function workers, limits and depths, and neither sees the other
 import contextlib
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -182,3 +183,25 @@ def test_a_function_worker_serves_its_namespace_s_queue(stack: Stack, api: httpx
             assert bob.get("/api/v1/functions").json()["items"] == []
             body = wait_status(bob, bobs, "queued")
             assert "no live worker serves function 'add'" in body["steps"][0]["message"]
+
+
+def test_a_runner_serving_several_queues_keeps_to_its_capacity(
+    stack: Stack, api: httpx.Client
+) -> None:
+    """Each queue pulls on its own (work on any starts as it comes), and the pulls share
+    the runner's slots: never more steps at once than its capacity, and all of it."""
+    queues = [f"cap{i}-{uuid.uuid4().hex[:6]}" for i in range(3)]
+    with runner_on(stack, ",".join(queues), capacity=2):
+        ids = [create(api, on(queue, sh("s", "sleep 1"))) for queue in queues for _ in range(2)]
+        bodies = [wait_finished(api, execution_id, timeout_s=40) for execution_id in ids]
+    assert [b["status"] for b in bodies] == ["completed"] * len(ids)
+    edges = []
+    for body in bodies:
+        step = body["steps"][0]
+        edges += [(datetime.fromisoformat(step["started_at"]), 1)]
+        edges += [(datetime.fromisoformat(step["finished_at"]), -1)]
+    running, most = 0, 0
+    for _, change in sorted(edges):  # an end sorts before a start at the same instant
+        running += change
+        most = max(most, running)
+    assert most == 2, edges

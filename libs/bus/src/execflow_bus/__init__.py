@@ -33,6 +33,7 @@ from .registry import deregister, ensure_registry, live_workers, open_registry, 
 from .reporting import StepReporter
 from .retrying import log_retries, retrying
 from .settled import attempt_over
+from .slots import Slots, take_work
 from .stream_keeper import StreamKeeper
 from .taking import (
     CannotTell,
@@ -56,6 +57,7 @@ __all__ = [
     "Permissions",
     "Publisher",
     "Registration",
+    "Slots",
     "StepControls",
     "StepReporter",
     "StreamKeeper",
@@ -87,6 +89,7 @@ __all__ = [
     "resuming_pull_consumer",
     "retrying",
     "stream_configs",
+    "take_work",
     "work_consumer",
     "work_to_start",
 ]

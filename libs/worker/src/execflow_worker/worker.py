@@ -32,6 +32,7 @@ from execflow_artifacts import ArtifactStore, Uploader
 from execflow_bus import (
     LeaseKeeper,
     Registration,
+    Slots,
     StepControls,
     StreamKeeper,
     connect,
@@ -40,6 +41,7 @@ from execflow_bus import (
     ensure_streams,
     may_start,
     pull_subscription,
+    take_work,
     work_to_start,
 )
 from execflow_contracts import (
@@ -58,7 +60,6 @@ from .calls import Call, ChildCall, CoroutineCall, ThreadCall
 from .capture import LineSink, capturing
 from .functions import Function, describe
 from .settings import WorkerSettings
-from .taking import Slots, pull
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ class Serving:
         closing.add_done_callback(lambda _: self._slots.close())
         try:
             await asyncio.gather(
-                *(pull(s, keeper, self._slots, share, self._start, stop) for s in subscribers)
+                *(take_work(s, keeper, self._slots, share, self._start, stop) for s in subscribers)
             )
         finally:
             closing.cancel()

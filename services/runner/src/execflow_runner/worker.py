@@ -33,12 +33,13 @@ from execflow_contracts import (
 from execflow_platform import (
     STEP_LOG_MAX_BYTES,
     LeaseKeeper,
+    Slots,
     StepControls,
     StepReporter,
     StreamKeeper,
     Uploader,
-    fetch_work,
     may_start,
+    take_work,
     work_to_start,
 )
 
@@ -78,7 +79,6 @@ class Worker:
         self._topology = topology
         self._backend = backend
         self.worker_id = worker_id
-        self._capacity = capacity
         self._lease_s = lease_s
         self._stop_grace_s = stop_grace_s
         self._work_dir = work_dir
@@ -87,9 +87,7 @@ class Worker:
         self._attempts: dict[AttemptKey, Attempt] = {}
         self._steps: dict[AttemptKey, RunningStep] = {}  # for the registry
         self._controls = StepControls(self._stop, self._answer, self._expired)
-        self._slot_free = asyncio.Event()
-        self._slot_free.set()
-        self._fetching = asyncio.Lock()
+        self._slots = Slots(capacity)
         self._forgetting: set[asyncio.Task[None]] = set()
         # The attempts this runner has run to their end, the latest ones.
         self._done: OrderedDict[AttemptKey, None] = OrderedDict()
@@ -101,49 +99,36 @@ class Worker:
         self, subscribers: list[Subscriber], stop: asyncio.Event, keeper: StreamKeeper
     ) -> None:
         """Take work from each queue's consumer until `stop`; a stream made anew (NATS
-        lost it) has its consumers bound again."""
+        lost it) has its consumers bound again. Every queue has a pull of its own waiting
+        on the server (work on any queue starts as soon as it comes), each reserving a
+        share of the free slots first, so that the capacity holds."""
         following = asyncio.create_task(
             self._controls.keep_following(self._nc, self._topology, keeper, stop)
         )
-        await asyncio.gather(*(self._pull(s, stop, keeper) for s in subscribers))
+        share = max(1, self._slots.capacity // max(1, len(subscribers)))
+        closing = asyncio.create_task(stop.wait())
+        closing.add_done_callback(lambda _: self._slots.close())
+        try:
+            await asyncio.gather(
+                *(take_work(s, keeper, self._slots, share, self._start, stop) for s in subscribers)
+            )
+        finally:
+            closing.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await following
 
-    async def _pull(self, subscribe: Subscriber, stop: asyncio.Event, keeper: StreamKeeper) -> None:
-        moved_on = keeper.moved_on()
-        subscription = await subscribe()
-        while not stop.is_set():
-            if moved_on():
-                moved_on = keeper.moved_on()
-                subscription = await subscribe()
-            await self._slot_free.wait()
-            # One fetch at a time across queues, so capacity is never exceeded.
-            async with self._fetching:
-                free = self._capacity - len(self._tasks)
-                if free <= 0:
-                    # A fetch can bring more than it asked for (messages of an earlier
-                    # pull that arrived late): wait for a slot, never spin.
-                    self._slot_free.clear()
-                    continue
-                messages = await fetch_work(subscription, free, stop)
-                if messages is None:
-                    return
-                for message in messages:
-                    self._start(message)
-
     def _start(self, message: Msg) -> None:
+        """Run one message's step in the slot its pull reserved."""
         task = asyncio.get_running_loop().create_task(self._run_one(message))
         self._tasks.add(task)
         SLOTS_USED.set(len(self._tasks))
-        if len(self._tasks) >= self._capacity:
-            self._slot_free.clear()
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         SLOTS_USED.set(len(self._tasks))
-        self._slot_free.set()
+        self._slots.give_back()
         if not task.cancelled() and task.exception() is not None:
             log.error("step task failed", exc_info=task.exception())
 

@@ -1,5 +1,5 @@
-"""Taking work from many consumers at once (one per queue and function), at most
-`capacity` steps at a time.
+"""Taking work from many consumers at once (a runner's queues, a function worker's
+queues and functions), at most `capacity` steps at a time.
 
 Each consumer has a pull of its own waiting on the server, so a step of any function
 starts as soon as it comes; before it pulls, a consumer reserves the slots it may fill
@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from execflow_bus import StreamKeeper, fetch_work
+from .stream_keeper import StreamKeeper
+from .taking import fetch_work
 
 
 class Slots:
@@ -42,7 +43,7 @@ class Slots:
         self._freed.set()
 
 
-async def pull(
+async def take_work(
     subscribe: Callable[[], Awaitable[JetStreamContext.PullSubscription]],
     keeper: StreamKeeper,
     slots: Slots,
