@@ -7,6 +7,7 @@ starts as soon as it comes; before it pulls, a consumer reserves the slots it ma
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
@@ -17,30 +18,55 @@ from .taking import fetch_work
 
 
 class Slots:
+    """At most `capacity` slots taken at once, handed out first come, first served: a
+    taker that gives slots back and asks again at once waits behind those already
+    waiting (else the quick ones could keep a slow queue's pull from ever pulling)."""
+
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.busy = 0
-        self._freed = asyncio.Event()
+        self._waiting: deque[asyncio.Future[int]] = deque()
         self._closed = False
 
     async def take(self, most: int) -> int:
         """Reserve up to `most` slots, waiting for one; 0 once closed."""
-        while self.busy >= self.capacity and not self._closed:
-            self._freed.clear()
-            await self._freed.wait()
         if self._closed:
             return 0
-        taken = min(most, self.capacity - self.busy)
-        self.busy += taken
-        return taken
+        if self.busy < self.capacity and not self._waiting:
+            return self._grab(most)
+        turn: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            handed = await turn  # one slot, handed over by `give_back` (0: closed)
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give_back(turn.result())
+            elif turn in self._waiting:
+                self._waiting.remove(turn)
+            raise
+        return handed + self._grab(most - handed) if handed else 0
 
     def give_back(self, n: int = 1) -> None:
+        """Free `n` slots (negative: count `-n` more taken), and hand each to the next
+        waiting taker."""
         self.busy -= n
-        self._freed.set()
+        while self._waiting and self.busy < self.capacity:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                self.busy += 1
+                turn.set_result(1)
 
     def close(self) -> None:
         self._closed = True
-        self._freed.set()
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(0)
+
+    def _grab(self, most: int) -> int:
+        taken = max(0, min(most, self.capacity - self.busy))
+        self.busy += taken
+        return taken
 
 
 async def take_work(
